@@ -1,0 +1,43 @@
+"""The one place that decides who is a member.
+
+Every gate (views, presenters, search, exports) calls ``is_member``; nothing
+else re-implements the rule.
+"""
+
+from django.db.models import F
+
+from .models import Subscription
+
+_CACHE_ATTR = "_portal_is_member"
+
+
+def is_member(user) -> bool:
+    """True when ``user`` may see members-only data right now.
+
+    Staff are members. Otherwise the user needs a subscription whose status is
+    active or trialing and whose period contains the present moment; expired,
+    cancelled, overdue or future subscriptions do not count. The answer is
+    remembered on the user object, which lives for one request.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        cached = Subscription.objects.active().filter(user=user).exists()
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def current_subscription(user):
+    """The subscription that makes ``user`` a member now, if any (latest ending first)."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (
+        Subscription.objects.active()
+        .filter(user=user)
+        .select_related("plan")
+        .order_by(F("ends_at").desc(nulls_first=True))
+        .first()
+    )

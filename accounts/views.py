@@ -1,0 +1,22 @@
+from django.shortcuts import render
+
+from .access import current_subscription, is_member
+from .models import Plan, Subscription
+
+
+def membership(request):
+    """The viewer's membership and what it unlocks; the plans on offer for everyone."""
+    user = request.user
+    context = {
+        "is_member": is_member(user),
+        "subscription": current_subscription(user),
+        "past_subscriptions": [],
+        "plans": Plan.objects.filter(is_public=True),
+    }
+    if user.is_authenticated:
+        context["past_subscriptions"] = (
+            Subscription.objects.filter(user=user)
+            .select_related("plan")
+            .order_by("-starts_at")[:10]
+        )
+    return render(request, "accounts/membership.html", context)

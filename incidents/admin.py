@@ -1,0 +1,157 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from .models import (
+    ActorType,
+    CIAPosture,
+    Incident,
+    Motive,
+    Organisation,
+    Sector,
+    Source,
+    Tactic,
+    Technique,
+    ThreatActor,
+)
+
+
+@admin.register(Sector, Motive, ActorType)
+class TaxonomyAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Tactic)
+class TacticAdmin(admin.ModelAdmin):
+    list_display = ["attack_id", "name", "shortname", "order"]
+    search_fields = ["attack_id", "name", "shortname"]
+
+
+@admin.register(Technique)
+class TechniqueAdmin(admin.ModelAdmin):
+    list_display = ["attack_id", "name", "parent", "is_revoked", "is_deprecated"]
+    list_filter = ["tactics", "is_revoked", "is_deprecated"]
+    search_fields = ["attack_id", "name"]
+    autocomplete_fields = ["parent"]
+    filter_horizontal = ["tactics"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Autocomplete on an incident offers only techniques that may still be tagged.
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("model_name") == "incident":
+            queryset = queryset.taggable()
+        return queryset, distinct
+
+
+class AliasesField(forms.CharField):
+    """A JSON list of aliases edited as comma-separated text."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return [a.strip() for a in value.split(",") if a.strip()]
+
+
+class ThreatActorForm(forms.ModelForm):
+    aliases = AliasesField(required=False, help_text="Comma-separated")
+
+    class Meta:
+        model = ThreatActor
+        fields = "__all__"
+
+
+@admin.register(ThreatActor)
+class ThreatActorAdmin(admin.ModelAdmin):
+    form = ThreatActorForm
+    list_display = ["name", "actor_type", "country", "attack_id"]
+    list_filter = ["actor_type"]
+    search_fields = ["name", "aliases", "attack_id"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["actor_type"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "country", "sector", "website"]
+    list_filter = ["sector"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["sector"]
+
+
+class SourceInline(admin.TabularInline):
+    model = Source
+    extra = 1
+    fields = ["url", "title", "publisher", "published_on"]
+
+
+class CIAPostureInline(admin.StackedInline):
+    model = CIAPosture
+    can_delete = False
+    extra = 1
+    max_num = 1
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = [
+        "organisation",
+        "date_shown",
+        "country",
+        "sector",
+        "status",
+        "published_at",
+        "updated_at",
+    ]
+    list_filter = ["status", "date_precision", "sector", "country", "motives"]
+    list_select_related = ["organisation", "sector"]
+    search_fields = ["organisation__name", "slug", "summary"]
+    date_hierarchy = "date"
+    autocomplete_fields = ["organisation", "sector", "motives", "techniques", "threat_actors"]
+    readonly_fields = ["published_at", "created_at", "updated_at", "public_page"]
+    inlines = [CIAPostureInline, SourceInline]
+    actions = ["publish", "unpublish"]
+    fieldsets = [
+        (None, {"fields": ["organisation", "slug", "status", "public_page"]}),
+        ("When and where", {"fields": [("date", "date_precision"), "country", "sector"]}),
+        ("Public account", {"fields": ["summary", "description", "records_affected"]}),
+        ("Members only", {"fields": ["motives", "techniques", "threat_actors"]}),
+        ("History", {"fields": ["published_at", "created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="date", ordering="date")
+    def date_shown(self, obj):
+        return obj.date_display
+
+    @admin.display(description="public page")
+    def public_page(self, obj):
+        if not obj.pk:
+            return "-"
+        label = "View on site" if obj.status == Incident.Status.PUBLISHED else "Preview (draft)"
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), label)
+
+    @admin.action(description="Publish selected incidents", permissions=["change"])
+    def publish(self, request, queryset):
+        now = timezone.now()
+        drafts = queryset.filter(status=Incident.Status.DRAFT)
+        n = drafts.filter(published_at__isnull=True).update(
+            status=Incident.Status.PUBLISHED, published_at=now, updated_at=now
+        )
+        n += drafts.update(status=Incident.Status.PUBLISHED, updated_at=now)
+        self.message_user(request, f"Published {n} incident(s).", messages.SUCCESS)
+
+    @admin.action(
+        description="Unpublish selected incidents (back to draft)", permissions=["change"]
+    )
+    def unpublish(self, request, queryset):
+        n = queryset.filter(status=Incident.Status.PUBLISHED).update(
+            status=Incident.Status.DRAFT, updated_at=timezone.now()
+        )
+        self.message_user(request, f"Unpublished {n} incident(s).", messages.SUCCESS)

@@ -1,0 +1,92 @@
+"""Load the taxonomy and demo data and create the demo accounts, for development.
+
+Safe to run on every start: fixtures load only into empty tables (so edits made
+in the admin survive) and existing accounts are left as they are.
+"""
+
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Plan, Subscription
+from incidents.models import Incident, Motive
+
+DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - development accounts only
+DEMO_ACCOUNTS = [
+    # email, role, description
+    ("staff@example.com", "staff", "staff (superuser, admin)"),
+    ("editor@example.com", "editor", "staff in the Editors group (incidents only)"),
+    ("member@example.com", "member", "active member (Individual plan, 1 year)"),
+    ("expired@example.com", "expired", "expired member (ended 30 days ago)"),
+    ("reader@example.com", "reader", "registered, never subscribed"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo fixtures into an empty database and create the demo accounts (DEBUG only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--quiet-accounts", action="store_true", help="Do not print the demo accounts table."
+        )
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError("seed_demo creates accounts with a known password: DEBUG only.")
+        with transaction.atomic():
+            if not Motive.objects.exists():
+                call_command("loaddata", "fixtures/taxonomy.json", verbosity=0)
+                self.stdout.write("Loaded taxonomy (sectors, motives, actor types, ATT&CK).")
+            if not Incident.objects.exists():
+                call_command("loaddata", "fixtures/demo.json", verbosity=0)
+                self.stdout.write(f"Loaded {Incident.objects.count()} demo incidents.")
+            for email, role, _ in DEMO_ACCOUNTS:
+                self.ensure_account(email, role)
+        if not options["quiet_accounts"]:
+            self.stdout.write("\nDemo accounts (development only), password: " + DEMO_PASSWORD)
+            for email, _, description in DEMO_ACCOUNTS:
+                self.stdout.write(f"  {email:<22} {description}")
+            self.stdout.write("")
+
+    def ensure_account(self, email, role):
+        User = get_user_model()
+        user, created = User.objects.get_or_create(
+            username=email.split("@")[0], defaults={"email": email}
+        )
+        if not created:
+            return
+        user.set_password(DEMO_PASSWORD)
+        user.is_staff = role in ("staff", "editor")
+        user.is_superuser = role == "staff"
+        user.save()
+        EmailAddress.objects.get_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        if role == "editor":
+            user.groups.add(Group.objects.get(name="Editors"))
+        now = timezone.now()
+        plan = Plan.objects.get(slug="individual")
+        if role == "member":
+            Subscription.objects.create(
+                user=user,
+                plan=plan,
+                starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=365),
+                note="Demo member",
+            )
+        elif role == "expired":
+            Subscription.objects.create(
+                user=user,
+                plan=plan,
+                status=Subscription.Status.EXPIRED,
+                starts_at=now - timedelta(days=395),
+                ends_at=now - timedelta(days=30),
+                note="Demo expired member",
+            )

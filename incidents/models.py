@@ -1,0 +1,535 @@
+"""The incident catalogue.
+
+What is public and what is for members is decided in ``incidents.presenters``;
+who is a member in ``accounts.access``. Models hold data and database invariants.
+"""
+
+from django.db import models
+from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django_countries.fields import CountryField
+
+
+def unique_slug(model, text, *, max_length=80, exclude_pk=None):
+    """A slug for ``text`` not yet used by ``model`` ("acme", "acme-2", ...)."""
+    base = slugify(text)[:max_length].strip("-") or "item"
+    slug, n = base, 2
+    existing = model._default_manager.filter(slug__startswith=base)
+    if exclude_pk is not None:
+        existing = existing.exclude(pk=exclude_pk)
+    taken = set(existing.values_list("slug", flat=True))
+    while slug in taken:
+        slug = f"{base[: max_length - len(str(n)) - 1]}-{n}"
+        n += 1
+    return slug
+
+
+class SlugManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class TaxonomyTerm(models.Model):
+    """A term of a small public vocabulary (sectors, motives, actor types)."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    objects = SlugManager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class Sector(TaxonomyTerm):
+    class Meta(TaxonomyTerm.Meta):
+        pass
+
+
+class Motive(TaxonomyTerm):
+    """Why an actor acted; slugs follow VERIS actor motives (financial, espionage, ...)."""
+
+    class Meta(TaxonomyTerm.Meta):
+        pass
+
+
+class ActorType(TaxonomyTerm):
+    class Meta(TaxonomyTerm.Meta):
+        pass
+
+
+class TacticManager(models.Manager):
+    def get_by_natural_key(self, shortname):
+        return self.get(shortname=shortname)
+
+
+class Tactic(models.Model):
+    """An ATT&CK Enterprise tactic such as initial-access (TA0001)."""
+
+    attack_id = models.CharField("ATT&CK ID", max_length=10, unique=True)
+    shortname = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    url = models.URLField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0, help_text="Position in the ATT&CK matrix")
+
+    objects = TacticManager()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.shortname,)
+
+
+class TechniqueQuerySet(models.QuerySet):
+    def taggable(self):
+        """Techniques offered for new tagging (not revoked or deprecated)."""
+        return self.filter(is_revoked=False, is_deprecated=False)
+
+
+class TechniqueManager(models.Manager.from_queryset(TechniqueQuerySet)):
+    def get_by_natural_key(self, attack_id):
+        return self.get(attack_id=attack_id)
+
+
+class Technique(models.Model):
+    """An ATT&CK Enterprise technique (T1566) or sub-technique (T1566.001)."""
+
+    attack_id = models.CharField("ATT&CK ID", max_length=12, unique=True)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="subtechniques"
+    )
+    tactics = models.ManyToManyField(Tactic, blank=True, related_name="techniques")
+    description = models.TextField(blank=True)
+    url = models.URLField(blank=True)
+    is_revoked = models.BooleanField(default=False)
+    is_deprecated = models.BooleanField(default=False)
+
+    objects = TechniqueManager()
+
+    class Meta:
+        ordering = ["attack_id"]
+        constraints = [
+            # A sub-technique's ID extends its parent's: T1566.001 under T1566.
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True) | Q(attack_id__contains="."),
+                name="technique_subtechnique_id_has_dot",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.attack_id} {self.name}"
+
+    def natural_key(self):
+        return (self.attack_id,)
+
+    def save(self, *args, **kwargs):
+        if not self.url and self.attack_id:
+            self.url = "https://attack.mitre.org/techniques/" + self.attack_id.replace(".", "/")
+        super().save(*args, **kwargs)
+
+
+class ThreatActorQuerySet(models.QuerySet):
+    def with_incident_counts(self):
+        """Annotate ``incident_count``: published incidents linked to each actor."""
+        counts = (
+            Incident.threat_actors.through.objects.filter(
+                threatactor=OuterRef("pk"), incident__status=Incident.Status.PUBLISHED
+            )
+            .order_by()
+            .values("threatactor")
+            .annotate(n=Count("incident"))
+            .values("n")
+        )
+        return self.annotate(incident_count=Coalesce(Subquery(counts), Value(0)))
+
+
+class ThreatActorManager(SlugManager.from_queryset(ThreatActorQuerySet)):
+    pass
+
+
+class ThreatActor(models.Model):
+    """A named or unnamed attacker. Its name is public; everything else is for members."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    aliases = models.JSONField(default=list, blank=True, help_text="Other names for this actor")
+    actor_type = models.ForeignKey(
+        ActorType, null=True, blank=True, on_delete=models.PROTECT, related_name="actors"
+    )
+    country = CountryField(blank=True, help_text="Where the actor is believed to operate from")
+    description = models.TextField(blank=True)
+    attack_id = models.CharField(
+        "ATT&CK group ID", max_length=12, blank=True, help_text="e.g. G0007, when ATT&CK tracks it"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ThreatActorManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="threatactor_unique_name_ci"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def get_absolute_url(self):
+        return reverse("incidents:actor_detail", args=[self.slug])
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(ThreatActor, self.name, exclude_pk=self.pk)
+        super().save(*args, **kwargs)
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def with_incident_counts(self, user=None):
+        """Annotate ``incident_count``: incidents of this victim the viewer may see."""
+        incidents = Incident.objects.visible_to(user).filter(organisation=OuterRef("pk"))
+        counts = incidents.order_by().values("organisation").annotate(n=Count("pk")).values("n")
+        return self.annotate(incident_count=Coalesce(Subquery(counts), Value(0)))
+
+
+class OrganisationManager(SlugManager.from_queryset(OrganisationQuerySet)):
+    pass
+
+
+class Organisation(models.Model):
+    """A victim organisation; it may have several incidents (a recurring victim)."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    country = CountryField(blank=True)
+    sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="organisations"
+    )
+    website = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganisationManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="organisation_unique_name_ci"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def get_absolute_url(self):
+        return reverse("incidents:organisation_detail", args=[self.slug])
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(Organisation, self.name, exclude_pk=self.pk)
+        super().save(*args, **kwargs)
+
+
+class DatePrecision(models.TextChoices):
+    YEAR = "year", "Year"
+    MONTH = "month", "Month"
+    DAY = "day", "Day"
+
+
+class IncidentQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Incident.Status.PUBLISHED)
+
+    def visible_to(self, user):
+        """What ``user`` may see at all: staff see drafts too, everyone else published only."""
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self.all()
+        return self.published()
+
+    def newest_first(self):
+        return self.order_by("-date", "-pk")
+
+    def with_gated_counts(self):
+        """Annotate how many motives, techniques and actors each incident has.
+
+        The counts are public ("2 motives"); the values are not. One subquery per
+        relation keeps the list query flat however many related rows exist.
+        """
+
+        def count_of(through, column):
+            return Coalesce(
+                Subquery(
+                    through.objects.filter(incident=OuterRef("pk"))
+                    .order_by()
+                    .values("incident")
+                    .annotate(n=Count(column))
+                    .values("n")
+                ),
+                Value(0),
+            )
+
+        return self.annotate(
+            motive_count=count_of(Incident.motives.through, "motive"),
+            technique_count=count_of(Incident.techniques.through, "technique"),
+            actor_count=count_of(Incident.threat_actors.through, "threatactor"),
+        )
+
+    def for_public_list(self):
+        """Rows of an incident list: public columns only, plus the gated counts."""
+        return (
+            self.select_related("organisation", "sector")
+            .only(*PUBLIC_INCIDENT_FIELDS, *PUBLIC_RELATED_FIELDS)
+            .with_gated_counts()
+        )
+
+    def for_public_detail(self):
+        return self.for_public_list().prefetch_related("sources")
+
+    def for_member_detail(self):
+        return (
+            self.select_related("organisation", "sector", "cia_posture")
+            .with_gated_counts()
+            .prefetch_related(
+                "sources",
+                "motives",
+                models.Prefetch(
+                    "techniques",
+                    Technique.objects.select_related("parent").prefetch_related("tactics"),
+                ),
+                models.Prefetch("threat_actors", ThreatActor.objects.select_related("actor_type")),
+            )
+        )
+
+
+class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Incident(models.Model):
+    """One publicly reported event affecting one victim organisation."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    slug = models.SlugField(
+        max_length=120,
+        unique=True,
+        blank=True,
+        help_text="Leave empty to derive from date and victim",
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="incidents", verbose_name="victim"
+    )
+    date = models.DateField(
+        help_text="When it happened or was disclosed; with month or year precision, "
+        "the first day of that month or year."
+    )
+    date_precision = models.CharField(
+        max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    country = CountryField(blank=True, help_text="Where the incident took place")
+    sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
+    )
+    summary = models.TextField(max_length=1000)
+    description = models.TextField(blank=True)
+    records_affected = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Members only (see incidents.presenters).
+    motives = models.ManyToManyField(Motive, blank=True, related_name="incidents")
+    techniques = models.ManyToManyField(Technique, blank=True, related_name="incidents")
+    threat_actors = models.ManyToManyField(ThreatActor, blank=True, related_name="incidents")
+
+    objects = IncidentManager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_precision__in=DatePrecision.values),
+                name="incident_date_precision_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "published"]), name="incident_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="incident_published_has_timestamp",
+            ),
+        ]
+        indexes = [
+            # The public list: published incidents, newest first.
+            models.Index(fields=["status", "-date", "-id"], name="incident_status_date_idx"),
+            # An organisation's page: its incidents, newest first.
+            models.Index(fields=["organisation", "-date"], name="incident_org_date_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation_name} ({self.date_display})"
+
+    @property
+    def organisation_name(self):
+        return self.organisation.name if self.organisation_id else "?"
+
+    @property
+    def date_display(self):
+        return format_incident_date(self.date, self.date_precision)
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def get_absolute_url(self):
+        return reverse("incidents:incident_detail", args=[self.slug])
+
+    def save(self, *args, **kwargs):
+        if self.date and self.date_precision != DatePrecision.DAY:
+            # Stored as the first day of the known period; never a guessed day.
+            month = self.date.month if self.date_precision == DatePrecision.MONTH else 1
+            self.date = self.date.replace(month=month, day=1)
+        if not self.slug:
+            stem = f"{self.date:%Y-%m} {self.organisation_name}" if self.date else ""
+            self.slug = unique_slug(Incident, stem, max_length=100, exclude_pk=self.pk)
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+        super().save(*args, **kwargs)
+
+
+# The incident columns any viewer may see; everything else is private until added here.
+PUBLIC_INCIDENT_FIELDS = (
+    "slug",
+    "organisation",
+    "date",
+    "date_precision",
+    "country",
+    "sector",
+    "summary",
+    "description",
+    "records_affected",
+    "status",
+    "published_at",
+    "updated_at",
+)
+PUBLIC_RELATED_FIELDS = (
+    "organisation__name",
+    "organisation__slug",
+    "organisation__country",
+    "organisation__sector",
+    "organisation__website",
+    "sector__name",
+    "sector__slug",
+)
+
+
+def format_incident_date(value, precision):
+    """ "2020", "Nov 2020" or "20 Nov 2020", as far as the date is known."""
+    if value is None:
+        return "Date unknown"
+    if precision == DatePrecision.YEAR:
+        return f"{value:%Y}"
+    if precision == DatePrecision.MONTH:
+        return f"{value:%b %Y}"
+    return f"{value.day} {value:%b %Y}"
+
+
+class Impact(models.TextChoices):
+    NONE = "none", "None"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class CIAPostureManager(models.Manager):
+    def get_by_natural_key(self, incident_slug):
+        return self.get(incident__slug=incident_slug)
+
+
+class CIAPosture(models.Model):
+    """An incident's impact on confidentiality, integrity and availability (members only)."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="cia_posture")
+    confidentiality = models.CharField(max_length=8, choices=Impact.choices, default=Impact.UNKNOWN)
+    integrity = models.CharField(max_length=8, choices=Impact.choices, default=Impact.UNKNOWN)
+    availability = models.CharField(max_length=8, choices=Impact.choices, default=Impact.UNKNOWN)
+    notes = models.TextField(blank=True)
+
+    objects = CIAPostureManager()
+
+    class Meta:
+        verbose_name = "CIA posture"
+        verbose_name_plural = "CIA postures"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidentiality__in=Impact.values)
+                & Q(integrity__in=Impact.values)
+                & Q(availability__in=Impact.values),
+                name="ciaposture_impact_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"CIA posture of {self.incident}"
+
+    def natural_key(self):
+        return self.incident.natural_key()
+
+    natural_key.dependencies = ["incidents.incident"]
+
+
+class SourceManager(models.Manager):
+    def get_by_natural_key(self, incident_slug, url):
+        return self.get(incident__slug=incident_slug, url=url)
+
+
+class Source(models.Model):
+    """A public reference backing an incident."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="sources")
+    url = models.URLField(max_length=1000)
+    title = models.CharField(max_length=300, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+
+    objects = SourceManager()
+
+    class Meta:
+        ordering = ["published_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "url"], name="source_unique_url_per_incident"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title or self.url
+
+    def natural_key(self):
+        return (*self.incident.natural_key(), self.url)
+
+    natural_key.dependencies = ["incidents.incident"]

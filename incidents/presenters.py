@@ -1,0 +1,233 @@
+"""What each audience gets of an incident, organisation or threat actor.
+
+Allow-lists, never deny-lists: a public presentation carries only public
+fields and the counts of gated relations; the members' presentation is built
+only after ``accounts.access.is_member`` said yes, from a queryset that loads
+the gated data. Templates receive these objects, never model instances, so a
+template cannot reach a gated value that the view did not hand over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django_countries.fields import Country
+
+from .models import Impact, format_incident_date
+
+
+@dataclass(frozen=True)
+class OrganisationRef:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SourceView:
+    url: str
+    title: str
+    publisher: str
+    published_on: date | None
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """An incident as any viewer may see it in a list."""
+
+    slug: str
+    url: str
+    organisation: OrganisationRef
+    date: date
+    date_display: str
+    country: Country | None
+    sector: str
+    summary: str
+    records_affected: int | None
+    is_draft: bool
+    motive_count: int
+    technique_count: int
+    actor_count: int
+
+
+@dataclass(frozen=True)
+class IncidentPublic(IncidentRow):
+    """An incident page as any viewer may see it."""
+
+    description: str
+    sources: tuple[SourceView, ...]
+    published_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ImpactView:
+    label: str
+    level: str
+    level_display: str
+
+
+@dataclass(frozen=True)
+class TechniqueView:
+    attack_id: str
+    name: str
+    parent_name: str
+    tactics: tuple[str, ...]
+    url: str
+
+
+@dataclass(frozen=True)
+class ActorRef:
+    name: str
+    url: str
+    actor_type: str
+    country: Country | None
+
+
+@dataclass(frozen=True)
+class IncidentGated:
+    """The members-only part of an incident page."""
+
+    impacts: tuple[ImpactView, ...] | None
+    cia_notes: str
+    motives: tuple[str, ...]
+    techniques: tuple[TechniqueView, ...]
+    actors: tuple[ActorRef, ...]
+
+
+def _country(value) -> Country | None:
+    return value if value else None
+
+
+def incident_row(incident) -> IncidentRow:
+    return IncidentRow(**_row_fields(incident))
+
+
+def _row_fields(incident) -> dict:
+    org = incident.organisation
+    return {
+        "slug": incident.slug,
+        "url": incident.get_absolute_url(),
+        "organisation": OrganisationRef(org.name, org.get_absolute_url()),
+        "date": incident.date,
+        "date_display": format_incident_date(incident.date, incident.date_precision),
+        "country": _country(incident.country),
+        "sector": incident.sector.name if incident.sector_id else "",
+        "summary": incident.summary,
+        "records_affected": incident.records_affected,
+        "is_draft": incident.status != incident.Status.PUBLISHED,
+        "motive_count": incident.motive_count,
+        "technique_count": incident.technique_count,
+        "actor_count": incident.actor_count,
+    }
+
+
+def incident_public(incident) -> IncidentPublic:
+    return IncidentPublic(
+        **_row_fields(incident),
+        description=incident.description,
+        sources=tuple(
+            SourceView(s.url, s.title, s.publisher, s.published_on) for s in incident.sources.all()
+        ),
+        published_at=incident.published_at,
+        updated_at=incident.updated_at,
+    )
+
+
+def incident_gated(incident) -> IncidentGated:
+    """Members only: call after is_member(), on an incident from for_member_detail()."""
+    try:
+        posture = incident.cia_posture
+    except incident._meta.model.cia_posture.RelatedObjectDoesNotExist:
+        posture = None
+    impacts = None
+    if posture is not None:
+        impacts = tuple(
+            ImpactView(label, getattr(posture, field), Impact(getattr(posture, field)).label)
+            for field, label in (
+                ("confidentiality", "Confidentiality"),
+                ("integrity", "Integrity"),
+                ("availability", "Availability"),
+            )
+        )
+    return IncidentGated(
+        impacts=impacts,
+        cia_notes=posture.notes if posture else "",
+        motives=tuple(m.name for m in incident.motives.all()),
+        techniques=tuple(
+            TechniqueView(
+                attack_id=t.attack_id,
+                name=t.name,
+                parent_name=t.parent.name if t.parent_id else "",
+                tactics=tuple(tac.name for tac in t.tactics.all()),
+                url=t.url,
+            )
+            for t in sorted(incident.techniques.all(), key=lambda t: t.attack_id)
+        ),
+        actors=tuple(actor_ref(a) for a in incident.threat_actors.all()),
+    )
+
+
+def actor_ref(actor) -> ActorRef:
+    """Members only: an actor with its type and location."""
+    return ActorRef(
+        name=actor.name,
+        url=actor.get_absolute_url(),
+        actor_type=actor.actor_type.name if actor.actor_type_id else "",
+        country=_country(actor.country),
+    )
+
+
+@dataclass(frozen=True)
+class ActorPublic:
+    name: str
+    slug: str
+    url: str
+    incident_count: int
+
+
+@dataclass(frozen=True)
+class ActorGated:
+    actor_type: str
+    country: Country | None
+    aliases: tuple[str, ...]
+    description: str
+    attack_id: str
+
+
+def actor_public(actor) -> ActorPublic:
+    return ActorPublic(actor.name, actor.slug, actor.get_absolute_url(), actor.incident_count)
+
+
+def actor_gated(actor) -> ActorGated:
+    """Members only: call after is_member()."""
+    return ActorGated(
+        actor_type=actor.actor_type.name if actor.actor_type_id else "",
+        country=_country(actor.country),
+        aliases=tuple(str(a) for a in (actor.aliases or [])),
+        description=actor.description,
+        attack_id=actor.attack_id,
+    )
+
+
+@dataclass(frozen=True)
+class OrganisationView:
+    name: str
+    slug: str
+    url: str
+    country: Country | None
+    sector: str
+    website: str
+    incident_count: int
+
+
+def organisation_view(org) -> OrganisationView:
+    return OrganisationView(
+        name=org.name,
+        slug=org.slug,
+        url=org.get_absolute_url(),
+        country=_country(org.country),
+        sector=org.sector.name if org.sector_id else "",
+        website=org.website,
+        incident_count=org.incident_count,
+    )

@@ -1,0 +1,55 @@
+from django.contrib.sitemaps import Sitemap
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+
+from .models import Incident, Organisation, ThreatActor
+
+
+class IncidentSitemap(Sitemap):
+    changefreq = "monthly"
+    limit = 10000
+
+    def items(self):
+        return Incident.objects.published().only("slug", "updated_at").order_by("pk")
+
+    def lastmod(self, item):
+        return item.updated_at
+
+
+class OrganisationSitemap(Sitemap):
+    changefreq = "monthly"
+    limit = 10000
+
+    def items(self):
+        published = Incident.objects.published().filter(organisation=OuterRef("pk"))
+        return Organisation.objects.filter(Exists(published)).only("slug").order_by("pk")
+
+
+class ThreatActorSitemap(Sitemap):
+    changefreq = "monthly"
+    limit = 10000
+
+    def items(self):
+        return ThreatActor.objects.only("slug").order_by("pk")
+
+
+class StaticSitemap(Sitemap):
+    def items(self):
+        return [
+            "home",
+            "incidents:incident_list",
+            "incidents:organisation_list",
+            "incidents:actor_list",
+            "accounts:membership",
+        ]
+
+    def location(self, item):
+        return reverse(item)
+
+
+sitemaps = {
+    "pages": StaticSitemap,
+    "incidents": IncidentSitemap,
+    "organisations": OrganisationSitemap,
+    "actors": ThreatActorSitemap,
+}

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+from .feeds import LatestIncidentsFeed
+
+app_name = "incidents"
+urlpatterns = [
+    path("incidents/", views.incident_list, name="incident_list"),
+    path("incidents/feed/", LatestIncidentsFeed(), name="incident_feed"),
+    path("incidents/<slug:slug>/", views.incident_detail, name="incident_detail"),
+    path("organisations/", views.organisation_list, name="organisation_list"),
+    path("organisations/<slug:slug>/", views.organisation_detail, name="organisation_detail"),
+    path("actors/", views.actor_list, name="actor_list"),
+    path("actors/<slug:slug>/", views.actor_detail, name="actor_detail"),
+]

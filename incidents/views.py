@@ -1,0 +1,146 @@
+"""Catalogue pages. Each view asks accounts.access.is_member once and builds the
+members' part of the context only when the answer is yes."""
+
+from django.conf import settings
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+
+from accounts.access import is_member
+
+from . import presenters
+from .models import Incident, Organisation, ThreatActor
+
+MAX_PAGE_PARAM_LENGTH = 12
+
+
+def paginate(request, queryset, per_page=None):
+    """The requested page of ``queryset``; a clear 404 for a page that does not exist."""
+    raw = request.GET.get("page", "1")
+    if len(raw) > MAX_PAGE_PARAM_LENGTH:
+        raise Http404("That page number is not valid.")
+    paginator = Paginator(queryset, per_page or settings.PORTAL_PAGE_SIZE)
+    try:
+        return paginator.page(raw)
+    except PageNotAnInteger as exc:
+        raise Http404("That page number is not valid.") from exc
+    except EmptyPage as exc:
+        if paginator.count == 0 and raw == "1":
+            return paginator.page(1)
+        raise Http404(f"This list has {paginator.num_pages} page(s).") from exc
+
+
+# Fetch helpers: one per object kind, 404 for what the viewer may not see.
+
+
+def get_incident_for_viewer(user, slug, *, member):
+    incidents = Incident.objects.visible_to(user)
+    incidents = incidents.for_member_detail() if member else incidents.for_public_detail()
+    return get_object_or_404(incidents, slug=slug)
+
+
+def visible_organisations(user):
+    """Organisations with at least one incident the viewer may see."""
+    visible = Incident.objects.visible_to(user).filter(organisation=OuterRef("pk"))
+    return Organisation.objects.filter(Exists(visible)).with_incident_counts(user)
+
+
+def get_organisation_for_viewer(user, slug):
+    return get_object_or_404(visible_organisations(user).select_related("sector"), slug=slug)
+
+
+def incident_list(request):
+    incidents = Incident.objects.visible_to(request.user).for_public_list().newest_first()
+    page = paginate(request, incidents)
+    return render(
+        request,
+        "incidents/incident_list.html",
+        {"page": page, "rows": [presenters.incident_row(i) for i in page]},
+    )
+
+
+def incident_detail(request, slug):
+    member = is_member(request.user)
+    incident = get_incident_for_viewer(request.user, slug, member=member)
+    related = (
+        Incident.objects.visible_to(request.user)
+        .filter(organisation_id=incident.organisation_id)
+        .exclude(pk=incident.pk)
+        .for_public_list()
+        .newest_first()[:10]
+    )
+    return render(
+        request,
+        "incidents/incident_detail.html",
+        {
+            "incident": presenters.incident_public(incident),
+            "gated": presenters.incident_gated(incident) if member else None,
+            "related_rows": [presenters.incident_row(i) for i in related],
+        },
+    )
+
+
+def organisation_list(request):
+    organisations = visible_organisations(request.user).select_related("sector").order_by("name")
+    page = paginate(request, organisations, per_page=50)
+    return render(
+        request,
+        "incidents/organisation_list.html",
+        {"page": page, "organisations": [presenters.organisation_view(o) for o in page]},
+    )
+
+
+def organisation_detail(request, slug):
+    organisation = get_organisation_for_viewer(request.user, slug)
+    incidents = (
+        Incident.objects.visible_to(request.user)
+        .filter(organisation=organisation)
+        .for_public_list()
+        .newest_first()
+    )
+    page = paginate(request, incidents)
+    return render(
+        request,
+        "incidents/organisation_detail.html",
+        {
+            "organisation": presenters.organisation_view(organisation),
+            "page": page,
+            "rows": [presenters.incident_row(i) for i in page],
+        },
+    )
+
+
+def actor_list(request):
+    actors = ThreatActor.objects.only("name", "slug").with_incident_counts().order_by("name")
+    page = paginate(request, actors, per_page=50)
+    return render(
+        request,
+        "incidents/actor_list.html",
+        {"page": page, "actors": [presenters.actor_public(a) for a in page]},
+    )
+
+
+def actor_detail(request, slug):
+    member = is_member(request.user)
+    actors = ThreatActor.objects.with_incident_counts()
+    if member:
+        actors = actors.select_related("actor_type")
+    else:
+        actors = actors.only("name", "slug")
+    actor = get_object_or_404(actors, slug=slug)
+    context = {"actor": presenters.actor_public(actor), "gated": None}
+    if member:
+        incidents = (
+            Incident.objects.visible_to(request.user)
+            .filter(threat_actors=actor)
+            .for_public_list()
+            .newest_first()
+        )
+        page = paginate(request, incidents)
+        context.update(
+            gated=presenters.actor_gated(actor),
+            page=page,
+            rows=[presenters.incident_row(i) for i in page],
+        )
+    return render(request, "incidents/actor_detail.html", context)

@@ -1,0 +1,75 @@
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template import loader
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from incidents import presenters
+from incidents.models import Incident, Organisation, ThreatActor
+
+
+def home(request):
+    published = Incident.objects.published()
+    latest = Incident.objects.visible_to(request.user).for_public_list().newest_first()[:6]
+    context = {
+        "latest_rows": [presenters.incident_row(i) for i in latest],
+        "incident_count": published.count(),
+        "organisation_count": Organisation.objects.filter(incidents__in=published)
+        .distinct()
+        .count(),
+        "actor_count": ThreatActor.objects.count(),
+    }
+    return render(request, "home.html", context)
+
+
+@require_GET
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /accounts/",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap_index'))}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+def _error(request, status, title, message):
+    # Error pages show a fixed message; never the exception text or the path's data.
+    body = loader.render_to_string(
+        "error.html", {"status": status, "title": title, "message": message}, request
+    )
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(
+        request,
+        400,
+        "Bad request",
+        "The request could not be understood. Check the address or the form and try again.",
+    )
+
+
+def permission_denied(request, exception=None):
+    return _error(request, 403, "Forbidden", "You do not have access to this page.")
+
+
+def page_not_found(request, exception=None):
+    message = "There is nothing at this address."
+    # Our own Http404 messages are written for visitors ("This list has 3 page(s).").
+    detail = exception.args[0] if exception is not None and exception.args else ""
+    if isinstance(detail, str) and detail.startswith(("That page", "This list")):
+        message = detail
+    return _error(request, 404, "Not found", message)
+
+
+def server_error(request):
+    body = loader.render_to_string(
+        "error.html",
+        {
+            "status": 500,
+            "title": "Server error",
+            "message": "Something went wrong on our side. It has been logged; please try again.",
+        },
+    )
+    return HttpResponse(body, status=500)

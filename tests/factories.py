@@ -1,0 +1,169 @@
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from accounts.models import Plan, Subscription
+from incidents.models import (
+    ActorType,
+    CIAPosture,
+    Incident,
+    Motive,
+    Organisation,
+    Sector,
+    Source,
+    Tactic,
+    Technique,
+    ThreatActor,
+)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Plan
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    slug = factory.Sequence(lambda n: f"plan-{n}")
+    price = 100
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    user = factory.SubFactory(UserFactory)
+    plan = factory.SubFactory(PlanFactory)
+    status = Subscription.Status.ACTIVE
+    starts_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=10))
+    ends_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=355))
+
+
+class SectorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sector
+
+    name = factory.Sequence(lambda n: f"Sector {n}")
+    slug = factory.Sequence(lambda n: f"sector-{n}")
+
+
+class MotiveFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Motive
+
+    name = factory.Sequence(lambda n: f"Motive {n}")
+    slug = factory.Sequence(lambda n: f"motive-{n}")
+
+
+class ActorTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActorType
+
+    name = factory.Sequence(lambda n: f"Actor type {n}")
+    slug = factory.Sequence(lambda n: f"actor-type-{n}")
+
+
+class TacticFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tactic
+
+    attack_id = factory.Sequence(lambda n: f"TA{n + 9000:04d}")
+    shortname = factory.Sequence(lambda n: f"tactic-{n}")
+    name = factory.Sequence(lambda n: f"Tactic {n}")
+
+
+class TechniqueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Technique
+        skip_postgeneration_save = True
+
+    attack_id = factory.Sequence(lambda n: f"T{n + 8000:04d}")
+    name = factory.Sequence(lambda n: f"Technique {n}")
+
+    @factory.post_generation
+    def tactics(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.tactics.set(extracted)
+
+
+class ThreatActorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ThreatActor
+
+    name = factory.Sequence(lambda n: f"Actor {n}")
+    actor_type = factory.SubFactory(ActorTypeFactory)
+    country = "RU"
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Victim Org {n}")
+    country = "DE"
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Incident
+        skip_postgeneration_save = True
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    date = datetime.date(2021, 5, 17)
+    date_precision = "day"
+    country = "DE"
+    summary = factory.Sequence(lambda n: f"Public summary of incident {n}.")
+    description = "Public description."
+    records_affected = 1000
+    status = Incident.Status.PUBLISHED
+
+    @factory.post_generation
+    def motives(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.motives.set(extracted)
+
+    @factory.post_generation
+    def techniques(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.techniques.set(extracted)
+
+    @factory.post_generation
+    def threat_actors(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.threat_actors.set(extracted)
+
+
+class CIAPostureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CIAPosture
+
+    incident = factory.SubFactory(IncidentFactory)
+    confidentiality = "high"
+    integrity = "low"
+    availability = "none"
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    incident = factory.SubFactory(IncidentFactory)
+    url = factory.Sequence(lambda n: f"https://news.example.com/story-{n}")
+    title = factory.Sequence(lambda n: f"Report {n}")
+    publisher = "Example News"

@@ -1,0 +1,154 @@
+"""The gating matrix: each page that shows an incident, organisation or actor, for each viewer."""
+
+import pytest
+from django.urls import reverse
+
+from incidents.presenters import IncidentGated, IncidentPublic
+from tests.factories import (
+    CIAPostureFactory,
+    IncidentFactory,
+    MotiveFactory,
+    SourceFactory,
+    TacticFactory,
+    TechniqueFactory,
+    ThreatActorFactory,
+)
+
+
+@pytest.fixture
+def incident(db):
+    tactic = TacticFactory(name="Initial Access")
+    incident = IncidentFactory(
+        organisation__name="Acme Rockets",
+        summary="Acme Rockets disclosed unauthorised access.",
+        motives=[MotiveFactory(name="Financial"), MotiveFactory(name="Espionage")],
+        techniques=[TechniqueFactory(attack_id="T1566", name="Phishing", tactics=[tactic])],
+        threat_actors=[ThreatActorFactory(name="Grey Heron", country="KP", aliases=["Heron Team"])],
+    )
+    CIAPostureFactory(incident=incident, confidentiality="high", notes="Payroll data copied.")
+    SourceFactory(incident=incident, title="Acme statement")
+    return incident
+
+
+GATED_TEXT = [
+    "Financial",
+    "Espionage",
+    "T1566",
+    "Phishing",
+    "Initial Access",
+    "Grey Heron",
+    "Payroll data copied.",
+    "North Korea",
+    "Heron Team",
+]
+
+
+def test_incident_page(viewer, incident):
+    kind, client, member = viewer
+    response = client.get(incident.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Cyber Incident Victim: Acme Rockets" in html
+    assert "Acme Rockets disclosed unauthorised access." in html
+    assert "Acme statement" in html
+    assert isinstance(response.context["incident"], IncidentPublic)
+    if member:
+        assert isinstance(response.context["gated"], IncidentGated)
+        for text in GATED_TEXT:
+            if text != "Heron Team":  # aliases are on the actor's page, not the incident's
+                assert text in html, text
+        assert "Available to members" not in html
+    else:
+        assert response.context["gated"] is None
+        for text in GATED_TEXT:
+            assert text not in html, (kind, text)
+        assert "2 motives" in html
+        assert "1 technique" in html
+        assert "1 actor" in html
+        assert "Available to members" in html
+
+
+def test_incident_counts_for_no_actor(non_member_client, db):
+    incident = IncidentFactory(
+        motives=[MotiveFactory(), MotiveFactory()], techniques=[TechniqueFactory()]
+    )
+    html = non_member_client.get(incident.get_absolute_url()).content.decode()
+    assert "2 motives" in html
+    assert "1 technique" in html
+    assert "0 actors" in html
+
+
+def test_incident_list(viewer, incident):
+    kind, client, member = viewer
+    response = client.get(reverse("incidents:incident_list"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Acme Rockets" in html
+    assert "2 motives" in html  # lists show counts to everyone
+    for text in GATED_TEXT:
+        assert text not in html, (kind, text)
+
+
+def test_organisation_page(viewer, incident):
+    kind, client, member = viewer
+    IncidentFactory(organisation=incident.organisation, summary="Second breach at Acme.")
+    response = client.get(incident.organisation.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Acme Rockets" in html
+    assert "Second breach at Acme." in html
+    assert "Recurring victim" in html
+    for text in GATED_TEXT:
+        assert text not in html, (kind, text)
+
+
+def test_actor_page(viewer, incident):
+    kind, client, member = viewer
+    actor = incident.threat_actors.get()
+    response = client.get(actor.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Grey Heron" in html  # an actor's name and incident count are public
+    assert response.context["actor"].incident_count == 1
+    if member:
+        assert "Heron Team" in html
+        assert "North Korea" in html
+        assert "Acme Rockets" in html  # which incidents it is linked to
+    else:
+        assert response.context["gated"] is None
+        assert "rows" not in response.context
+        for text in ["Heron Team", "North Korea", "Acme Rockets", incident.slug]:
+            assert text not in html, (kind, text)
+        assert "Available to members" in html
+
+
+def test_actor_list_is_public(viewer, incident):
+    kind, client, member = viewer
+    html = client.get(reverse("incidents:actor_list")).content.decode()
+    assert "Grey Heron" in html
+    assert "Heron Team" not in html and "North Korea" not in html
+
+
+def test_drafts_are_staff_only(viewer, db):
+    kind, client, member = viewer
+    draft = IncidentFactory(status="draft", organisation__name="Hidden Draft Org")
+    response = client.get(draft.get_absolute_url())
+    org_response = client.get(draft.organisation.get_absolute_url())
+    list_html = client.get(reverse("incidents:incident_list")).content.decode()
+    if kind == "staff":
+        assert response.status_code == 200
+        assert "Draft" in response.content.decode()
+        assert org_response.status_code == 200
+        assert "Hidden Draft Org" in list_html
+    else:
+        assert response.status_code == 404
+        assert org_response.status_code == 404
+        assert "Hidden Draft Org" not in list_html
+
+
+def test_actor_incident_count_ignores_drafts(non_member_client, db):
+    actor = ThreatActorFactory()
+    IncidentFactory(threat_actors=[actor])
+    IncidentFactory(threat_actors=[actor], status="draft")
+    response = non_member_client.get(actor.get_absolute_url())
+    assert response.context["actor"].incident_count == 1
