@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEV := DJANGO_DEBUG=1
+PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test test-postgres lint format install lock clean
@@ -22,7 +23,7 @@ install: $(INSTALLED)
 run: install  ## Serve the portal with demo data at http://127.0.0.1:8000 (SQLite)
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo
-	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install  ## The test suite on SQLite
 	$(BIN)/python -m pytest

@@ -64,7 +64,7 @@ class ThreatActorForm(forms.ModelForm):
 
     class Meta:
         model = ThreatActor
-        fields = "__all__"
+        fields = ["name", "slug", "aliases", "actor_type", "country", "description", "attack_id"]
 
 
 @admin.register(ThreatActor)

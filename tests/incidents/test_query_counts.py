@@ -1,0 +1,88 @@
+"""Query counts are pinned and do not grow with the number of related rows.
+
+Queries per request, for a logged-in member:
+  1 session, 2 user, 3 is_member (subscription exists), then the page's own.
+Anonymous visitors without a session skip the first three.
+"""
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import client_for
+from tests.factories import (
+    CIAPostureFactory,
+    IncidentFactory,
+    MotiveFactory,
+    OrganisationFactory,
+    SourceFactory,
+    TacticFactory,
+    TechniqueFactory,
+    ThreatActorFactory,
+)
+
+MEMBER_OVERHEAD = 3
+
+
+def populate(size):
+    """An organisation with incidents that each have ``size`` related rows of every kind."""
+    org = OrganisationFactory()
+    actors = [ThreatActorFactory() for _ in range(size)]
+    tactics = [TacticFactory() for _ in range(size)]
+    incidents = []
+    for _ in range(size):
+        incident = IncidentFactory(
+            organisation=org,
+            motives=[MotiveFactory() for _ in range(size)],
+            techniques=[TechniqueFactory(tactics=tactics) for _ in range(size)],
+            threat_actors=actors,
+        )
+        CIAPostureFactory(incident=incident)
+        for _ in range(size):
+            SourceFactory(incident=incident)
+        incidents.append(incident)
+    return org, incidents, actors
+
+
+def urls(org, incidents, actors):
+    return {
+        "list": reverse("incidents:incident_list"),
+        "incident": incidents[0].get_absolute_url(),
+        "organisation": org.get_absolute_url(),
+        "organisations": reverse("incidents:organisation_list"),
+        "actor": actors[0].get_absolute_url(),
+        "actors": reverse("incidents:actor_list"),
+        "home": reverse("home"),
+    }
+
+
+# Page queries (after the viewer's own), with what they are:
+EXPECTED = {
+    # count for the paginator; the rows with their gated counts as subqueries
+    "list": {"anonymous": 2, "member": 2},
+    # the incident with organisation/sector; sources; related incidents of the victim
+    # members add: motives; techniques; their tactics; actors (with type)
+    "incident": {"anonymous": 3, "member": 7},
+    # the organisation with its visible-incident count; paginator count; rows
+    "organisation": {"anonymous": 3, "member": 3},
+    # paginator count; organisations with counts
+    "organisations": {"anonymous": 2, "member": 2},
+    # the actor with its incident count; members add: paginator count; incident rows
+    "actor": {"anonymous": 1, "member": 3},
+    # paginator count; actors with counts
+    "actors": {"anonymous": 2, "member": 2},
+    # three public totals; the latest incidents
+    "home": {"anonymous": 4, "member": 4},
+}
+
+
+@pytest.mark.parametrize("page", list(EXPECTED))
+@pytest.mark.parametrize("kind", ["anonymous", "member"])
+def test_query_count_is_constant(page, kind, db, django_assert_num_queries):
+    small = urls(*populate(1))
+    large = urls(*populate(4))
+    client = client_for(kind)
+    expected = EXPECTED[page][kind] + (MEMBER_OVERHEAD if kind == "member" else 0)
+    for url in (small[page], large[page]):
+        with django_assert_num_queries(expected):
+            response = client.get(url)
+        assert response.status_code == 200

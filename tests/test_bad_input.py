@@ -1,0 +1,74 @@
+"""Bad input gets a clear 4xx page, never a 500, and is never reflected unescaped."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import IncidentFactory, ThreatActorFactory
+
+LISTS = ["incidents:incident_list", "incidents:organisation_list", "incidents:actor_list"]
+
+
+@pytest.fixture
+def client(db):
+    IncidentFactory(threat_actors=[ThreatActorFactory()])
+    return Client(raise_request_exception=False)
+
+
+@pytest.mark.parametrize("name", LISTS)
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("abc", "That page number is not valid."),
+        ("1.5", "That page number is not valid."),
+        ("0", "This list has 1 page(s)."),
+        ("-1", "This list has 1 page(s)."),
+        ("999999", "This list has 1 page(s)."),
+        ("9" * 40, "That page number is not valid."),
+        ("<script>alert(1)</script>", "That page number is not valid."),
+        ("1\x00", "That page number is not valid."),
+    ],
+)
+def test_bad_page_numbers_are_a_clear_404(client, name, page, message):
+    response = client.get(reverse(name), {"page": page})
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert message in html
+    assert "<script>alert(1)" not in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/incidents/no-such-incident/",
+        "/organisations/nobody/",
+        "/actors/nobody/",
+        "/incidents/%E2%98%83/",
+        "/incidents/" + "a" * 2000 + "/",
+        "/incidents/<script>/",
+    ],
+)
+def test_unknown_objects_are_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Not found" in html
+    assert "<script>" not in html.split("</header>")[1]
+
+
+def test_very_long_query_string_is_not_an_error(client):
+    response = client.get(reverse("incidents:incident_list") + "?q=" + "x" * 10_000)
+    assert response.status_code == 200
+
+
+def test_too_many_parameters_is_a_clear_400(client):
+    query = "&".join(f"f{i}=1" for i in range(1500))
+    response = client.get(reverse("incidents:incident_list") + "?" + query)
+    assert response.status_code == 400
+    assert "Bad request" in response.content.decode()
+
+
+def test_error_pages_use_the_site_layout(client):
+    html = client.get("/nothing-here/").content.decode()
+    assert "Cyber Incident Portal" in html
+    assert "Traceback" not in html
