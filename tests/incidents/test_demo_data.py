@@ -1,0 +1,108 @@
+"""The fixtures and `seed_demo` that `make run` uses."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.access import is_member
+from incidents.models import Incident, Motive, Organisation, Technique, ThreatActor
+from tests.conftest import client_for
+
+MITSUBISHI = "2020-11-mitsubishi-electric-corporation"
+
+
+@pytest.fixture
+def demo(db):
+    call_command("loaddata", "fixtures/taxonomy.json", "fixtures/demo.json", verbosity=0)
+
+
+def counts():
+    return [m.objects.count() for m in (Incident, Organisation, ThreatActor, Technique, Motive)]
+
+
+def test_demo_fixtures_are_complete(demo):
+    published = Incident.objects.published()
+    assert published.count() >= 25
+    assert Incident.objects.filter(status="draft").exists()
+    for incident in Incident.objects.all():
+        assert incident.sources.exists(), incident.slug
+        assert hasattr(incident, "cia_posture"), incident.slug
+    for technique in Technique.objects.filter(attack_id__contains="."):
+        assert technique.parent.attack_id == technique.attack_id.split(".")[0]
+    assert {"financial", "espionage", "ideology"} <= set(
+        Motive.objects.values_list("slug", flat=True)
+    )
+
+
+def test_loading_the_fixtures_twice_changes_nothing(demo):
+    before = counts()
+    call_command("loaddata", "fixtures/taxonomy.json", "fixtures/demo.json", verbosity=0)
+    assert counts() == before
+
+
+def test_mitsubishi_electric_nov_2020(demo):
+    incident = Incident.objects.with_gated_counts().get(slug=MITSUBISHI)
+    assert incident.organisation.name == "Mitsubishi Electric Corporation"
+    assert incident.country.code == "JP"
+    assert incident.date_display == "Nov 2020"
+    assert incident.records_affected == 8653
+    assert (incident.motive_count, incident.technique_count, incident.actor_count) == (2, 1, 0)
+    assert incident.organisation.incidents.count() >= 2  # a repeat victim
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "expired_member"])
+def test_mitsubishi_page_for_a_non_member(demo, kind):
+    html = client_for(kind).get(f"/incidents/{MITSUBISHI}/").content.decode()
+    assert "Cyber Incident Victim: Mitsubishi Electric Corporation" in html
+    assert "Nov 2020" in html
+    assert "Japan" in html
+    assert "8,653" in html
+    for text in ["2 motives", "1 technique", "0 actors", "Available to members"]:
+        assert text in html
+    incident = Incident.objects.get(slug=MITSUBISHI)
+    for motive in incident.motives.all():
+        assert motive.name not in html
+
+
+def test_mitsubishi_page_for_a_member(demo):
+    html = client_for("member").get(f"/incidents/{MITSUBISHI}/").content.decode()
+    incident = Incident.objects.get(slug=MITSUBISHI)
+    for motive in incident.motives.all():
+        assert motive.name in html
+    technique = incident.techniques.get()
+    assert technique.attack_id in html
+    assert technique.url in html
+    assert "No threat actor attributed" in html
+    assert "Available to members" not in html
+
+
+def test_seed_demo_creates_accounts_once(db, settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    first = counts()
+    out = capsys.readouterr().out
+    assert "member@example.com" in out and "demo-portal-2026" in out
+    call_command("seed_demo", quiet_accounts=True)
+    assert counts() == first
+    users = {u.email: u for u in get_user_model().objects.all()}
+    assert len(users) == 5
+    assert is_member(users["member@example.com"])
+    assert is_member(users["staff@example.com"])
+    assert not is_member(users["expired@example.com"])
+    assert not is_member(users["reader@example.com"])
+    assert users["editor@example.com"].groups.filter(name="Editors").exists()
+
+
+def test_seed_demo_keeps_edits(db, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", quiet_accounts=True)
+    Incident.objects.filter(slug=MITSUBISHI).update(summary="Edited by staff.")
+    call_command("seed_demo", quiet_accounts=True)
+    assert Incident.objects.get(slug=MITSUBISHI).summary == "Edited by staff."
+
+
+def test_seed_demo_refuses_without_debug(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG only"):
+        call_command("seed_demo")

@@ -1,0 +1,55 @@
+"""Production settings refuse unsafe configuration with a clear message."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAFE = {
+    "DJANGO_SECRET_KEY": "x" * 50,
+    "DJANGO_ALLOWED_HOSTS": "incidents.example.com",
+    "EMAIL_URL": "smtp+tls://user:pw@smtp.example.com:587",
+}
+
+
+def load_settings(**env):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EMAIL_"))}
+    return subprocess.run(
+        [sys.executable, "-c", "import portal.settings as s; print(s.DEBUG, s.EMAIL_BACKEND)"],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_safe_production_configuration_loads():
+    result = load_settings(**SAFE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "django.core.mail.backends.smtp.EmailBackend"]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({**SAFE, "DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY is not set"),
+        ({**SAFE, "DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS must list"),
+        ({**SAFE, "EMAIL_URL": ""}, "EMAIL_URL must be set"),
+        ({**SAFE, "DJANGO_DEBUG": "1"}, "DJANGO_DEBUG=1 is for local development only"),
+        ({"DJANGO_DEBUG": "1", "DJANGO_ALLOWED_HOSTS": "*"}, "local development only"),
+    ],
+)
+def test_unsafe_configuration_is_refused(env, message):
+    result = load_settings(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_development_defaults_need_no_configuration():
+    result = load_settings(DJANGO_DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert "console" in result.stdout
