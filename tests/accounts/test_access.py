@@ -1,0 +1,189 @@
+"""accounts.access: the one function that decides who is a member, and the subscription rules."""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.access import current_subscription, is_member
+from accounts.models import Subscription
+from tests.factories import PlanFactory, SubscriptionFactory, UserFactory
+
+DAY = datetime.timedelta(days=1)
+
+
+def fresh(user):
+    """The user as a new request would load it (nothing remembered from earlier calls)."""
+    return get_user_model().objects.get(pk=user.pk)
+
+
+def test_anonymous_is_not_a_member():
+    assert is_member(AnonymousUser()) is False
+    assert is_member(None) is False
+
+
+def test_registered_without_subscription_is_not_a_member(db):
+    assert is_member(UserFactory()) is False
+
+
+@pytest.mark.parametrize(
+    ("status", "member"),
+    [
+        (Subscription.Status.ACTIVE, True),
+        (Subscription.Status.TRIALING, True),
+        (Subscription.Status.PAST_DUE, False),
+        (Subscription.Status.CANCELLED, False),
+        (Subscription.Status.EXPIRED, False),
+    ],
+)
+def test_status_within_period(db, status, member):
+    sub = SubscriptionFactory(status=status)
+    assert sub.starts_at < timezone.now() < sub.ends_at  # the period itself is current
+    assert is_member(fresh(sub.user)) is member
+
+
+def test_active_but_ended_is_not_a_member(db):
+    now = timezone.now()
+    sub = SubscriptionFactory(starts_at=now - 40 * DAY, ends_at=now - DAY)
+    assert sub.status == Subscription.Status.ACTIVE
+    assert is_member(fresh(sub.user)) is False
+
+
+def test_active_ending_a_moment_ago_is_not_a_member(db):
+    now = timezone.now()
+    sub = SubscriptionFactory(starts_at=now - 40 * DAY, ends_at=now - datetime.timedelta(seconds=1))
+    assert is_member(fresh(sub.user)) is False
+
+
+def test_not_yet_started_is_not_a_member(db):
+    now = timezone.now()
+    sub = SubscriptionFactory(starts_at=now + DAY, ends_at=now + 30 * DAY)
+    assert is_member(fresh(sub.user)) is False
+    assert current_subscription(sub.user) is None
+
+
+def test_no_end_date_is_a_member(db):
+    sub = SubscriptionFactory(ends_at=None)
+    assert is_member(fresh(sub.user)) is True
+
+
+def test_staff_without_subscription_is_a_member(db):
+    staff = UserFactory(is_staff=True)
+    assert not staff.subscriptions.exists()
+    assert is_member(staff) is True
+
+
+def test_inactive_user_with_active_subscription_is_not_a_member(db):
+    sub = SubscriptionFactory(user__is_active=False)
+    assert sub.is_current
+    assert is_member(fresh(sub.user)) is False
+
+
+def test_inactive_staff_is_not_a_member(db):
+    assert is_member(UserFactory(is_staff=True, is_active=False)) is False
+
+
+def test_expired_and_active_subscription_is_a_member(db):
+    now = timezone.now()
+    user = UserFactory()
+    SubscriptionFactory(
+        user=user,
+        status=Subscription.Status.EXPIRED,
+        starts_at=now - 400 * DAY,
+        ends_at=now - 35 * DAY,
+    )
+    active = SubscriptionFactory(user=user, starts_at=now - 35 * DAY, ends_at=now + 330 * DAY)
+    assert is_member(fresh(user)) is True
+    assert current_subscription(user) == active
+
+
+def test_only_another_users_subscription_does_not_count(db):
+    SubscriptionFactory()
+    assert is_member(UserFactory()) is False
+
+
+def test_current_subscription_is_the_active_one(db):
+    now = timezone.now()
+    user = UserFactory()
+    SubscriptionFactory(user=user, status=Subscription.Status.CANCELLED)
+    SubscriptionFactory(user=user, starts_at=now + 10 * DAY, ends_at=now + 40 * DAY)
+    SubscriptionFactory(user=user, starts_at=now - 60 * DAY, ends_at=now - 30 * DAY)
+    active = SubscriptionFactory(user=user, plan=PlanFactory(name="Analyst Pro"))
+    found = current_subscription(user)
+    assert found == active
+    assert found.plan.name == "Analyst Pro"
+
+
+def test_current_subscription_prefers_the_open_ended_then_latest_ending(db):
+    now = timezone.now()
+    user = UserFactory()
+    SubscriptionFactory(user=user, ends_at=now + 10 * DAY)
+    later = SubscriptionFactory(user=user, ends_at=now + 100 * DAY)
+    assert current_subscription(user) == later
+    open_ended = SubscriptionFactory(user=user, ends_at=None)
+    assert current_subscription(user) == open_ended
+
+
+def test_current_subscription_none_for_anonymous_and_non_members(db):
+    assert current_subscription(AnonymousUser()) is None
+    assert current_subscription(None) is None
+    assert current_subscription(UserFactory()) is None
+
+
+def test_cancelling_by_status_takes_effect_for_the_next_request(db):
+    sub = SubscriptionFactory()
+    assert is_member(fresh(sub.user)) is True
+    sub.status = Subscription.Status.CANCELLED
+    sub.cancelled_at = timezone.now()
+    sub.save()
+    assert is_member(fresh(sub.user)) is False
+    assert current_subscription(sub.user) is None
+
+
+def test_cancelling_with_the_admin_action_takes_effect_for_the_next_request(db, rf):
+    from django.contrib import admin
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    sub = SubscriptionFactory()
+    assert is_member(fresh(sub.user)) is True
+    request = rf.post("/admin/accounts/subscription/")
+    request.user = UserFactory(is_superuser=True, is_staff=True)
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    model_admin = admin.site._registry[Subscription]
+    model_admin.cancel_now(request, Subscription.objects.filter(pk=sub.pk))
+    sub.refresh_from_db()
+    assert sub.status == Subscription.Status.CANCELLED
+    assert sub.cancelled_at is not None
+    assert is_member(fresh(sub.user)) is False
+
+
+def test_answer_is_remembered_for_one_user_object_only(db):
+    """Within one request the answer is cached on the user; a new request reloads it."""
+    sub = SubscriptionFactory()
+    same_request_user = fresh(sub.user)
+    assert is_member(same_request_user) is True
+    Subscription.objects.filter(pk=sub.pk).update(status=Subscription.Status.CANCELLED)
+    assert is_member(same_request_user) is True  # the request that began as a member
+    assert is_member(fresh(sub.user)) is False  # the next request
+
+
+@pytest.mark.parametrize("offset", [datetime.timedelta(0), -DAY])
+def test_subscription_must_end_after_it_starts(db, offset):
+    start = timezone.now()
+    sub = SubscriptionFactory.build(user=UserFactory(), plan=PlanFactory())
+    sub.starts_at = start
+    sub.ends_at = start + offset
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sub.save()
+    assert not Subscription.objects.exists()
+
+
+def test_subscription_without_end_or_ending_later_is_valid(db):
+    start = timezone.now()
+    SubscriptionFactory(starts_at=start, ends_at=None)
+    SubscriptionFactory(starts_at=start, ends_at=start + datetime.timedelta(seconds=1))
+    assert Subscription.objects.count() == 2
