@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -17,6 +18,10 @@ from .models import (
 )
 
 
+# Staff paste bare domains ("example.com") into URL fields; read them as https.
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
 @admin.register(Sector, Motive, ActorType)
 class TaxonomyAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
@@ -26,12 +31,14 @@ class TaxonomyAdmin(admin.ModelAdmin):
 
 @admin.register(Tactic)
 class TacticAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ["attack_id", "name", "shortname", "order"]
     search_fields = ["attack_id", "name", "shortname"]
 
 
 @admin.register(Technique)
 class TechniqueAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ["attack_id", "name", "parent", "is_revoked", "is_deprecated"]
     list_filter = ["tactics", "is_revoked", "is_deprecated"]
     search_fields = ["attack_id", "name"]
@@ -79,6 +86,7 @@ class ThreatActorAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ["name", "country", "sector", "website"]
     list_filter = ["sector"]
     search_fields = ["name", "slug"]
@@ -87,6 +95,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 class SourceInline(admin.TabularInline):
+    formfield_overrides = URL_FIELDS
     model = Source
     extra = 1
     fields = ["url", "title", "publisher", "published_on"]

@@ -171,7 +171,6 @@ if TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 PORTAL_PAGE_SIZE = 25
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default; silences the 5.x transition warning
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
