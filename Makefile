@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(INSTALLED): pyproject.toml .ci/constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt '.[dev]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
