@@ -17,7 +17,6 @@ from .models import (
     ThreatActor,
 )
 
-
 # Staff paste bare domains ("example.com") into URL fields; read them as https.
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
