@@ -93,7 +93,7 @@ def test_database_rejects_invalid_impact(db):
     from tests.factories import CIAPostureFactory
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        CIAPostureFactory(confidentiality="catastrophic")
+        CIAPostureFactory(confidentiality="critical")
 
 
 def test_taggable_excludes_revoked_and_deprecated(db):
