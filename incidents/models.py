@@ -32,6 +32,34 @@ class SlugManager(models.Manager):
         return self.get(slug=slug)
 
 
+class Dataset(models.Model):
+    """An external dataset records were imported from, with the licence its reuse requires.
+
+    Provenance and licence attribution are public (they are shown on the pages
+    of imported incidents); ``version`` is the release last imported.
+    """
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    url = models.URLField(blank=True)
+    licence = models.CharField(max_length=100, blank=True)
+    licence_url = models.URLField(blank=True)
+    attribution = models.TextField(blank=True, help_text="Shown on public pages of its records")
+    version = models.CharField(max_length=100, blank=True, help_text="Release last imported")
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} {self.version}".strip()
+
+    def natural_key(self):
+        return (self.slug,)
+
+
 class TaxonomyTerm(models.Model):
     """A term of a small public vocabulary (sectors, motives, actor types)."""
 
@@ -81,6 +109,8 @@ class Tactic(models.Model):
     shortname = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100)
     url = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+    stix_id = models.CharField("STIX ID", max_length=100, blank=True)
     order = models.PositiveSmallIntegerField(default=0, help_text="Position in the ATT&CK matrix")
 
     objects = TacticManager()
@@ -119,6 +149,11 @@ class Technique(models.Model):
     url = models.URLField(blank=True)
     is_revoked = models.BooleanField(default=False)
     is_deprecated = models.BooleanField(default=False)
+    revoked_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stix_id = models.CharField("STIX ID", max_length=100, blank=True, db_index=True)
+    version = models.CharField(max_length=20, blank=True, help_text="The technique's own version")
 
     objects = TechniqueManager()
 
@@ -177,6 +212,14 @@ class ThreatActor(models.Model):
     attack_id = models.CharField(
         "ATT&CK group ID", max_length=12, blank=True, help_text="e.g. G0007, when ATT&CK tracks it"
     )
+    is_unattributed = models.BooleanField(
+        default=False,
+        help_text="A category of unnamed attacker (e.g. from VERIS), not one identified group",
+    )
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="threat_actors"
+    )
+    external_id = models.CharField(max_length=200, blank=True, help_text="Key in the dataset")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -186,6 +229,12 @@ class ThreatActor(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(Lower("name"), name="threatactor_unique_name_ci"),
+            # Re-imports find the actor by its key in the dataset.
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"],
+                condition=Q(dataset__isnull=False),
+                name="threatactor_unique_external_id",
+            ),
         ]
 
     def __str__(self):
@@ -362,6 +411,13 @@ class Incident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Provenance of imported incidents (public, with the dataset's licence).
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
+    )
+    external_id = models.CharField(max_length=200, blank=True, help_text="Key in the dataset")
+    imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # Members only (see incidents.presenters).
     motives = models.ManyToManyField(Motive, blank=True, related_name="incidents")
     techniques = models.ManyToManyField(Technique, blank=True, related_name="incidents")
@@ -381,6 +437,16 @@ class Incident(models.Model):
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(published_at__isnull=False),
                 name="incident_published_has_timestamp",
+            ),
+            # Re-imports find the incident by its key in the dataset.
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"],
+                condition=Q(dataset__isnull=False),
+                name="incident_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(dataset__isnull=True) | ~Q(external_id=""),
+                name="incident_imported_has_external_id",
             ),
         ]
         indexes = [

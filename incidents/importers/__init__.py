@@ -1,0 +1,1 @@
+"""Importers of external datasets (MITRE ATT&CK, VERIS/VCDB) into the catalogue."""
