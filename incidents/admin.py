@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from .models import (
     ActorType,
     CIAPosture,
+    Dataset,
     Incident,
     Motive,
     Organisation,
@@ -26,6 +27,13 @@ class TaxonomyAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "licence", "imported_at"]
+    readonly_fields = ["version", "imported_at"]
+    formfield_overrides = URL_FIELDS
 
 
 @admin.register(Tactic)
@@ -70,14 +78,23 @@ class ThreatActorForm(forms.ModelForm):
 
     class Meta:
         model = ThreatActor
-        fields = ["name", "slug", "aliases", "actor_type", "country", "description", "attack_id"]
+        fields = [
+            "name",
+            "slug",
+            "aliases",
+            "actor_type",
+            "country",
+            "description",
+            "attack_id",
+            "is_unattributed",
+        ]
 
 
 @admin.register(ThreatActor)
 class ThreatActorAdmin(admin.ModelAdmin):
     form = ThreatActorForm
-    list_display = ["name", "actor_type", "country", "attack_id"]
-    list_filter = ["actor_type"]
+    list_display = ["name", "actor_type", "country", "attack_id", "is_unattributed"]
+    list_filter = ["actor_type", "is_unattributed", "dataset"]
     search_fields = ["name", "aliases", "attack_id"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["actor_type"]
@@ -118,12 +135,20 @@ class IncidentAdmin(admin.ModelAdmin):
         "published_at",
         "updated_at",
     ]
-    list_filter = ["status", "date_precision", "sector", "country", "motives"]
+    list_filter = ["status", "dataset", "date_precision", "sector", "country", "motives"]
     list_select_related = ["organisation", "sector"]
-    search_fields = ["organisation__name", "slug", "summary"]
+    search_fields = ["organisation__name", "slug", "summary", "external_id"]
     date_hierarchy = "date"
     autocomplete_fields = ["organisation", "sector", "motives", "techniques", "threat_actors"]
-    readonly_fields = ["published_at", "created_at", "updated_at", "public_page"]
+    readonly_fields = [
+        "published_at",
+        "created_at",
+        "updated_at",
+        "public_page",
+        "dataset",
+        "external_id",
+        "imported_at",
+    ]
     inlines = [CIAPostureInline, SourceInline]
     actions = ["publish", "unpublish"]
     fieldsets = [
@@ -132,6 +157,7 @@ class IncidentAdmin(admin.ModelAdmin):
         ("Public account", {"fields": ["summary", "description", "records_affected"]}),
         ("Members only", {"fields": ["motives", "techniques", "threat_actors"]}),
         ("History", {"fields": ["published_at", "created_at", "updated_at"]}),
+        ("Provenance", {"fields": ["dataset", "external_id", "imported_at"]}),
     ]
 
     @admin.display(description="date", ordering="date")

@@ -180,6 +180,16 @@ class Technique(models.Model):
 
 
 class ThreatActorQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Actors whose page ``user`` may open.
+
+        An unattributed actor (a VERIS category such as "organized crime, Russia")
+        is named after its type and location, which are for members only.
+        """
+        from accounts.access import is_member
+
+        return self.all() if is_member(user) else self.filter(is_unattributed=False)
+
     def with_incident_counts(self):
         """Annotate ``incident_count``: published incidents linked to each actor."""
         counts = (
@@ -353,11 +363,16 @@ class IncidentQuerySet(models.QuerySet):
         )
 
     def for_public_detail(self):
-        return self.for_public_list().prefetch_related("sources")
+        return (
+            self.select_related("organisation", "sector", "dataset")
+            .only(*PUBLIC_INCIDENT_FIELDS, *PUBLIC_RELATED_FIELDS, *PUBLIC_PROVENANCE_FIELDS)
+            .with_gated_counts()
+            .prefetch_related("sources")
+        )
 
     def for_member_detail(self):
         return (
-            self.select_related("organisation", "sector", "cia_posture")
+            self.select_related("organisation", "sector", "dataset", "cia_posture")
             .with_gated_counts()
             .prefetch_related(
                 "sources",
@@ -509,6 +524,15 @@ PUBLIC_RELATED_FIELDS = (
     "organisation__website",
     "sector__name",
     "sector__slug",
+)
+PUBLIC_PROVENANCE_FIELDS = (
+    "dataset",
+    "external_id",
+    "dataset__name",
+    "dataset__url",
+    "dataset__licence",
+    "dataset__licence_url",
+    "dataset__attribution",
 )
 
 

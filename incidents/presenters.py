@@ -51,6 +51,18 @@ class IncidentRow:
 
 
 @dataclass(frozen=True)
+class ProvenanceView:
+    """Where an imported incident came from, and the licence its reuse requires."""
+
+    dataset: str
+    dataset_url: str
+    licence: str
+    licence_url: str
+    attribution: str
+    external_id: str
+
+
+@dataclass(frozen=True)
 class IncidentPublic(IncidentRow):
     """An incident page as any viewer may see it."""
 
@@ -58,6 +70,7 @@ class IncidentPublic(IncidentRow):
     sources: tuple[SourceView, ...]
     published_at: datetime | None
     updated_at: datetime
+    provenance: ProvenanceView | None
 
 
 @dataclass(frozen=True)
@@ -131,6 +144,16 @@ def incident_public(incident) -> IncidentPublic:
         ),
         published_at=incident.published_at,
         updated_at=incident.updated_at,
+        provenance=_provenance(incident),
+    )
+
+
+def _provenance(incident) -> ProvenanceView | None:
+    if not incident.dataset_id:
+        return None
+    d = incident.dataset
+    return ProvenanceView(
+        d.name, d.url, d.licence, d.licence_url, d.attribution, incident.external_id
     )
 
 
@@ -184,6 +207,7 @@ class ActorPublic:
     slug: str
     url: str
     incident_count: int
+    is_unattributed: bool
 
 
 @dataclass(frozen=True)
@@ -196,7 +220,13 @@ class ActorGated:
 
 
 def actor_public(actor) -> ActorPublic:
-    return ActorPublic(actor.name, actor.slug, actor.get_absolute_url(), actor.incident_count)
+    return ActorPublic(
+        actor.name,
+        actor.slug,
+        actor.get_absolute_url(),
+        actor.incident_count,
+        actor.is_unattributed,
+    )
 
 
 def actor_gated(actor) -> ActorGated:

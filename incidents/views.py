@@ -112,7 +112,12 @@ def organisation_detail(request, slug):
 
 
 def actor_list(request):
-    actors = ThreatActor.objects.only("name", "slug").with_incident_counts().order_by("name")
+    actors = (
+        ThreatActor.objects.visible_to(request.user)
+        .only("name", "slug", "is_unattributed")
+        .with_incident_counts()
+        .order_by("is_unattributed", "name")
+    )
     page = paginate(request, actors, per_page=50)
     return render(
         request,
@@ -123,11 +128,11 @@ def actor_list(request):
 
 def actor_detail(request, slug):
     member = is_member(request.user)
-    actors = ThreatActor.objects.with_incident_counts()
+    actors = ThreatActor.objects.visible_to(request.user).with_incident_counts()
     if member:
         actors = actors.select_related("actor_type")
     else:
-        actors = actors.only("name", "slug")
+        actors = actors.only("name", "slug", "is_unattributed")
     actor = get_object_or_404(actors, slug=slug)
     context = {"actor": presenters.actor_public(actor), "gated": None}
     if member:

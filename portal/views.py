@@ -17,7 +17,7 @@ def home(request):
         "organisation_count": Organisation.objects.filter(incidents__in=published)
         .distinct()
         .count(),
-        "actor_count": ThreatActor.objects.count(),
+        "actor_count": ThreatActor.objects.filter(is_unattributed=False).count(),
     }
     return render(request, "home.html", context)
 
