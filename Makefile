@@ -7,7 +7,10 @@ DEV := DJANGO_DEBUG=1
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-postgres lint format install lock clean
+DATA ?= ../shared/data
+VERIS_ATTACK_MAPPING ?= $(DATA)/veris/master/veris-1.4.0_attack-16.1-enterprise.csv
+
+.PHONY: run test test-postgres lint format install lock clean real-data
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12 ...)")'
@@ -24,6 +27,13 @@ run: install  ## Serve the portal with demo data at http://127.0.0.1:8000 (SQLit
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (default ../shared/data)
+	$(DEV) $(BIN)/python manage.py migrate --noinput
+	$(DEV) $(BIN)/python manage.py seed_demo --quiet-accounts
+	$(DEV) $(BIN)/python manage.py import_attack $(DATA)/attack/stix/enterprise-attack.json
+	$(DEV) $(BIN)/python manage.py import_veris $(DATA)/vcdb/vcdb_validated.jsonl \
+		--attack-mapping $(VERIS_ATTACK_MAPPING) --publish
 
 test: install  ## The test suite on SQLite
 	$(BIN)/python -m pytest

@@ -124,10 +124,27 @@ NAICS_SECTORS = {
     "92": "government",
     "928": "defence",
 }
-EXTRA_SECTORS = {
+# Names for sectors the mapping needs, created when the taxonomy fixture was not loaded.
+SECTOR_NAMES = {
+    "agriculture": "Agriculture and food",
     "construction": "Construction",
-    "real-estate": "Real estate",
+    "defence": "Defence",
+    "education": "Education and research",
+    "energy": "Energy and utilities",
+    "finance": "Finance and insurance",
+    "government": "Government and public administration",
+    "healthcare": "Healthcare",
+    "hospitality": "Hospitality and leisure",
+    "manufacturing": "Manufacturing",
+    "media": "Media and entertainment",
+    "non-profit": "Non-profit and civil society",
     "other-services": "Other services",
+    "professional-services": "Professional services",
+    "real-estate": "Real estate",
+    "retail": "Retail",
+    "technology": "Technology",
+    "telecommunications": "Telecommunications",
+    "transportation": "Transportation and logistics",
 }
 
 # A VERIS variety that maps to more ATT&CK techniques than this is too unspecific to tag.
@@ -471,8 +488,8 @@ class VerisImporter:
         }
 
     def _prepare_taxonomies(self):
-        for slug, name in EXTRA_SECTORS.items():
-            Sector.objects.get_or_create(slug=slug, defaults={"name": name})
+        for slug in set(NAICS_SECTORS.values()):
+            Sector.objects.get_or_create(slug=slug, defaults={"name": SECTOR_NAMES[slug]})
         for slug, (name, description) in EXTRA_ACTOR_TYPES.items():
             ActorType.objects.get_or_create(
                 slug=slug, defaults={"name": name, "description": description}
