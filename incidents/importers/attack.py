@@ -108,22 +108,24 @@ _register_mitre_types()
 
 
 def load_bundle(source: str) -> dict:
-    """The bundle at ``source`` (a path or an http(s) URL) as a dict; ImportAborted if not one."""
+    """The bundle at ``source`` (a path or an http(s) URL) as a dict; ImportAborted if not one.
+
+    Messages do not repeat ``source``: the caller names it.
+    """
     if re.match(r"[a-z][a-z0-9+.-]*://", source, re.IGNORECASE):
         data = _download(source)
     else:
         path = Path(source)
         if not path.is_file():
-            raise ImportAborted(f"{source}: no such file")
+            raise ImportAborted("no such file")
         data = path.read_bytes()
     try:
-        bundle = json.loads(data)
+        bundle = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise ImportAborted(f"{source}: not a STIX bundle (not UTF-8 text: {exc.reason})") from exc
+        raise ImportAborted(f"not a STIX bundle (not UTF-8 text: {exc.reason})") from exc
     except json.JSONDecodeError as exc:
         raise ImportAborted(
-            f"{source}: not a STIX bundle (not JSON: {exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno})"
+            f"not a STIX bundle (not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno})"
         ) from exc
     if not (
         isinstance(bundle, dict)
@@ -131,15 +133,14 @@ def load_bundle(source: str) -> dict:
         and isinstance(bundle.get("objects"), list)
     ):
         raise ImportAborted(
-            f'{source}: not a STIX bundle (expected a JSON object with "type": "bundle" '
-            'and an "objects" list)'
+            'not a STIX bundle (expected a JSON object with "type": "bundle" and an "objects" list)'
         )
     return bundle
 
 
 def _download(url: str) -> bytes:
     if not url.lower().startswith(("http://", "https://")):
-        raise ImportAborted(f"{url}: only http(s) URLs or local paths can be read")
+        raise ImportAborted("only http(s) URLs or local paths can be read")
     # The scheme is checked above, so S310 (file: or custom schemes) does not apply.
     headers = {"User-Agent": "incident-portal import_attack"}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310
@@ -149,15 +150,16 @@ def _download(url: str) -> bytes:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise ImportAborted(
-            f"Could not download {url}: {reason}. Without internet access, download the "
-            "bundle elsewhere and pass its local path."
+            f"could not download it ({reason}). Without internet access, download the bundle "
+            "on another machine and pass its local path."
         ) from exc
 
 
-_CITATION = re.compile(r"\s*\(Citation:[^)]*\)")
+_CITATION = re.compile(r"\(Citation:[^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)\s]*\)")
 _MARKUP = re.compile(r"</?code>|\*\*")
 _SPACE = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r" ([.,;:!?])(?=\s|$)")  # left where a citation was
 
 
 def clean_description(text: str | None) -> str:
@@ -169,8 +171,8 @@ def clean_description(text: str | None) -> str:
     if not text:
         return ""
     paragraph = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
-    paragraph = _MARKUP.sub("", _LINK.sub(r"\1", _CITATION.sub("", paragraph)))
-    return _SPACE.sub(" ", paragraph).strip()
+    paragraph = _MARKUP.sub("", _LINK.sub(r"\1", _CITATION.sub(" ", paragraph)))
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", _SPACE.sub(" ", paragraph)).strip()
 
 
 @dataclass
@@ -182,10 +184,9 @@ class AttackRelease:
     techniques: dict[str, dict] = field(default_factory=dict)  # by ATT&CK id (T1566.001)
     groups: dict[str, dict] = field(default_factory=dict)  # active groups, by ATT&CK id (G0016)
     retired_groups: dict[str, dict] = field(default_factory=dict)  # revoked or deprecated
-    parent_of: dict[str, tuple[str, str]] = field(default_factory=dict)  # child -> (parent, where)
-    revoked_by: dict[str, tuple[str, str]] = field(
-        default_factory=dict
-    )  # STIX id -> (STIX id, where)
+    # From relationships, by STIX id: child -> (parent, where), revoked -> (successor, where)
+    parent_of: dict[str, tuple[str, str]] = field(default_factory=dict)
+    revoked_by: dict[str, tuple[str, str]] = field(default_factory=dict)
     collection_version: str = ""
     latest_modified: str = ""
     ignored: Counter = field(default_factory=Counter)  # object types not mapped

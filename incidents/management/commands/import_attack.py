@@ -33,7 +33,7 @@ class Command(BaseCommand):
         try:
             result = import_attack(load_bundle(source), release=release, dry_run=dry_run)
         except ImportAborted as exc:
-            raise CommandError(f"ATT&CK import aborted, nothing written: {exc}") from exc
+            raise CommandError(f"ATT&CK import aborted, nothing written: {source}: {exc}") from exc
 
         self.stdout.write(f"{DATASET['name']} {result.version} from {source}")
         if result.previous_version and result.previous_version != result.version:
