@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .models import Plan, Subscription
@@ -17,7 +18,7 @@ class PlanAdmin(admin.ModelAdmin):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["user", "plan", "status", "source", "starts_at", "ends_at", "is_current"]
+    list_display = ["user", "plan", "status", "source", "starts_at", "ends_at", "member_now"]
     list_filter = ["status", "source", "plan"]
     list_select_related = ["user", "plan"]
     search_fields = ["user__email", "user__username", "note"]
@@ -26,16 +27,21 @@ class SubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["cancelled_at", "created_at", "updated_at"]
     actions = ["extend_30_days", "extend_one_year", "cancel_now"]
 
-    @admin.display(boolean=True, description="member now")
-    def is_current(self, obj):
-        return obj.is_current
+    def get_queryset(self, request):
+        # "Member now" asks the one membership rule (SubscriptionQuerySet.active).
+        active = Subscription.objects.active().filter(pk=OuterRef("pk"))
+        return super().get_queryset(request).annotate(is_active_now=Exists(active))
+
+    @admin.display(boolean=True, description="gives access now", ordering="is_active_now")
+    def member_now(self, obj):
+        return obj.is_active_now
 
     def _extend(self, request, queryset, days):
         now = timezone.now()
         extended = 0
         for sub in queryset:
-            if sub.ends_at is None:
-                continue  # already open-ended
+            if sub.ends_at is None or sub.status == Subscription.Status.CANCELLED:
+                continue  # open-ended already, or cancelled on purpose
             extended += 1
             base = sub.ends_at if sub.ends_at and sub.ends_at > now else now
             sub.ends_at = base + timedelta(days=days)

@@ -95,12 +95,3 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.plan} ({self.get_status_display()})"
-
-    @property
-    def is_current(self):
-        now = timezone.now()
-        return (
-            self.status in self.MEMBER_STATUSES
-            and self.starts_at <= now
-            and (self.ends_at is None or self.ends_at > now)
-        )

@@ -1,15 +1,18 @@
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from .access import current_subscription, is_member
 from .models import Plan, Subscription
 
 
+@require_safe
 def membership(request):
     """The viewer's membership and what it unlocks; the plans on offer for everyone."""
     user = request.user
+    subscription = current_subscription(user)
     context = {
         "is_member": is_member(user),
-        "subscription": current_subscription(user),
+        "subscription": subscription,
         "past_subscriptions": [],
         "plans": Plan.objects.filter(is_public=True),
     }

@@ -47,6 +47,7 @@ class TacticAdmin(admin.ModelAdmin):
 class TechniqueAdmin(admin.ModelAdmin):
     formfield_overrides = URL_FIELDS
     list_display = ["attack_id", "name", "parent", "is_revoked", "is_deprecated"]
+    list_select_related = ["parent"]
     list_filter = ["tactics", "is_revoked", "is_deprecated"]
     search_fields = ["attack_id", "name"]
     autocomplete_fields = ["parent"]
@@ -94,6 +95,7 @@ class ThreatActorForm(forms.ModelForm):
 class ThreatActorAdmin(admin.ModelAdmin):
     form = ThreatActorForm
     list_display = ["name", "actor_type", "country", "attack_id", "is_unattributed"]
+    list_select_related = ["actor_type"]
     list_filter = ["actor_type", "is_unattributed", "dataset"]
     search_fields = ["name", "aliases", "attack_id"]
     prepopulated_fields = {"slug": ["name"]}
@@ -104,6 +106,7 @@ class ThreatActorAdmin(admin.ModelAdmin):
 class OrganisationAdmin(admin.ModelAdmin):
     formfield_overrides = URL_FIELDS
     list_display = ["name", "country", "sector", "website"]
+    list_select_related = ["sector"]
     list_filter = ["sector"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

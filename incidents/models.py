@@ -5,7 +5,7 @@ who is a member in ``accounts.access``. Models hold data and database invariants
 """
 
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -183,12 +183,20 @@ class ThreatActorQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Actors whose page ``user`` may open.
 
+        Staff see every actor. Others see actors with a published incident or from
+        a public dataset (ATT&CK groups), so an actor made for a draft stays hidden.
         An unattributed actor (a VERIS category such as "organized crime, Russia")
         is named after its type and location, which are for members only.
         """
         from accounts.access import is_member
 
-        return self.all() if is_member(user) else self.filter(is_unattributed=False)
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self.all()
+        published = Incident.threat_actors.through.objects.filter(
+            threatactor=OuterRef("pk"), incident__status=Incident.Status.PUBLISHED
+        )
+        visible = self.filter(Exists(published) | Q(dataset__isnull=False))
+        return visible if is_member(user) else visible.filter(is_unattributed=False)
 
     def with_incident_counts(self):
         """Annotate ``incident_count``: published incidents linked to each actor."""
@@ -494,7 +502,7 @@ class Incident(models.Model):
             month = self.date.month if self.date_precision == DatePrecision.MONTH else 1
             self.date = self.date.replace(month=month, day=1)
         if not self.slug:
-            stem = f"{self.date:%Y-%m} {self.organisation_name}" if self.date else ""
+            stem = f"{slug_date(self.date, self.date_precision)} {self.organisation_name}"
             self.slug = unique_slug(Incident, stem, max_length=100, exclude_pk=self.pk)
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
@@ -527,13 +535,30 @@ PUBLIC_RELATED_FIELDS = (
 )
 PUBLIC_PROVENANCE_FIELDS = (
     "dataset",
-    "external_id",
     "dataset__name",
     "dataset__url",
     "dataset__licence",
     "dataset__licence_url",
     "dataset__attribution",
 )
+
+
+def slug_date(value, precision):
+    """The date part of an incident slug: "2014" for a year, else "2020-11"."""
+    if value is None:
+        return ""
+    return f"{value:%Y}" if precision == DatePrecision.YEAR else f"{value:%Y-%m}"
+
+
+def incident_date_iso(value, precision):
+    """The date as far as it is known, in ISO 8601: "2020", "2020-11" or "2020-11-20"."""
+    if value is None:
+        return ""
+    if precision == DatePrecision.YEAR:
+        return f"{value:%Y}"
+    if precision == DatePrecision.MONTH:
+        return f"{value:%Y-%m}"
+    return value.isoformat()
 
 
 def format_incident_date(value, precision):

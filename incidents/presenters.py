@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from django_countries.fields import Country
 
-from .models import Impact, format_incident_date
+from .models import Impact, format_incident_date, incident_date_iso
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class IncidentRow:
     organisation: OrganisationRef
     date: date
     date_display: str
+    date_iso: str
     country: Country | None
     sector: str
     summary: str
@@ -59,7 +60,6 @@ class ProvenanceView:
     licence: str
     licence_url: str
     attribution: str
-    external_id: str
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,7 @@ def _row_fields(incident) -> dict:
         "organisation": OrganisationRef(org.name, org.get_absolute_url()),
         "date": incident.date,
         "date_display": format_incident_date(incident.date, incident.date_precision),
+        "date_iso": incident_date_iso(incident.date, incident.date_precision),
         "country": _country(incident.country),
         "sector": incident.sector.name if incident.sector_id else "",
         "summary": incident.summary,
@@ -152,9 +153,7 @@ def _provenance(incident) -> ProvenanceView | None:
     if not incident.dataset_id:
         return None
     d = incident.dataset
-    return ProvenanceView(
-        d.name, d.url, d.licence, d.licence_url, d.attribution, incident.external_id
-    )
+    return ProvenanceView(d.name, d.url, d.licence, d.licence_url, d.attribution)
 
 
 def incident_gated(incident) -> IncidentGated:

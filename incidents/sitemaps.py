@@ -30,7 +30,7 @@ class ThreatActorSitemap(Sitemap):
     limit = 10000
 
     def items(self):
-        return ThreatActor.objects.filter(is_unattributed=False).only("slug").order_by("pk")
+        return ThreatActor.objects.visible_to(None).only("slug").order_by("pk")
 
 
 class StaticSitemap(Sitemap):

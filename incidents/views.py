@@ -6,6 +6,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
 
@@ -50,6 +51,7 @@ def get_organisation_for_viewer(user, slug):
     return get_object_or_404(visible_organisations(user).select_related("sector"), slug=slug)
 
 
+@require_safe
 def incident_list(request):
     incidents = Incident.objects.visible_to(request.user).for_public_list().newest_first()
     page = paginate(request, incidents)
@@ -60,6 +62,7 @@ def incident_list(request):
     )
 
 
+@require_safe
 def incident_detail(request, slug):
     member = is_member(request.user)
     incident = get_incident_for_viewer(request.user, slug, member=member)
@@ -81,6 +84,7 @@ def incident_detail(request, slug):
     )
 
 
+@require_safe
 def organisation_list(request):
     organisations = visible_organisations(request.user).select_related("sector").order_by("name")
     page = paginate(request, organisations, per_page=50)
@@ -91,6 +95,7 @@ def organisation_list(request):
     )
 
 
+@require_safe
 def organisation_detail(request, slug):
     organisation = get_organisation_for_viewer(request.user, slug)
     incidents = (
@@ -111,6 +116,7 @@ def organisation_detail(request, slug):
     )
 
 
+@require_safe
 def actor_list(request):
     actors = (
         ThreatActor.objects.visible_to(request.user)
@@ -126,6 +132,7 @@ def actor_list(request):
     )
 
 
+@require_safe
 def actor_detail(request, slug):
     member = is_member(request.user)
     actors = ThreatActor.objects.visible_to(request.user).with_incident_counts()

@@ -113,6 +113,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # Accounts (django-allauth): email is the login, and it must be verified.
 SITE_ID = 1
+# Written to the Sites table after every migrate (accounts.apps); links in emails,
+# feeds and sitemaps use it.
+SITE_DOMAIN = env.str("DJANGO_SITE_DOMAIN", default="127.0.0.1:8000")
+SITE_NAME = "Cyber Incident Portal"
 LOGIN_REDIRECT_URL = "accounts:membership"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -151,6 +155,7 @@ STORAGES = {
     },
 }
 
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -2,12 +2,13 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.template import loader
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from incidents import presenters
 from incidents.models import Incident, Organisation, ThreatActor
 
 
+@require_safe
 def home(request):
     published = Incident.objects.published()
     latest = Incident.objects.visible_to(request.user).for_public_list().newest_first()[:6]
@@ -17,12 +18,12 @@ def home(request):
         "organisation_count": Organisation.objects.filter(incidents__in=published)
         .distinct()
         .count(),
-        "actor_count": ThreatActor.objects.filter(is_unattributed=False).count(),
+        "actor_count": ThreatActor.objects.visible_to(request.user).count(),
     }
     return render(request, "home.html", context)
 
 
-@require_GET
+@require_safe
 def robots_txt(request):
     lines = [
         "User-agent: *",
@@ -47,6 +48,17 @@ def bad_request(request, exception=None):
         400,
         "Bad request",
         "The request could not be understood. Check the address or the form and try again.",
+    )
+
+
+def csrf_failure(request, reason=""):
+    return _error(
+        request,
+        403,
+        "Form expired",
+        "The form could not be verified, perhaps "
+        "because it was open for too long or cookies are blocked. Go back, reload "
+        "the page and try again.",
     )
 
 

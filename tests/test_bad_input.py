@@ -72,3 +72,24 @@ def test_error_pages_use_the_site_layout(client):
     html = client.get("/nothing-here/").content.decode()
     assert "Cyber Incident Portal" in html
     assert "Traceback" not in html
+
+
+def test_failed_csrf_check_is_a_styled_403(db):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("account_login"), {"login": "a@example.org", "password": "x"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Form expired" in html
+    assert "Cyber Incident Portal" in html
+
+
+def test_site_domain_follows_the_environment(db, settings):
+    from django.contrib.sites.models import Site
+
+    from accounts.apps import sync_site
+
+    settings.SITE_DOMAIN = "incidents.example.com"
+    sync_site(sender=None)
+    assert Site.objects.get_current().domain == "incidents.example.com"
+    response = Client().get("/sitemap.xml")
+    assert b"incidents.example.com" in response.content

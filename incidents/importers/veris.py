@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 from django_countries import countries
@@ -36,6 +38,7 @@ from ..models import (
     Source,
     Technique,
     ThreatActor,
+    slug_date,
 )
 from .base import ImportReport
 
@@ -274,7 +277,7 @@ def parse_record(raw: RawRecord, technique_map: dict[str, set[str]] | None = Non
     attribute = _dict(data, "attribute")
     records = _dict(attribute, "confidentiality").get("data_total")
     if records is not None and (
-        not isinstance(records, int) or isinstance(records, bool) or records < 0
+        not isinstance(records, int) or isinstance(records, bool) or not 0 <= records < 2**63
     ):
         warnings.append(("attribute.confidentiality.data_total", f"ignored: {records!r}"))
         records = None
@@ -454,6 +457,8 @@ def actor_name(category: str, variety: str, country: str) -> str:
         return f"Unattributed insider{role}{place}"
     if category == "partner":
         return f"Unattributed partner{place}"
+    if category == "unknown":
+        return f"Unattributed actor of unknown kind{place}"
     if variety.lower() in UNKNOWN_VALUES:
         return f"Unattributed external actor{place}"
     return f"Unattributed {variety.lower()}{place}"
@@ -565,7 +570,9 @@ class VerisImporter:
                 incident = Incident(
                     **values,
                     slug=self._unique(
-                        self.incident_slugs, f"{p.date:%Y-%m} {p.victim}", max_length=100
+                        self.incident_slugs,
+                        f"{slug_date(p.date, p.precision)} {p.victim}",
+                        max_length=100,
                     ),
                     status=status,
                     published_at=self.now if self.publish else None,
@@ -619,11 +626,27 @@ class VerisImporter:
                     country=p.org_country,
                     sector_id=self.sectors.get(p.sector) if p.sector else None,
                 )
-        if new:
-            Organisation.objects.bulk_create(new.values(), batch_size=500)
-            for key, org in new.items():
-                self.orgs[key] = org.pk
-            self.report.add("organisation", "created", len(new))
+        if not new:
+            return
+        # The database's LOWER() may fold a name differently from Python's (PostgreSQL:
+        # "İ" -> "i"); a row that conflicts is then matched by the database's own rule.
+        Organisation.objects.bulk_create(new.values(), batch_size=500, ignore_conflicts=True)
+        created = dict(
+            Organisation.objects.filter(name__in=[o.name for o in new.values()]).values_list(
+                "name", "pk"
+            )
+        )
+        for key, org in new.items():
+            pk = created.get(org.name)
+            if pk is None:
+                pk = (
+                    Organisation.objects.annotate(lname=Lower("name"))
+                    .filter(lname=Lower(Value(org.name)))
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+            self.orgs[key] = pk
+        self.report.add("organisation", "created", len(new))
 
     def _ensure_actors(self, chunk):
         new, aliases = {}, {}

@@ -152,3 +152,48 @@ def test_actor_incident_count_ignores_drafts(non_member_client, db):
     IncidentFactory(threat_actors=[actor], status="draft")
     response = non_member_client.get(actor.get_absolute_url())
     assert response.context["actor"].incident_count == 1
+
+
+def test_actor_known_only_from_a_draft_is_staff_only(viewer, db):
+    kind, client, member = viewer
+    actor = ThreatActorFactory(name="Draft Linked Actor")
+    IncidentFactory(status="draft", threat_actors=[actor])
+    listed = "Draft Linked Actor" in client.get(reverse("incidents:actor_list")).content.decode()
+    status = client.get(actor.get_absolute_url()).status_code
+    assert listed == (kind == "staff")
+    assert status == (200 if kind == "staff" else 404)
+
+
+def test_unattributed_actor_is_for_members_only(viewer, db):
+    kind, client, member = viewer
+    actor = ThreatActorFactory(name="Unattributed organized crime (Tuvalu)", is_unattributed=True)
+    incident = IncidentFactory(threat_actors=[actor])
+    listed = (
+        "Unattributed organized crime"
+        in client.get(reverse("incidents:actor_list")).content.decode()
+    )
+    on_incident = (
+        "Unattributed organized crime" in client.get(incident.get_absolute_url()).content.decode()
+    )
+    assert listed == member
+    assert on_incident == member
+    assert client.get(actor.get_absolute_url()).status_code == (200 if member else 404)
+
+
+@pytest.mark.parametrize(
+    ("precision", "iso"), [("year", "2014"), ("month", "2014-06"), ("day", "2014-06-09")]
+)
+def test_machine_readable_date_keeps_its_precision(non_member_client, precision, iso):
+    import datetime
+
+    incident = IncidentFactory(date=datetime.date(2014, 6, 9), date_precision=precision)
+    html = non_member_client.get(incident.get_absolute_url()).content.decode()
+    assert f'<time datetime="{iso}">' in html
+    assert "2014-06-09" not in html or precision == "day"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_pages_refuse_unsafe_methods(viewer, incident, method):
+    kind, client, member = viewer
+    for url in [reverse("incidents:incident_list"), incident.get_absolute_url(), reverse("home")]:
+        assert getattr(client, method)(url).status_code == 405

@@ -119,7 +119,8 @@ class Command(BaseCommand):
             raise CommandError(f"Import rolled back, nothing was written: {exc}") from exc
         for line in report.summary_lines():
             self.stdout.write(line)
+        n = {o: report.counts[("incident", o)] for o in ("created", "updated", "unchanged")}
         self.stdout.write(
-            f"{report.total('created')} created, {report.total('updated')} updated, "
-            f"{report.total('unchanged')} unchanged, {report.total('skipped')} skipped."
+            f"{n['created']} created, {n['updated']} updated, {n['unchanged']} unchanged, "
+            f"{report.counts[('incident', 'skipped')]} skipped."
         )
