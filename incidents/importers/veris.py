@@ -646,7 +646,8 @@ class VerisImporter:
                     .first()
                 )
             self.orgs[key] = pk
-        self.report.add("organisation", "created", len(new))
+        inserted = sum(1 for org in new.values() if org.name in created)
+        self.report.add("organisation", "created", inserted)
 
     def _ensure_actors(self, chunk):
         new, aliases = {}, {}
