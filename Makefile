@@ -8,6 +8,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 DATA ?= ../shared/data
+ATTACK_RELEASE ?= 18.1
 VERIS_ATTACK_MAPPING ?= $(DATA)/veris/master/veris-1.4.0_attack-16.1-enterprise.csv
 
 .PHONY: run test test-postgres lint format install lock clean real-data
@@ -31,7 +32,7 @@ run: install  ## Serve the portal with demo data at http://127.0.0.1:8000 (SQLit
 real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (default ../shared/data)
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo --quiet-accounts
-	$(DEV) $(BIN)/python manage.py import_attack $(DATA)/attack/stix/enterprise-attack.json
+	$(DEV) $(BIN)/python manage.py import_attack $(DATA)/attack/stix/enterprise-attack.json --release $(ATTACK_RELEASE)
 	$(DEV) $(BIN)/python manage.py import_veris $(DATA)/vcdb/vcdb_validated.jsonl \
 		--attack-mapping $(VERIS_ATTACK_MAPPING) --publish
 

@@ -22,7 +22,7 @@ bench() {  # database label
     $PY manage.py migrate -v0
     $PY manage.py seed_demo --quiet-accounts > /dev/null
     for pass in first re-import; do
-        run "ATT&CK $pass" $PY manage.py import_attack "$DATA/attack/stix/enterprise-attack.json"
+        run "ATT&CK $pass" $PY manage.py import_attack "$DATA/attack/stix/enterprise-attack.json" --release 18.1
         run "VCDB $pass" $PY manage.py import_veris "$DATA/vcdb/vcdb_validated.jsonl" \
             --attack-mapping "$DATA/veris/master/veris-1.4.0_attack-16.1-enterprise.csv" --publish
     done

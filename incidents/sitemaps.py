@@ -41,6 +41,7 @@ class StaticSitemap(Sitemap):
             "incidents:organisation_list",
             "incidents:actor_list",
             "accounts:membership",
+            "data_sources",
         ]
 
     def location(self, item):

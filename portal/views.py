@@ -1,3 +1,4 @@
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template import loader
@@ -5,7 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from incidents import presenters
-from incidents.models import Incident, Organisation, ThreatActor
+from incidents.models import Dataset, Incident, Organisation, ThreatActor
 
 
 @require_safe
@@ -21,6 +22,15 @@ def home(request):
         "actor_count": ThreatActor.objects.visible_to(request.user).count(),
     }
     return render(request, "home.html", context)
+
+
+@require_safe
+def data_sources(request):
+    """Where the catalogue's imported data comes from, its release and its licence."""
+    datasets = Dataset.objects.annotate(
+        incident_count=Count("incidents", filter=Q(incidents__status=Incident.Status.PUBLISHED))
+    )
+    return render(request, "data_sources.html", {"datasets": datasets})
 
 
 @require_safe

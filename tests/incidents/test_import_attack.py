@@ -543,3 +543,13 @@ def test_real_enterprise_bundle(db):
     assert "technique: 835 unchanged" in output
     assert "threat actor: 172 unchanged, 15 skipped" in output
     assert time.monotonic() - started < 60  # a guard against pathologies, not a benchmark
+
+
+def test_data_sources_page_shows_the_release_and_licence(db, client):
+    from django.core.management import call_command
+
+    call_command("import_attack", str(SAMPLE), release="17.0", verbosity=0)
+    html = client.get("/data/").content.decode()
+    assert "MITRE ATT&amp;CK Enterprise" in html
+    assert "17.0" in html
+    assert "ATT&amp;CK Terms of Use" in html
