@@ -4,6 +4,7 @@ What is public and what is for members is decided in ``incidents.presenters``;
 who is a member in ``accounts.access``. Models hold data and database invariants.
 """
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
@@ -440,6 +441,9 @@ class Incident(models.Model):
     )
     external_id = models.CharField(max_length=200, blank=True, help_text="Key in the dataset")
     imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # PostgreSQL keeps this current with a trigger (migration 0005): victim name (weight A),
+    # summary (B), description (C). Unused on SQLite (see incidents.search).
+    search_vector = SearchVectorField(null=True, editable=False)
 
     # Members only (see incidents.presenters).
     motives = models.ManyToManyField(Motive, blank=True, related_name="incidents")

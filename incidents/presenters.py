@@ -31,7 +31,7 @@ class SourceView:
     published_on: date | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IncidentRow:
     """An incident as any viewer may see it in a list."""
 
@@ -49,6 +49,7 @@ class IncidentRow:
     motive_count: int
     technique_count: int
     actor_count: int
+    snippet: str = ""  # a search match with <mark>s, already escaped (presenters._marked)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ProvenanceView:
     attribution: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IncidentPublic(IncidentRow):
     """An incident page as any viewer may see it."""
 
@@ -113,7 +114,19 @@ def _country(value) -> Country | None:
 
 
 def incident_row(incident) -> IncidentRow:
-    return IncidentRow(**_row_fields(incident))
+    snippet = getattr(incident, "snippet", None)
+    return IncidentRow(**_row_fields(incident), snippet=_marked(snippet) if snippet else "")
+
+
+def _marked(headline: str) -> str:
+    """ts_headline output as safe HTML: everything escaped, the match markers as <mark>."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    from .search import MARK_END, MARK_START
+
+    html = escape(headline).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    return mark_safe(html)  # noqa: S308 - escaped above; only our markers become tags
 
 
 def _row_fields(incident) -> dict:

@@ -40,6 +40,16 @@ def client_for(kind):
     return client
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty cache (choices and counts are cached)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(params=VIEWERS)
 def viewer(request, db):
     """(kind, client, is_member) for each of the five viewers."""

@@ -1,0 +1,161 @@
+"""Text search over incidents.
+
+PostgreSQL: the trigger-maintained ``search_vector`` (victim A, summary B,
+description C) queried with web-search syntax ("quoted phrase", -exclusion,
+or), the last word also matched as a prefix while typing, ranked with
+ts_rank, plus typo-tolerant victim names through pg_trgm similarity.
+
+SQLite (development): every plain word must appear, case-insensitively, in the
+victim's name, the summary or the description; "-word" excludes; quotes are
+read as plain words. For queries of plain words it finds the same incidents
+as PostgreSQL up to stemming ("breach" also finds "breaches" there).
+
+Members' searches (``member=True``) also match threat actor names and aliases,
+technique IDs and names, and motives. Nothing else calls this with member=True:
+the view passes ``is_member(user)``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Greatest
+
+from .models import Incident, Motive, Technique, ThreatActor
+
+MAX_QUERY_LENGTH = 200
+MARK_START, MARK_END = "\x02", "\x03"  # ts_headline markers, escaped then turned into <mark>
+WORD_RE = re.compile(r"[\w@.&'-]+", re.UNICODE)
+TRIGRAM_THRESHOLD = 0.45
+
+
+def clean_query(text: str) -> str:
+    text = (text or "").replace("\x00", "")
+    return " ".join(text.split())[:MAX_QUERY_LENGTH]
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def search(queryset, text: str, *, member: bool):
+    """Incidents matching ``text``, annotated with ``rank`` (higher is better)."""
+    text = clean_query(text)
+    if not text:
+        return queryset.annotate(rank=Value(0.0))
+    if is_postgres():
+        return _search_postgres(queryset, text, member=member)
+    return _search_sqlite(queryset, text, member=member)
+
+
+def _web_query(text: str) -> SearchQuery:
+    query = SearchQuery(text, search_type="websearch", config="english")
+    last = text.split()[-1]
+    if re.fullmatch(r"[A-Za-z0-9]{2,}", last) and not text.endswith(('"', " ")):
+        # "ransomw" while typing: also accept the last word as a prefix.
+        prefix = SearchQuery(f"{last.lower()}:*", search_type="raw", config="english")
+        head = " ".join(text.split()[:-1])
+        typed = prefix if not head else SearchQuery(head, search_type="websearch") & prefix
+        query = query | typed
+    return query
+
+
+def _search_postgres(queryset, text, *, member):
+    query = _web_query(text)
+    matches = Q(search_vector=query) | Q(organisation__name__trigram_similar=text)
+    if member:
+        matches |= _member_matches(text)
+    return queryset.filter(matches).annotate(
+        rank=Greatest(
+            SearchRank(F("search_vector"), query),
+            Value(0.0),
+        )
+    )
+
+
+def _plain_words(text):
+    include, exclude = [], []
+    for token in text.replace('"', " ").split():
+        if token.lower() == "or":
+            continue
+        target = exclude if token.startswith("-") and len(token) > 1 else include
+        word = token.lstrip("-")
+        if word:
+            target.append(word)
+    return include, exclude
+
+
+def _search_sqlite(queryset, text, *, member):
+    include, exclude = _plain_words(text)
+    for word in include:
+        found = (
+            Q(organisation__name__icontains=word)
+            | Q(summary__icontains=word)
+            | Q(description__icontains=word)
+        )
+        if member:
+            found |= _member_matches(word)
+        queryset = queryset.filter(found)
+    for word in exclude:
+        queryset = queryset.exclude(
+            Q(organisation__name__icontains=word)
+            | Q(summary__icontains=word)
+            | Q(description__icontains=word)
+        )
+    return queryset.annotate(rank=Value(0.0))
+
+
+def _member_matches(text: str) -> Q:
+    """Members only: incidents linked to actors, techniques or motives matching ``text``."""
+    term = text.strip('"').strip()
+    actors = ThreatActor.objects.filter(
+        Q(name__icontains=term) | Q(aliases__icontains=term)
+    ).values("pk")
+    techniques = Technique.objects.filter(
+        Q(attack_id__iexact=term) | Q(attack_id__istartswith=term + ".") | Q(name__icontains=term)
+    ).values("pk")
+    motives = Motive.objects.filter(Q(name__iexact=term) | Q(slug__iexact=term)).values("pk")
+    through = Incident
+    return (
+        Q(
+            Exists(
+                through.threat_actors.through.objects.filter(
+                    incident=OuterRef("pk"), threatactor__in=actors
+                )
+            )
+        )
+        | Q(
+            Exists(
+                through.techniques.through.objects.filter(
+                    incident=OuterRef("pk"), technique__in=techniques
+                )
+            )
+        )
+        | Q(
+            Exists(
+                through.motives.through.objects.filter(incident=OuterRef("pk"), motive__in=motives)
+            )
+        )
+    )
+
+
+def with_snippets(queryset, text: str):
+    """Annotate ``snippet``: the summary with matches marked (PostgreSQL; else the summary)."""
+    text = clean_query(text)
+    if not text or not is_postgres():
+        return queryset
+    return queryset.annotate(
+        snippet=SearchHeadline(
+            "summary",
+            _web_query(text),
+            config="english",
+            start_sel=MARK_START,
+            stop_sel=MARK_END,
+            max_words=45,
+            min_words=20,
+            highlight_all=False,
+        )
+    )

@@ -1,0 +1,58 @@
+// Progressive enhancement for the incident finder: results update as filters change,
+// without a full reload. Without JavaScript the form is a plain GET form.
+(function () {
+  "use strict";
+  var form = document.getElementById("filter-form");
+  var results = document.getElementById("results");
+  if (!form || !results || !window.fetch || !window.DOMParser) return;
+  var timer = null;
+  var pending = null;
+
+  function urlFor(f) {
+    var params = new URLSearchParams(new FormData(f));
+    var keep = new URLSearchParams();
+    params.forEach(function (value, key) { if (value !== "") keep.append(key, value); });
+    var qs = keep.toString();
+    return f.action + (qs ? "?" + qs : "");
+  }
+
+  function load(url, push) {
+    if (pending) pending.abort();
+    pending = new AbortController();
+    results.setAttribute("aria-busy", "true");
+    fetch(url, { signal: pending.signal, credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("results");
+        if (!fresh) { window.location.href = url; return; }
+        results.innerHTML = fresh.innerHTML;
+        document.title = doc.title;
+        if (push) history.pushState({ finder: true }, "", url);
+      })
+      .catch(function (err) { if (err.name !== "AbortError") window.location.href = url; })
+      .finally(function () { results.removeAttribute("aria-busy"); });
+  }
+
+  form.addEventListener("input", function (event) {
+    if (event.target.type === "search" || event.target.type === "text" || event.target.type === "number") {
+      clearTimeout(timer);
+      timer = setTimeout(function () { load(urlFor(form), true); }, 300);
+    }
+  });
+  form.addEventListener("change", function (event) {
+    if (event.target.tagName === "SELECT" || event.target.type === "date") load(urlFor(form), true);
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    load(urlFor(form), true);
+  });
+  results.addEventListener("click", function (event) {
+    var link = event.target.closest("a");
+    if (link && link.search !== undefined && link.pathname === window.location.pathname) {
+      event.preventDefault();
+      load(link.href, true);
+    }
+  });
+  window.addEventListener("popstate", function () { window.location.reload(); });
+})();
