@@ -8,6 +8,7 @@ urlpatterns = [
     path("incidents/", views.incident_list, name="incident_list"),
     path("incidents/feed/", LatestIncidentsFeed(), name="incident_feed"),
     path("incidents/<slug:slug>/", views.incident_detail, name="incident_detail"),
+    path("browse/", views.browse_index, name="browse"),
     path("organisations/", views.organisation_list, name="organisation_list"),
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation_detail"),
     path("actors/", views.actor_list, name="actor_list"),

@@ -4,14 +4,14 @@ members' part of the context only when the answer is yes."""
 from django import forms
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
 
-from . import filters, presenters, search
+from . import browse, filters, presenters, search
 from .models import Incident, Organisation, ThreatActor
 
 MAX_PAGE_PARAM_LENGTH = 12
@@ -161,14 +161,34 @@ def incident_detail(request, slug):
     )
 
 
+LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+
+
 @require_safe
 def organisation_list(request):
+    """Victim organisations A-Z, one letter at a time ("#" for names not starting A-Z)."""
+    letter = request.GET.get("letter", "")
+    if letter and letter not in LETTERS and letter != "#":
+        raise Http404("There is no such letter in the index.")
     organisations = visible_organisations(request.user).select_related("sector").order_by("name")
+    if letter == "#":
+        starts = Q()
+        for c in LETTERS:
+            starts |= Q(name__istartswith=c)
+        organisations = organisations.exclude(starts)
+    elif letter:
+        organisations = organisations.filter(name__istartswith=letter)
     page = paginate(request, organisations, per_page=50)
     return render(
         request,
         "incidents/organisation_list.html",
-        {"page": page, "organisations": [presenters.organisation_view(o) for o in page]},
+        {
+            "page": page,
+            "organisations": [presenters.organisation_view(o) for o in page],
+            "letters": [*LETTERS, "#"],
+            "letter": letter,
+            "page_query": filters.encode({"letter": letter}),
+        },
     )
 
 
@@ -233,3 +253,16 @@ def actor_detail(request, slug):
             rows=[presenters.incident_row(i) for i in page],
         )
     return render(request, "incidents/actor_detail.html", context)
+
+
+@require_safe
+def browse_index(request):
+    return render(
+        request,
+        "incidents/browse.html",
+        {
+            "countries": browse.by_country(),
+            "sectors": browse.by_sector(),
+            "years": browse.by_year(),
+        },
+    )

@@ -1,0 +1,67 @@
+"""Browse pages: counts of published incidents by country, sector and year.
+
+Public facts only (victim country, sector, date), the same for every viewer, so
+each table is computed once per few minutes and shared through the cache.
+"""
+
+from django.core.cache import cache
+from django.db.models import Count
+from django.db.models.functions import ExtractYear
+from django_countries import countries
+
+from .models import Incident, Sector
+
+BROWSE_CACHE_SECONDS = 300
+
+
+def _cached(key, compute):
+    return cache.get_or_set(f"incidents:browse:{key}", compute, BROWSE_CACHE_SECONDS)
+
+
+def by_country():
+    def compute():
+        rows = (
+            Incident.objects.published()
+            .exclude(country="")
+            .order_by()
+            .values("country")
+            .annotate(n=Count("pk"))
+        )
+        return sorted(
+            ((r["country"], countries.name(r["country"]), r["n"]) for r in rows),
+            key=lambda r: (-r[2], r[1]),
+        )
+
+    return _cached("countries", compute)
+
+
+def by_sector():
+    def compute():
+        counts = dict(
+            Incident.objects.published()
+            .exclude(sector=None)
+            .order_by()
+            .values_list("sector")
+            .annotate(n=Count("pk"))
+        )
+        sectors = Sector.objects.filter(pk__in=counts).values_list("pk", "slug", "name")
+        return sorted(
+            ((slug, name, counts[pk]) for pk, slug, name in sectors), key=lambda r: (-r[2], r[1])
+        )
+
+    return _cached("sectors", compute)
+
+
+def by_year():
+    def compute():
+        rows = (
+            Incident.objects.published()
+            .order_by()
+            .annotate(year=ExtractYear("date"))
+            .values("year")
+            .annotate(n=Count("pk"))
+            .order_by("-year")
+        )
+        return [(r["year"], r["n"]) for r in rows]
+
+    return _cached("years", compute)

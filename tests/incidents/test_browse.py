@@ -1,0 +1,45 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import IncidentFactory, OrganisationFactory, SectorFactory
+
+
+@pytest.fixture
+def incidents(db):
+    health = SectorFactory(name="Healthcare", slug="healthcare")
+    IncidentFactory(country="GB", sector=health, date=datetime.date(2019, 3, 1))
+    IncidentFactory(country="GB", sector=health, date=datetime.date(2020, 3, 1))
+    IncidentFactory(country="US", date=datetime.date(2020, 5, 1))
+    IncidentFactory(country="FR", sector=health, status="draft", date=datetime.date(2018, 1, 1))
+
+
+def test_browse_counts_published_incidents_only(viewer, incidents):
+    kind, client, member = viewer
+    response = client.get(reverse("incidents:browse"))
+    assert response.status_code == 200
+    ctx = response.context
+    assert [(code, n) for code, _, n in ctx["countries"]] == [("GB", 2), ("US", 1)]
+    assert [(slug, n) for slug, _, n in ctx["sectors"]] == [("healthcare", 2)]
+    assert ctx["years"] == [(2020, 2), (2019, 1)]
+    html = response.content.decode()
+    assert "?country=GB" in html and "?sector=healthcare" in html and "?year=2019" in html
+    assert "France" not in html  # only a draft there
+
+
+def test_browse_links_lead_to_matching_lists(client, incidents):
+    html = client.get(reverse("incidents:incident_list") + "?country=GB").content.decode()
+    assert "2 incidents" in html
+
+
+def test_organisations_by_letter(client, db):
+    for name in ["Acme", "Apex", "Beta", "3M Example"]:
+        IncidentFactory(organisation=OrganisationFactory(name=name))
+    url = reverse("incidents:organisation_list")
+    a = client.get(url, {"letter": "A"}).context["organisations"]
+    assert [o.name for o in a] == ["Acme", "Apex"]
+    other = client.get(url, {"letter": "#"}).context["organisations"]
+    assert [o.name for o in other] == ["3M Example"]
+    assert client.get(url, {"letter": "AB"}).status_code == 404
+    assert client.get(url, {"letter": "<"}).status_code == 404
