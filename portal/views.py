@@ -25,6 +25,14 @@ def home(request):
 
 
 @require_safe
+def healthz(request):
+    """The process is up. Touches nothing else (also the benchmarks' hello-world baseline)."""
+    response = HttpResponse("ok\n", content_type="text/plain")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_safe
 def data_sources(request):
     """Where the catalogue's imported data comes from, its release and its licence."""
     datasets = Dataset.objects.annotate(

@@ -1,18 +1,16 @@
-"""Catalogue pages. Each view asks accounts.access.is_member once and builds the
-members' part of the context only when the answer is yes."""
+"""Incident, organisation, threat actor and browse pages."""
 
-from django import forms
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
 
-from . import browse, filters, presenters, search
-from .models import Incident, Organisation, ThreatActor
+from .. import browse, filters, presenters
+from ..models import Incident, Organisation, ThreatActor
 
 MAX_PAGE_PARAM_LENGTH = 12
 
@@ -50,93 +48,6 @@ def visible_organisations(user):
 
 def get_organisation_for_viewer(user, slug):
     return get_object_or_404(visible_organisations(user).select_related("sector"), slug=slug)
-
-
-@require_safe
-def incident_list(request):
-    """The catalogue, filtered, searched and sorted; members get their extra filters."""
-    member = is_member(request.user)
-    filter_class = filters.MemberIncidentFilter if member else filters.PublicIncidentFilter
-    filterset = filter_class(
-        request.GET or None, queryset=Incident.objects.visible_to(request.user)
-    )
-    form = filterset.form
-    visible = [f for f in form.visible_fields() if f.name not in ("q", "sort")]
-    context = {
-        "filterset": filterset,
-        "public_fields": [f for f in visible if f.name not in filters.MEMBER_ONLY_FILTERS],
-        "member_fields": [f for f in visible if f.name in filters.MEMBER_ONLY_FILTERS],
-        "member_filters": member,
-        "locked_filters": [] if member else LOCKED_FILTER_LABELS,
-    }
-    if filterset.is_bound and not filterset.is_valid():
-        context.update(rows=[], page=None, applied=[], page_query="", invalid=True)
-        return render(request, "incidents/incident_list.html", context, status=400)
-    params = filters.canonical_params(filterset)
-    text = params.get("q", "")
-    sort = params.get("sort") or filters.default_sort(text)
-    if sort == "relevance" and not text:
-        sort = "newest"
-    incidents = filterset.qs
-    if text:
-        incidents = search.search(incidents, text, member=member)
-    order = list(filters.SORTS[sort])
-    if sort == "records":
-        order[0] = F("records_affected").desc(nulls_last=True)
-    incidents = incidents.for_public_list().order_by(*order)
-    page = paginate(request, incidents)
-    rows = page.object_list
-    if text:
-        snippets = (
-            dict(
-                search.with_snippets(
-                    Incident.objects.filter(pk__in=[i.pk for i in rows]), text
-                ).values_list("pk", "snippet")
-            )
-            if search.is_postgres()
-            else {}
-        )
-        for incident in rows:
-            incident.snippet = snippets.get(incident.pk)
-    context.update(
-        page=page,
-        rows=[presenters.incident_row(i) for i in rows],
-        applied=applied_filters(filterset, params),
-        filtered=any(k not in ("q", "sort") for k in params),
-        page_query=filters.encode(params),
-        sort=sort,
-        text=text,
-    )
-    return render(request, "incidents/incident_list.html", context)
-
-
-LOCKED_FILTER_LABELS = [
-    "Motive",
-    "ATT&CK technique",
-    "Tactic",
-    "Threat actor",
-    "Actor type",
-    "Actor location",
-    "Confidentiality impact",
-    "Integrity impact",
-    "Availability impact",
-]
-
-
-def applied_filters(filterset, params):
-    """(label, value, link without it) for each applied filter, for the "remove" chips."""
-    chips = []
-    for name, value in params.items():
-        field = filterset.form.fields[name]
-        shown = value
-        if isinstance(field, forms.ChoiceField):
-            shown = {str(k): v for k, v in field.choices}.get(value, value)
-        elif name == "organisation":
-            shown = value.replace("-", " ").title()
-        label = field.label or name.replace("_", " ").capitalize()
-        rest = {k: v for k, v in params.items() if k != name}
-        chips.append((label, shown, filters.encode(rest)))
-    return chips
 
 
 @require_safe

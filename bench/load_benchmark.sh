@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Latency and throughput of the main pages at scale, against gunicorn on PostgreSQL,
+# measured with wrk (Debian package) in one run, each page as a ratio of a hello-world
+# baseline served by the same gunicorn. Usage:
+#   bash bench/load_benchmark.sh                 # 1,000,000 synthetic incidents (made once)
+#   COUNT=100000 DURATION=10s bash bench/load_benchmark.sh
+# Results: a table on stdout and in bench/results/load-<date>.md (not committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${COUNT:-1000000}
+DB=${BENCH_DB:-portal_bench_${COUNT}}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+PORT=${PORT:-8099}
+DURATION=${DURATION:-30s}
+CONNECTIONS=${CONNECTIONS:-16}
+DATA=${DATA:-../shared/data}
+PY=.venv/bin/python
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk"; exit 1; }
+
+export DATABASE_URL="$PG/$DB"
+dev() { DJANGO_DEBUG=1 "$PY" manage.py "$@"; }
+
+if ! psql "$PG/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1; then
+    psql "$PG/postgres" -qc "CREATE DATABASE $DB"
+fi
+dev migrate -v0
+dev seed_demo --quiet-accounts > /dev/null
+if [ -f "$DATA/attack/stix/enterprise-attack.json" ]; then
+    dev import_attack "$DATA/attack/stix/enterprise-attack.json" --release 18.1 > /dev/null
+fi
+have=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM incidents_incident")
+if [ "$have" -lt "$COUNT" ]; then
+    echo "Generating $((COUNT - have)) synthetic incidents (have $have)..."
+    /usr/bin/time -f "generate_incidents: %e s, peak RSS %M KB" \
+        "$PY" manage.py generate_incidents --count $((COUNT - have))
+fi
+psql "$DATABASE_URL" -qc "VACUUM ANALYZE"
+
+# Production settings, served by gunicorn (gthread) from the repo's config.
+export DJANGO_DEBUG=0 DJANGO_SECRET_KEY=bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
+export DJANGO_ALLOWED_HOSTS=127.0.0.1 EMAIL_URL=consolemail:// DJANGO_SECURE_SSL_REDIRECT=0
+"$PY" manage.py collectstatic --noinput -v0
+GUNICORN_BIND=127.0.0.1:$PORT .venv/bin/gunicorn -c portal/gunicorn.conf.py portal.wsgi \
+    > /tmp/bench-gunicorn.log 2>&1 &
+GPID=$!
+trap 'kill $GPID 2>/dev/null || true' EXIT
+for _ in $(seq 30); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 1; done
+
+# A member's session cookie, and the inputs of the deep page and detail pages.
+SESSION=$("$PY" manage.py shell -v0 -c "
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import get_user_model, BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+user = get_user_model().objects.get(email='member@example.com')
+store = import_module(settings.SESSION_ENGINE).SessionStore()
+store[SESSION_KEY] = str(user.pk)
+store[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'
+store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+store.create()
+print(store.session_key)")
+DEPTH=$((20000 * 25))
+CURSOR=$(psql "$DATABASE_URL" -tAc "SELECT date || '.' || id FROM incidents_incident
+    WHERE status='published' ORDER BY date DESC, id DESC OFFSET $DEPTH LIMIT 1")
+PATHS=$(mktemp)
+psql "$DATABASE_URL" -tAc "SELECT '/incidents/' || slug || '/' FROM incidents_incident
+    WHERE status='published' ORDER BY random() LIMIT 2000" > "$PATHS"
+
+declare -a NAMES URLS COOKIES FILES
+add() { NAMES+=("$1"); URLS+=("$2"); COOKIES+=("${3:-}"); FILES+=("${4:-}"); }
+add "hello-world baseline (/healthz)" "/healthz"
+add "list page 1" "/incidents/"
+add "deep page (20,000 pages in, cursor)" "/incidents/?after=$CURSOR"
+add "filtered list (country + sector)" "/incidents/?country=GB&sector=healthcare"
+add "text search, common term" "/incidents/?q=ransomware"
+add "text search, rare term" "/incidents/?q=skimmer"
+add "member advanced search" "/incidents/?motive=financial&tactic=initial-access&availability=high" "sessionid=$SESSION"
+add "incident detail (2,000 random)" "/incidents/" "" "$PATHS"
+
+run() {  # url connections duration cookie pathsfile
+    COOKIE="$4" PATHS_FILE="$5" wrk -t2 -c"$2" -d"$3" --timeout 10s -s bench/wrk_report.lua \
+        "http://127.0.0.1:$PORT$1" | grep '^RESULT'
+}
+
+OUT=bench/results/load-$(date +%Y-%m-%d-%H%M).md
+mkdir -p bench/results
+{
+echo "Run $(date -u +%FT%TZ), $COUNT incidents, gunicorn gthread ($(nproc) cores), wrk $CONNECTIONS connections x $DURATION, twice; 1 connection x 10s."
+echo
+echo "| page | req/s (run 1, run 2) | x baseline | p50 / p95 / p99 ms at $CONNECTIONS conn | p50 / p99 ms at 1 conn | errors |"
+echo "|---|---|---|---|---|---|"
+} | tee "$OUT"
+BASE=""
+for i in "${!NAMES[@]}"; do
+    url=${URLS[$i]}; cookie=${COOKIES[$i]}; file=${FILES[$i]}
+    run "$url" "$CONNECTIONS" 5s "$cookie" "$file" > /dev/null  # warm-up
+    r1=$(run "$url" "$CONNECTIONS" "$DURATION" "$cookie" "$file")
+    r2=$(run "$url" "$CONNECTIONS" "$DURATION" "$cookie" "$file")
+    one=$(run "$url" 1 10s "$cookie" "$file")
+    get() { echo "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
+    rps1=$(get "$r1" rps); rps2=$(get "$r2" rps)
+    best=$(python3 -c "print(max($rps1, $rps2))")
+    [ -z "$BASE" ] && BASE=$best
+    ratio=$(python3 -c "print(f'{$best / $BASE * 100:.1f}%')")
+    errors=$(( $(get "$r1" errors) + $(get "$r2" errors) + $(get "$r1" non2xx) + $(get "$r2" non2xx) ))
+    echo "| ${NAMES[$i]} | $rps1, $rps2 | $ratio | $(get "$r2" p50) / $(get "$r2" p95) / $(get "$r2" p99) | $(get "$one" p50) / $(get "$one" p99) | $errors |" | tee -a "$OUT"
+done
+echo
+echo "Written to $OUT"

@@ -1,0 +1,82 @@
+"""Sharing rendered catalogue pages between viewers of the same kind, never across kinds.
+
+A page part is cached under (audience, catalogue version, key). The audience is
+"public" (anyone who is not a member), "member" or "staff" (members who also see
+drafts), decided by accounts.access.is_member, so a members' page can never be
+served to a non-member. Any change to catalogue data bumps the version (signals
+here; importers call ``bump`` after their bulk writes), so nothing stale is served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from accounts.access import is_member
+
+VERSION_KEY = "incidents:catalogue-version"
+PAGE_TIMEOUT = 300
+
+
+def audience(user) -> str:
+    if user is not None and user.is_authenticated and user.is_staff and user.is_active:
+        return "staff"
+    return "member" if is_member(user) else "public"
+
+
+def catalogue_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, 1, timeout=None)
+        version = cache.get(VERSION_KEY, 1)
+    return version
+
+
+def bump(**kwargs):
+    """Invalidate every cached catalogue page (after any change to catalogue data)."""
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, 2, timeout=None)
+
+
+def key(kind: str, viewer_audience: str, *parts) -> str:
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+    return f"incidents:{kind}:{viewer_audience}:{catalogue_version()}:{digest}"
+
+
+def get_or_render(cache_key: str, render):
+    value = cache.get(cache_key)
+    if value is None:
+        value = render()
+        cache.set(cache_key, value, PAGE_TIMEOUT)
+    return value
+
+
+def connect_signals():
+    from . import models
+
+    for model in (
+        models.Incident,
+        models.Organisation,
+        models.ThreatActor,
+        models.Source,
+        models.CIAPosture,
+        models.Motive,
+        models.Technique,
+        models.Tactic,
+        models.Sector,
+        models.ActorType,
+        models.Dataset,
+    ):
+        post_save.connect(bump, sender=model, dispatch_uid=f"bump-save-{model.__name__}")
+        post_delete.connect(bump, sender=model, dispatch_uid=f"bump-delete-{model.__name__}")
+    for through in (
+        models.Incident.motives.through,
+        models.Incident.techniques.through,
+        models.Incident.threat_actors.through,
+        models.Technique.tactics.through,
+    ):
+        m2m_changed.connect(bump, sender=through, dispatch_uid=f"bump-m2m-{through.__name__}")

@@ -1,0 +1,28 @@
+"""Catalogue pages. Each view asks accounts.access.is_member once and builds the
+members' part of the context only when the answer is yes."""
+
+from .finder import LOCKED_FILTER_LABELS, applied_filters, incident_list
+from .pages import (
+    actor_detail,
+    actor_list,
+    browse_index,
+    get_incident_for_viewer,
+    incident_detail,
+    organisation_detail,
+    organisation_list,
+    paginate,
+)
+
+__all__ = [
+    "LOCKED_FILTER_LABELS",
+    "applied_filters",
+    "actor_detail",
+    "actor_list",
+    "browse_index",
+    "get_incident_for_viewer",
+    "incident_detail",
+    "incident_list",
+    "organisation_detail",
+    "organisation_list",
+    "paginate",
+]

@@ -1,0 +1,211 @@
+"""The incident list: filters, search, sorting and pagination that hold up at a
+million incidents.
+
+- The rendered finder (form and results) is the same for every viewer of one
+  audience and one canonical query, so it is cached per audience (incidents.caching).
+- Counts are capped: at most COUNT_CAP matching rows are counted ("10,000+").
+- Numbered pages stop at MAX_PAGE; the newest/oldest orders go deeper with a
+  cursor (``?after=2014-03-01.123``), a keyset seek that costs the same at any depth.
+"""
+
+import datetime
+import re
+from functools import cached_property
+
+from django import forms
+from django.conf import settings
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import F, Q
+from django.http import Http404
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from accounts.access import is_member
+
+from .. import caching, filters, presenters, search
+from ..models import Incident
+
+COUNT_CAP = 10_000
+MAX_PAGE = COUNT_CAP // 25
+CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(\d{1,18})$")
+CURSOR_SORTS = {"newest", "oldest"}
+
+LOCKED_FILTER_LABELS = [
+    "Motive",
+    "ATT&CK technique",
+    "Tactic",
+    "Threat actor",
+    "Actor type",
+    "Actor location",
+    "Confidentiality impact",
+    "Integrity impact",
+    "Availability impact",
+]
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most COUNT_CAP rows."""
+
+    @cached_property
+    def count(self):
+        return self.object_list[: COUNT_CAP + 1].count()
+
+    @property
+    def capped(self):
+        return self.count > COUNT_CAP
+
+    @cached_property
+    def num_pages(self):
+        return min(super().num_pages, MAX_PAGE)
+
+
+@require_safe
+def incident_list(request):
+    """The catalogue, filtered, searched and sorted; members get their extra filters."""
+    member = is_member(request.user)
+    filter_class = filters.MemberIncidentFilter if member else filters.PublicIncidentFilter
+    filterset = filter_class(
+        request.GET or None, queryset=Incident.objects.visible_to(request.user)
+    )
+    if filterset.is_bound and not filterset.is_valid():
+        body = render_to_string(
+            "incidents/includes/_finder.html", _form_context(filterset, member) | {"invalid": True}
+        )
+        return render(request, "incidents/incident_list.html", {"finder_html": body}, status=400)
+    params = filters.canonical_params(filterset)
+    text = params.get("q", "")
+    sort = params.get("sort") or filters.default_sort(text)
+    if sort == "relevance" and not text:
+        sort = "newest"
+    position = _position(request, sort)
+    cache_key = caching.key(
+        "finder", caching.audience(request.user), filters.encode(params), *position
+    )
+
+    def render_finder():
+        context = _form_context(filterset, member)
+        context.update(_results(filterset, params, text, sort, position, member))
+        return render_to_string("incidents/includes/_finder.html", context)
+
+    body = caching.get_or_render(cache_key, render_finder)
+    page_number = position[1] if position[0] == "page" else None
+    return render(
+        request,
+        "incidents/incident_list.html",
+        {"finder_html": body, "text": text, "page_number": page_number},
+    )
+
+
+def _position(request, sort):
+    """("page", n) or ("after", cursor); a clear 404 for anything else."""
+    after = request.GET.get("after")
+    if after is not None:
+        match = CURSOR_RE.match(after)
+        if not match or sort not in CURSOR_SORTS:
+            raise Http404("That page number is not valid.")
+        try:
+            datetime.date.fromisoformat(match[1])
+        except ValueError as exc:
+            raise Http404("That page number is not valid.") from exc
+        return ("after", after)
+    raw = request.GET.get("page", "1")
+    if len(raw) > 12 or not raw.isdigit():
+        raise Http404("That page number is not valid.")
+    return ("page", int(raw))
+
+
+def _form_context(filterset, member):
+    visible = [f for f in filterset.form.visible_fields() if f.name not in ("q", "sort")]
+    return {
+        "filterset": filterset,
+        "public_fields": [f for f in visible if f.name not in filters.MEMBER_ONLY_FILTERS],
+        "member_fields": [f for f in visible if f.name in filters.MEMBER_ONLY_FILTERS],
+        "member_filters": member,
+        "locked_filters": [] if member else LOCKED_FILTER_LABELS,
+        "list_url": reverse("incidents:incident_list"),
+    }
+
+
+def _results(filterset, params, text, sort, position, member):
+    incidents = filterset.qs
+    if text:
+        incidents = search.search(incidents, text, member=member)
+    order = list(filters.SORTS[sort])
+    if sort == "records":
+        order[0] = F("records_affected").desc(nulls_last=True)
+    incidents = incidents.for_public_list().order_by(*order)
+    paginator = CappedPaginator(incidents, settings.PORTAL_PAGE_SIZE)
+    page_size = settings.PORTAL_PAGE_SIZE
+    if position[0] == "after":
+        date_text, pk = CURSOR_RE.match(position[1]).groups()
+        date, pk = datetime.date.fromisoformat(date_text), int(pk)
+        if sort == "newest":
+            seek = Q(date__lt=date) | Q(date=date, pk__lt=pk)
+        else:
+            seek = Q(date__gt=date) | Q(date=date, pk__gt=pk)
+        rows = list(incidents.filter(seek)[: page_size + 1])
+        has_next, rows = len(rows) > page_size, rows[:page_size]
+        page = None
+    else:
+        try:
+            page = paginator.page(position[1])
+        except PageNotAnInteger as exc:
+            raise Http404("That page number is not valid.") from exc
+        except EmptyPage as exc:
+            if paginator.count == 0 and position[1] == 1:
+                page = paginator.page(1)
+            else:
+                raise Http404(f"This list has {paginator.num_pages} page(s).") from exc
+        rows = list(page.object_list)
+        has_next = page.has_next() or (
+            paginator.capped and page.number == paginator.num_pages and sort in CURSOR_SORTS
+        )
+    if text and search.is_postgres() and rows:
+        snippets = dict(
+            search.with_snippets(
+                Incident.objects.filter(pk__in=[i.pk for i in rows]), text
+            ).values_list("pk", "snippet")
+        )
+        for incident in rows:
+            incident.snippet = snippets.get(incident.pk)
+    next_query = None
+    if has_next:
+        if page is not None and page.has_next():
+            next_query = filters.encode(params, page=page.next_page_number())
+        elif sort in CURSOR_SORTS:
+            last = rows[-1]
+            next_query = filters.encode(params, after=f"{last.date.isoformat()}.{last.pk}")
+    prev_query = None
+    if page is not None and page.has_previous():
+        prev_query = filters.encode(params, page=page.previous_page_number())
+    return {
+        "page": page,
+        "count": paginator.count if paginator.count <= COUNT_CAP else COUNT_CAP,
+        "count_capped": paginator.capped,
+        "rows": [presenters.incident_row(i) for i in rows],
+        "applied": applied_filters(filterset, params),
+        "filtered": any(k not in ("q", "sort") for k in params),
+        "next_query": next_query,
+        "prev_query": prev_query,
+        "cursor": position[1] if position[0] == "after" else "",
+        "sort": sort,
+        "text": text,
+    }
+
+
+def applied_filters(filterset, params):
+    """(label, value, link without it) for each applied filter, for the "remove" chips."""
+    chips = []
+    for name, value in params.items():
+        field = filterset.form.fields[name]
+        shown = value
+        if isinstance(field, forms.ChoiceField):
+            shown = {str(k): v for k, v in field.choices}.get(value, value)
+        elif name == "organisation":
+            shown = value.replace("-", " ").title()
+        label = field.label or name.replace("_", " ").capitalize()
+        rest = {k: v for k, v in params.items() if k != name}
+        chips.append((label, shown, filters.encode(rest)))
+    return chips

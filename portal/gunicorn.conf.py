@@ -1,0 +1,20 @@
+"""gunicorn settings: `gunicorn -c portal/gunicorn.conf.py portal.wsgi`.
+
+gthread workers keep connections alive between requests; the defaults suit this
+2-core machine and can be changed through the environment.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+keepalive = 5
+timeout = 30
+graceful_timeout = 20
+max_requests = 5000
+max_requests_jitter = 500
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+errorlog = "-"
