@@ -9,7 +9,6 @@ import pytest
 from django.urls import reverse
 
 from incidents import caching
-
 from tests.conftest import client_for
 from tests.factories import (
     CIAPostureFactory,
