@@ -481,6 +481,15 @@ class Incident(models.Model):
             models.Index(fields=["status", "-date", "-id"], name="incident_status_date_idx"),
             # An organisation's page: its incidents, newest first.
             models.Index(fields=["organisation", "-date"], name="incident_org_date_idx"),
+            # The finder: a victim country or a sector, newest first.
+            models.Index(
+                fields=["status", "country", "-date", "-id"], name="incident_country_date_idx"
+            ),
+            models.Index(
+                fields=["status", "sector", "-date", "-id"], name="incident_sector_date_idx"
+            ),
+            # The finder sorted by records affected.
+            models.Index(fields=["status", "-records_affected"], name="incident_records_idx"),
         ]
 
     def __str__(self):

@@ -32,3 +32,44 @@ def test_every_page_is_private_and_varies_on_cookie(viewer, pages):
         assert "private" in cache_control, (path, cache_control)
         assert "public" not in cache_control, (path, cache_control)
         assert "Cookie" in response.get("Vary", ""), path
+
+
+def test_pages_cached_for_members_never_reach_non_members(db):
+    """Fill the shared cache as a member and as staff, then read as each non-member."""
+    from tests.conftest import NON_MEMBERS, client_for
+    from tests.factories import MotiveFactory
+
+    actor = ThreatActorFactory(name="Cached Secret Actor", aliases=["CachedAlias"])
+    incident = IncidentFactory(
+        threat_actors=[actor], motives=[MotiveFactory(name="CachedSecretMotive")]
+    )
+    draft = IncidentFactory(status="draft", summary="CachedDraftSummary")
+    pages = [
+        incident.get_absolute_url(),
+        draft.get_absolute_url(),
+        reverse("incidents:incident_list"),
+        reverse("incidents:incident_list") + "?q=Cached",
+        actor.get_absolute_url(),
+    ]
+    for kind in ("member", "staff"):
+        client = client_for(kind)
+        for path in pages:
+            client.get(path)
+    assert "CachedSecretMotive" in client_for("member").get(pages[0]).content.decode()
+    for kind in NON_MEMBERS:
+        client = client_for(kind)
+        for path in pages:
+            html = client.get(path).content.decode()
+            for secret in ("CachedSecretMotive", "CachedAlias", "CachedDraftSummary"):
+                assert secret not in html, (kind, path, secret)
+        assert client.get(draft.get_absolute_url()).status_code == 404
+
+
+def test_an_edit_is_visible_at_once_despite_the_cache(client, db):
+    incident = IncidentFactory(summary="Before the edit.")
+    assert "Before the edit." in client.get(incident.get_absolute_url()).content.decode()
+    assert "Before the edit." in client.get(reverse("incidents:incident_list")).content.decode()
+    incident.summary = "After the edit."
+    incident.save()
+    assert "After the edit." in client.get(incident.get_absolute_url()).content.decode()
+    assert "After the edit." in client.get(reverse("incidents:incident_list")).content.decode()

@@ -1,6 +1,7 @@
 """Incident, organisation, threat actor and browse pages."""
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
 
-from .. import browse, filters, presenters
+from .. import browse, caching, filters, presenters
 from ..models import Incident, Organisation, ThreatActor
 
 MAX_PAGE_PARAM_LENGTH = 12
@@ -53,23 +54,25 @@ def get_organisation_for_viewer(user, slug):
 @require_safe
 def incident_detail(request, slug):
     member = is_member(request.user)
-    incident = get_incident_for_viewer(request.user, slug, member=member)
-    related = (
-        Incident.objects.visible_to(request.user)
-        .filter(organisation_id=incident.organisation_id)
-        .exclude(pk=incident.pk)
-        .for_public_list()
-        .newest_first()[:10]
-    )
-    return render(
-        request,
-        "incidents/incident_detail.html",
-        {
+    # The page's data is the same for every viewer of one audience: cache it per audience.
+    cache_key = caching.key("incident", caching.audience(request.user), slug)
+    context = cache.get(cache_key)
+    if context is None:
+        incident = get_incident_for_viewer(request.user, slug, member=member)
+        related = (
+            Incident.objects.visible_to(request.user)
+            .filter(organisation_id=incident.organisation_id)
+            .exclude(pk=incident.pk)
+            .for_public_list()
+            .newest_first()[:10]
+        )
+        context = {
             "incident": presenters.incident_public(incident),
             "gated": presenters.incident_gated(incident) if member else None,
             "related_rows": [presenters.incident_row(i) for i in related],
-        },
-    )
+        }
+        cache.set(cache_key, context, caching.PAGE_TIMEOUT)
+    return render(request, "incidents/incident_detail.html", context)
 
 
 LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
