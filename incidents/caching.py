@@ -80,3 +80,13 @@ def connect_signals():
         models.Technique.tactics.through,
     ):
         m2m_changed.connect(bump, sender=through, dispatch_uid=f"bump-m2m-{through.__name__}")
+
+
+class InvalidatesCatalogueCache:
+    """For commands that write catalogue data in bulk (no model signals): bump at the end."""
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        finally:
+            bump()

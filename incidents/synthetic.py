@@ -33,6 +33,15 @@ def _table(text: str) -> list[tuple[str, float]]:
     return [("" if k == "-" else k, float(v)) for k, v in zip(words[::2], words[1::2], strict=True)]
 
 
+def _weighted(text: str) -> Weighted:
+    return Weighted(_table(text))
+
+
+def _rng(seed, stream: str) -> random.Random:
+    """One reproducible random stream per purpose, so changing one leaves the others."""
+    return random.Random(f"{seed}:{stream}")  # noqa: S311 - test data, not secrets
+
+
 class Weighted:
     """Draws items in proportion to their weights (bisect over cumulative weights)."""
 
@@ -61,8 +70,7 @@ class Weighted:
 
 
 # victim.country: 140 countries plus unknown ("-").
-COUNTRIES = Weighted(
-    _table("""
+COUNTRIES = _weighted("""
 US 6673 GB 585 CA 377 - 219 AU 170 IN 144 NZ 105 IE 69 CN 68 JP 66 DE 57 IL 50 KR 50 FR 35
 RU 31 TR 27 SG 25 ZA 25 NL 25 ES 24 TW 23 UA 19 HK 18 BE 18 CH 18 TH 17 PH 16 PK 16 ID 15
 BR 15 AE 15 SE 15 MX 13 AR 13 DK 12 SY 11 MY 11 IT 11 KE 10 CZ 10 IR 10 FI 9 PR 9 UM 8 PL 8
@@ -73,17 +81,14 @@ KH 2 MT 2 BZ 2 LK 2 NA 2 BW 2 RS 2 VI 2 SZ 2 HU 2 TL 1 GU 1 TT 1 TN 1 CG 1 MZ 1 
 KW 1 BN 1 SD 1 TZ 1 YE 1 MR 1 TJ 1 MK 1 RW 1 HR 1 UG 1 DZ 1 ME 1 SI 1 BA 1 GR 1 IQ 1 ZM 1
 ML 1 UY 1 HT 1 CW 1 MC 1
 """)
-)
 
 # victim.industry (NAICS) mapped to the portal's sectors as the VERIS importer does.
-SECTORS = Weighted(
-    _table("""
+SECTORS = _weighted("""
 healthcare 2495 government 2157 finance 853 retail 585 education 528 professional-services 491
 media 484 technology 293 hospitality 248 - 230 manufacturing 224 defence 207 non-profit 165
 telecommunications 141 transportation 125 energy 68 real-estate 50 other-services 46
 construction 32 agriculture 5
 """)
-)
 
 # timeline.incident.year; the few before 2000 are folded into 2000, 2023-2025 extrapolated.
 YEARS = Weighted(
@@ -118,12 +123,10 @@ POSTURE_SHARE = 0.9  # incidents with a CIA posture
 
 # actor.*.motive mapped to portal motives; how many an incident has (VCDB: 0 48%, 1 51%,
 # 2 0.6%; the tail is widened a little so that every count up to 5 occurs).
-MOTIVES = Weighted(
-    _table("""
+MOTIVES = _weighted("""
 financial 3244 fun 524 ideology 417 espionage 381 grudge 191 convenience 104 other 72
 secondary 18 fear 9
 """)
-)
 MOTIVE_COUNTS = Weighted([(0, 46), (1, 47), (2, 5), (3, 1.2), (4, 0.5), (5, 0.3)])
 # VCDB names almost no actors; these counts are invented so actor filters have work to do.
 ACTOR_COUNTS = Weighted([(0, 30), (1, 60), (2, 7), (3, 2), (4, 0.7), (5, 0.3)])
@@ -142,8 +145,7 @@ T1047 136 T1569 125 T1040 113 T1190 112 T1018 106 T1049 106 T1482 106 T1016 106 
 BASE_TECHNIQUE_WEIGHT = 10.0
 # reference: URLs per incident (VCDB 0-52; kept to 1-3) and the hosts they point to.
 SOURCE_COUNTS = Weighted([(1, 6182), (2, 1797), (3, 574)])
-SOURCE_HOSTS = Weighted(
-    _table("""
+SOURCE_HOSTS = _weighted("""
 databreaches.net 950 news.softpedia.com 341 oag.ca.gov 321 phiprivacy.net 305 securelist.com 280
 healthitsecurity.com 227 doj.nh.gov 221 ocrportal.hhs.gov 167 scmagazine.com 153 zdnet.com 151
 kaspersky.com 148 hhs.gov 135 hipaajournal.com 126 krebsonsecurity.com 120
@@ -153,26 +155,19 @@ infosecurity-magazine.com 59 bizjournals.com 56 bbc.com 53 prnewswire.com 52 reu
 threatpost.com 47 techcrunch.com 46 darkreading.com 43 theguardian.com 41 stuff.co.nz 39
 bankinfosecurity.com 38 washingtonpost.com 38 nytimes.com 37 ico.org.uk 36 wired.com 33
 """)
-)
 # actor.external.variety mapped to actor types (named actors: "unknown" down-weighted).
-ACTOR_TYPES = Weighted(
-    _table("""
+ACTOR_TYPES = _weighted("""
 criminal-group 882 lone-actor 554 hacktivist 487 nation-state 275 unknown 150 insider 78
 competitor 18 terrorist 5
 """)
-)
-ACTOR_COUNTRIES = Weighted(
-    _table("""
+ACTOR_COUNTRIES = _weighted("""
 - 900 US 330 RU 139 CN 62 GB 49 PK 42 SY 38 UA 31 TR 26 KP 23 CA 22 IR 18 RO 16 IN 14 AU 13
 ID 9 AR 8 NZ 6 KR 6 PS 6 NG 5 BR 5 VN 4 IL 4 SA 4 BD 4 PH 4 NL 4
 """)
-)
 # action.* categories of VCDB incidents (an incident may have several; one is used here).
-ACTIONS = Weighted(
-    _table("""
+ACTIONS = _weighted("""
 error 2717 hacking 2583 misuse 1815 physical 1716 malware 930 social 651 unknown 335
 """)
-)
 
 # Lengths: raw summary ~ lognormal (VCDB mean 505, median 174 characters); longer than
 # SUMMARY_LIMIT it is cut and the full text moves to the description, as the importer
@@ -184,7 +179,7 @@ NOTES_SHARE, NOTES_LOG_MU, NOTES_LOG_SIGMA = 0.05, 4.29, 1.32
 RECORDS_NULL_SHARE, RECORDS_LOG10_MU, RECORDS_LOG10_SIGMA, RECORDS_LOG10_MAX = 0.41, 3.0, 2.15, 9.5
 # Victims: 80% have one incident, 20% recur (2, 3, ... incidents; a few have many).
 RECUR_SHARE = 0.2
-RECUR_COUNTS = Weighted(_table("2 62 3 17 4 8 5 4 6 2 7 1.5 8 1 10 1 12 1 15 1 20 0.8 30 0.5"))
+RECUR_COUNTS = _weighted("2 62 3 17 4 8 5 4 6 2 7 1.5 8 1 10 1 12 1 15 1 20 0.8 30 0.5")
 
 # Words
 
@@ -214,9 +209,11 @@ Mountain Pacific Atlantic Northern Southern Western Eastern Memorial Premier Pio
 Summit Liberty Citizens Allied Advanced Integrated Global Mutual State Unified Sovereign
 Providence Trinity Frontier Harbour Lakeside Riverside Highland Midland Prairie Capital Civic
 """)
-LEGAL = {"US": "Inc. LLC Corp.", "GB": "Ltd plc", "IE": "Ltd", "AU": "Pty Ltd", "NZ": "Ltd",
-         "CA": "Inc. Ltd", "DE": "GmbH AG", "AT": "GmbH", "CH": "AG SA", "FR": "SA SAS",
-         "BE": "SA NV", "NL": "B.V. N.V.", "JP": "K.K.", "IN": "Pvt Ltd", "": "Ltd Group"}  # fmt: skip
+LEGAL = {
+    "US": "Inc. LLC Corp.", "GB": "Ltd plc", "IE": "Ltd", "AU": "Pty Ltd", "NZ": "Ltd",
+    "CA": "Inc. Ltd", "DE": "GmbH AG", "AT": "GmbH", "CH": "AG SA", "FR": "SA SAS",
+    "BE": "SA NV", "NL": "B.V. N.V.", "JP": "K.K.", "IN": "Pvt Ltd", "": "Ltd Group",
+}  # fmt: skip
 # Victim name templates per sector: {p} place, {q} qualifier, {s}/{t} surnames, {l} legal form.
 ORG_TEMPLATES = {
     "healthcare": ["{p} {q} Hospital", "{p} {q} Medical Center", "{q} Health System of {p}",
@@ -440,7 +437,7 @@ class SyntheticActor:
 
 def make_actor_pool(seed, numbers: Sequence[int], *, taken_names=(), taken_slugs=()):
     """Named actors numbered ``numbers``; names avoid ``taken_names`` (lower case)."""
-    rng = random.Random(f"{seed}:actors")
+    rng = _rng(seed, "actors")
     names, slugs = set(taken_names), set(taken_slugs)
     actors = []
     for number in numbers:
@@ -496,16 +493,16 @@ class SyntheticIncidents:
     ):
         self.count, self.first_serial, self.publish_ratio = count, first_serial, publish_ratio
         self.today = today or datetime.date.today()
-        self.rng = random.Random(f"{seed}:incidents")
-        self.names_rng = random.Random(f"{seed}:victims")
+        self.rng = _rng(seed, "incidents")
+        self.names_rng = _rng(seed, "victims")
         self.taken_names, self.taken_slugs = set(taken_names), set(taken_slugs)
         self.techniques = Weighted(
             (t, TECHNIQUE_WEIGHTS.get(t, BASE_TECHNIQUE_WEIGHT)) for t in techniques
         )
         # Actors by rank: a few are prolific, most appear now and then.
         self.actors = Weighted((i, 1.0 / (i + 5)) for i in range(actor_pool))
-        self.fillers = self._filler_pool(random.Random(f"{seed}:text"))
-        self._plan_victims(random.Random(f"{seed}:plan"))
+        self.fillers = self._filler_pool(_rng(seed, "text"))
+        self._plan_victims(_rng(seed, "plan"))
 
     # Victims
 
