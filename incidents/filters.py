@@ -42,6 +42,7 @@ SORT_CHOICES = [
     ("relevance", "Relevance (with a search)"),
 ]
 MIN_YEAR = 1970
+MAX_RECORDS = 2**63 - 1  # the column's range; beyond it a filter would silently vanish
 
 
 CHOICES_CACHE_SECONDS = 300
@@ -152,10 +153,18 @@ class PublicIncidentFilter(django_filters.FilterSet):
         field_name="organisation__slug", label="Organisation", widget=forms.HiddenInput
     )
     records_min = django_filters.NumberFilter(
-        field_name="records_affected", lookup_expr="gte", label="Records at least", min_value=0
+        field_name="records_affected",
+        lookup_expr="gte",
+        label="Records at least",
+        min_value=0,
+        max_value=MAX_RECORDS,
     )
     records_max = django_filters.NumberFilter(
-        field_name="records_affected", lookup_expr="lte", label="Records at most", min_value=0
+        field_name="records_affected",
+        lookup_expr="lte",
+        label="Records at most",
+        min_value=0,
+        max_value=MAX_RECORDS,
     )
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES, method="filter_nothing", label="Sort", empty_label=None
@@ -276,7 +285,10 @@ def canonical_params(filterset) -> dict[str, str]:
     for name, value in filterset.form.cleaned_data.items():
         if value in (None, "", [], ()):
             continue
-        if name == "sort" and value == default_sort(filterset.form.cleaned_data.get("q")):
+        if name == "sort" and (
+            value == default_sort(filterset.form.cleaned_data.get("q"))
+            or (value == "relevance" and not filterset.form.cleaned_data.get("q"))
+        ):
             continue
         if isinstance(value, datetime.date):
             value = value.isoformat()

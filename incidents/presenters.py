@@ -123,9 +123,10 @@ def _marked(headline: str) -> str:
     from django.utils.html import escape
     from django.utils.safestring import mark_safe
 
-    from .search import MARK_END, MARK_START
+    from .search import LESS_THAN, MARK_END, MARK_START
 
     html = escape(headline).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    html = html.replace(LESS_THAN, "&lt;")
     return mark_safe(html)  # noqa: S308 - escaped above; only our markers become tags
 
 

@@ -22,12 +22,13 @@ import re
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, Value
-from django.db.models.functions import Greatest
+from django.db.models.functions import Greatest, Replace
 
 from .models import Incident, Motive, Technique, ThreatActor
 
 MAX_QUERY_LENGTH = 200
 MARK_START, MARK_END = "\x02", "\x03"  # ts_headline markers, escaped then turned into <mark>
+LESS_THAN = "\x0e"  # stands in for "<" inside ts_headline
 WORD_RE = re.compile(r"[\w@.&'-]+", re.UNICODE)
 TRIGRAM_THRESHOLD = 0.45
 
@@ -58,17 +59,30 @@ def _web_query(text: str) -> SearchQuery:
         # "ransomw" while typing: also accept the last word as a prefix.
         prefix = SearchQuery(f"{last.lower()}:*", search_type="raw", config="english")
         head = " ".join(text.split()[:-1])
-        typed = prefix if not head else SearchQuery(head, search_type="websearch") & prefix
+        typed = (
+            prefix
+            if not head
+            else SearchQuery(head, search_type="websearch", config="english") & prefix
+        )
         query = query | typed
     return query
 
 
 def _search_postgres(queryset, text, *, member):
     query = _web_query(text)
-    matches = Q(search_vector=query) | Q(organisation__name__trigram_similar=text)
+    include, exclude = _plain_words(text)
+    matches = Q(search_vector=query)
+    if include:
+        # Typo-tolerant victim names, on the words wanted (never the excluded ones).
+        matches |= Q(organisation__name__trigram_similar=" ".join(include))
     if member:
         matches |= _member_matches(text)
-    return queryset.filter(matches).annotate(
+    queryset = queryset.filter(matches)
+    for word in exclude:
+        queryset = queryset.exclude(
+            search_vector=SearchQuery(word, search_type="plain", config="english")
+        )
+    return queryset.annotate(
         rank=Greatest(
             SearchRank(F("search_vector"), query),
             Value(0.0),
@@ -91,19 +105,22 @@ def _plain_words(text):
 def _search_sqlite(queryset, text, *, member):
     include, exclude = _plain_words(text)
     for word in include:
+        # Whole words from their start, as PostgreSQL's word index (without its stemming).
+        pattern = r"(?<!\w)" + re.escape(word)
         found = (
-            Q(organisation__name__icontains=word)
-            | Q(summary__icontains=word)
-            | Q(description__icontains=word)
+            Q(organisation__name__iregex=pattern)
+            | Q(summary__iregex=pattern)
+            | Q(description__iregex=pattern)
         )
         if member:
             found |= _member_matches(word)
         queryset = queryset.filter(found)
     for word in exclude:
+        pattern = r"(?<!\w)" + re.escape(word)
         queryset = queryset.exclude(
-            Q(organisation__name__icontains=word)
-            | Q(summary__icontains=word)
-            | Q(description__icontains=word)
+            Q(organisation__name__iregex=pattern)
+            | Q(summary__iregex=pattern)
+            | Q(description__iregex=pattern)
         )
     return queryset.annotate(rank=Value(0.0))
 
@@ -147,9 +164,11 @@ def with_snippets(queryset, text: str):
     text = clean_query(text)
     if not text or not is_postgres():
         return queryset
+    # ts_headline would read "<...>" in a summary as markup and drop it: hide "<" first.
+    summary = Replace(F("summary"), Value("<"), Value(LESS_THAN))
     return queryset.annotate(
         snippet=SearchHeadline(
-            "summary",
+            summary,
             _web_query(text),
             config="english",
             start_sel=MARK_START,

@@ -111,14 +111,20 @@ def _position(request, sort):
             raise Http404("That page number is not valid.") from exc
         return ("after", after)
     raw = request.GET.get("page", "1")
-    if len(raw) > 12 or not raw.isdigit():
+    if len(raw) > 12 or not (raw.isascii() and raw.isdigit()):
         raise Http404("That page number is not valid.")
     return ("page", int(raw))
 
 
 def _form_context(filterset, member):
     visible = [f for f in filterset.form.visible_fields() if f.name not in ("q", "sort")]
+    hidden_errors = (
+        [(f.label, f.errors) for f in filterset.form.hidden_fields() if f.errors]
+        if filterset.is_bound
+        else []
+    )
     return {
+        "hidden_errors": hidden_errors,
         "filterset": filterset,
         "public_fields": [f for f in visible if f.name not in filters.MEMBER_ONLY_FILTERS],
         "member_fields": [f for f in visible if f.name in filters.MEMBER_ONLY_FILTERS],
