@@ -32,7 +32,7 @@ have=$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM incidents_incident")
 if [ "$have" -lt "$COUNT" ]; then
     echo "Generating $((COUNT - have)) synthetic incidents (have $have)..."
     /usr/bin/time -f "generate_incidents: %e s, peak RSS %M KB" \
-        "$PY" manage.py generate_incidents --count $((COUNT - have))
+        env DJANGO_DEBUG=1 "$PY" manage.py generate_incidents --count $((COUNT - have))
 fi
 psql "$DATABASE_URL" -qc "VACUUM ANALYZE"
 
