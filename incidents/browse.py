@@ -9,13 +9,15 @@ from django.db.models import Count
 from django.db.models.functions import ExtractYear
 from django_countries import countries
 
+from . import caching
 from .models import Incident, Sector
 
 BROWSE_CACHE_SECONDS = 300
 
 
-def _cached(key, compute):
-    return cache.get_or_set(f"incidents:browse:{key}", compute, BROWSE_CACHE_SECONDS)
+def _cached(name, compute):
+    # Versioned like the pages (incidents.caching), so any catalogue change refreshes it.
+    return cache.get_or_set(caching.key("browse", "public", name), compute, BROWSE_CACHE_SECONDS)
 
 
 def by_country():

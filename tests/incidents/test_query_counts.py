@@ -53,6 +53,7 @@ def urls(org, incidents, actors):
         "actor": actors[0].get_absolute_url(),
         "actors": reverse("incidents:actor_list"),
         "home": reverse("home"),
+        "browse": reverse("incidents:browse"),
     }
 
 
@@ -73,6 +74,9 @@ EXPECTED = {
     "actors": {"anonymous": 2, "member": 2},
     # three public totals; the latest incidents
     "home": {"anonymous": 4, "member": 4},
+    # incidents by country; by sector; by year (the sectors' names are a fourth query when
+    # some incident has a sector; these have none)
+    "browse": {"anonymous": 3, "member": 3},
 }
 
 
