@@ -51,7 +51,7 @@ format: install
 	$(BIN)/ruff format .
 
 lock: install  ## Re-pin .ci/constraints.txt after changing pyproject.toml
-	$(BIN)/python -m pip freeze --exclude-editable > .ci/constraints.txt
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^incident-portal' > .ci/constraints.txt
 
 clean:
 	rm -rf $(VENV) staticfiles
