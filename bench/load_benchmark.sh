@@ -77,7 +77,8 @@ add "member advanced search" "/incidents/?motive=financial&tactic=initial-access
 add "incident detail (2,000 random)" "/incidents/" "" "$PATHS"
 
 run() {  # url connections duration cookie pathsfile
-    COOKIE="$4" PATHS_FILE="$5" wrk -t2 -c"$2" -d"$3" --timeout 10s -s bench/wrk_report.lua \
+    local threads=2; [ "$2" -lt 2 ] && threads=1
+    COOKIE="$4" PATHS_FILE="$5" wrk -t"$threads" -c"$2" -d"$3" --timeout 10s -s bench/wrk_report.lua \
         "http://127.0.0.1:$PORT$1" | grep '^RESULT'
 }
 
