@@ -39,6 +39,7 @@ psql "$DATABASE_URL" -qc "VACUUM ANALYZE"
 # Production settings, served by gunicorn (gthread) from the repo's config.
 export DJANGO_DEBUG=0 DJANGO_SECRET_KEY=bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
 export DJANGO_ALLOWED_HOSTS=127.0.0.1 EMAIL_URL=consolemail:// DJANGO_SECURE_SSL_REDIRECT=0
+export REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/1} CACHE_KEY_PREFIX=bench-$COUNT
 "$PY" manage.py collectstatic --noinput -v0
 GUNICORN_BIND=127.0.0.1:$PORT .venv/bin/gunicorn -c portal/gunicorn.conf.py portal.wsgi \
     > /tmp/bench-gunicorn.log 2>&1 &

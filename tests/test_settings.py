@@ -53,3 +53,23 @@ def test_development_defaults_need_no_configuration():
     result = load_settings(DJANGO_DEBUG="1")
     assert result.returncode == 0, result.stderr
     assert "console" in result.stdout
+
+
+def test_redis_cache_when_redis_url_is_set():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import portal.settings as s; print(s.CACHES['default']['BACKEND'])",
+        ],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS"))},
+            "DJANGO_DEBUG": "1",
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache", result.stderr
