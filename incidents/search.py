@@ -24,9 +24,11 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Greatest, Replace
 
-from .models import Incident, Motive, Technique, ThreatActor
+from .models import Incident, Motive, Organisation, Technique, ThreatActor
 
 MAX_QUERY_LENGTH = 200
+# Relevance ranks the newest RANK_WINDOW matches: bounded work however common the words.
+RANK_WINDOW = 500
 MARK_START, MARK_END = "\x02", "\x03"  # ts_headline markers, escaped then turned into <mark>
 LESS_THAN = "\x0e"  # stands in for "<" inside ts_headline
 WORD_RE = re.compile(r"[\w@.&'-]+", re.UNICODE)
@@ -72,12 +74,16 @@ def _search_postgres(queryset, text, *, member):
     query = _web_query(text)
     include, exclude = _plain_words(text)
     matches = Q(search_vector=query)
-    if include:
-        # Typo-tolerant victim names, on the words wanted (never the excluded ones).
-        matches |= Q(organisation__name__trigram_similar=" ".join(include))
     if member:
         matches |= _member_matches(text)
-    queryset = queryset.filter(matches)
+    found = queryset.filter(matches)
+    if include and not found.exists():
+        # Nothing matched the words: try victim names that look like them (typos),
+        # using the wanted words only. A separate step keeps the word search on its
+        # GIN index; OR-ing a join into it would scan every incident.
+        victims = Organisation.objects.filter(name__trigram_similar=" ".join(include))
+        found = queryset.filter(organisation__in=victims.values("pk"))
+    queryset = found
     for word in exclude:
         queryset = queryset.exclude(
             search_vector=SearchQuery(word, search_type="plain", config="english")
@@ -157,6 +163,14 @@ def _member_matches(text: str) -> Q:
             )
         )
     )
+
+
+def ranked(queryset):
+    """Order by relevance among the newest RANK_WINDOW matches (then newest first)."""
+    if not is_postgres():
+        return queryset.order_by("-date", "-pk")
+    window = queryset.order_by("-date", "-pk").values("pk")[:RANK_WINDOW]
+    return queryset.filter(pk__in=window).order_by("-rank", "-date", "-pk")
 
 
 def with_snippets(queryset, text: str):

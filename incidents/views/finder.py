@@ -48,9 +48,12 @@ LOCKED_FILTER_LABELS = [
 class CappedPaginator(Paginator):
     """A paginator that counts at most COUNT_CAP rows."""
 
+    count_source = None  # a leaner queryset to count, when the listed one is heavy
+
     @cached_property
     def count(self):
-        return self.object_list[: COUNT_CAP + 1].count()
+        source = self.count_source if self.count_source is not None else self.object_list
+        return source[: COUNT_CAP + 1].count()
 
     @property
     def capped(self):
@@ -141,8 +144,12 @@ def _results(filterset, params, text, sort, position, member):
     order = list(filters.SORTS[sort])
     if sort == "records":
         order[0] = F("records_affected").desc(nulls_last=True)
+    counted = incidents
     incidents = incidents.for_public_list().order_by(*order)
+    if sort == "relevance":
+        incidents = search.ranked(incidents)
     paginator = CappedPaginator(incidents, settings.PORTAL_PAGE_SIZE)
+    paginator.count_source = counted
     page_size = settings.PORTAL_PAGE_SIZE
     if position[0] == "after":
         date_text, pk = CURSOR_RE.match(position[1]).groups()
