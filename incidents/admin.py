@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.html import format_html
 
+from . import caching
 from .models import (
     ActorType,
     CIAPosture,
@@ -182,6 +183,7 @@ class IncidentAdmin(admin.ModelAdmin):
             status=Incident.Status.PUBLISHED, published_at=now, updated_at=now
         )
         n += drafts.update(status=Incident.Status.PUBLISHED, updated_at=now)
+        caching.bump()  # update() sends no signals; cached pages must not outlive this
         self.message_user(request, f"Published {n} incident(s).", messages.SUCCESS)
 
     @admin.action(
@@ -191,4 +193,5 @@ class IncidentAdmin(admin.ModelAdmin):
         n = queryset.filter(status=Incident.Status.PUBLISHED).update(
             status=Incident.Status.DRAFT, updated_at=timezone.now()
         )
+        caching.bump()  # an unpublished incident must disappear from cached pages at once
         self.message_user(request, f"Unpublished {n} incident(s).", messages.SUCCESS)

@@ -10,6 +10,7 @@ here; importers call ``bump`` after their bulk writes), so nothing stale is serv
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -26,11 +27,19 @@ def audience(user) -> str:
     return "member" if is_member(user) else "public"
 
 
+def _fresh_version() -> int:
+    # Random, not 1: if the version key was evicted, pages cached under an old version
+    # must never be found again.
+    return secrets.randbits(62)
+
+
 def catalogue_version() -> int:
     version = cache.get(VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, 1, timeout=None)
-        version = cache.get(VERSION_KEY, 1)
+        cache.add(VERSION_KEY, _fresh_version(), timeout=None)
+        version = cache.get(VERSION_KEY)
+        if version is None:  # a cache that keeps nothing: cache nothing either
+            return _fresh_version()
     return version
 
 
@@ -39,7 +48,7 @@ def bump(**kwargs):
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
-        cache.set(VERSION_KEY, 2, timeout=None)
+        cache.set(VERSION_KEY, _fresh_version(), timeout=None)
 
 
 def key(kind: str, viewer_audience: str, *parts) -> str:

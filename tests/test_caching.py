@@ -73,3 +73,17 @@ def test_an_edit_is_visible_at_once_despite_the_cache(client, db):
     incident.save()
     assert "After the edit." in client.get(incident.get_absolute_url()).content.decode()
     assert "After the edit." in client.get(reverse("incidents:incident_list")).content.decode()
+
+
+def test_an_evicted_version_never_brings_old_pages_back(client, db):
+    from django.core.cache import cache
+
+    from incidents import caching
+
+    incident = IncidentFactory(summary="Old text.")
+    client.get(incident.get_absolute_url())
+    cache.delete(caching.VERSION_KEY)  # evicted, as a full cache may do
+    incident.summary = "New text."
+    Incident = type(incident)
+    Incident.objects.filter(pk=incident.pk).update(summary="New text.")  # no signal
+    assert "New text." in client.get(incident.get_absolute_url()).content.decode()
