@@ -1,7 +1,7 @@
-"""The one place that decides who is a member.
+"""The one place that decides who is a member, and who sees drafts.
 
-Every gate (views, presenters, search, exports) calls ``is_member``; nothing
-else re-implements the rule.
+Every gate (views, presenters, search, exports, caches) calls ``is_member`` or
+``sees_drafts``; nothing else re-implements the rules.
 """
 
 from django.db.models import F
@@ -21,13 +21,18 @@ def is_member(user) -> bool:
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    if user.is_staff:
+    if sees_drafts(user):
         return True
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
         cached = Subscription.objects.active().filter(user=user).exists()
         setattr(user, _CACHE_ATTR, cached)
     return cached
+
+
+def sees_drafts(user) -> bool:
+    """True for active staff: they see unpublished incidents (and are members)."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff)
 
 
 def current_subscription(user):

@@ -1,10 +1,10 @@
 """Browse pages: counts of published incidents by country, sector and year.
 
 Public facts only (victim country, sector, date), the same for every viewer, so
-each table is computed once per few minutes and shared through the cache.
+each table is computed once and shared through the cache until the catalogue
+changes (incidents.caching).
 """
 
-from django.core.cache import cache
 from django.db.models import Count
 from django.db.models.functions import ExtractYear
 from django_countries import countries
@@ -16,8 +16,7 @@ BROWSE_CACHE_SECONDS = 300
 
 
 def _cached(name, compute):
-    # Versioned like the pages (incidents.caching), so any catalogue change refreshes it.
-    return cache.get_or_set(caching.key("browse", "public", name), compute, BROWSE_CACHE_SECONDS)
+    return caching.cached("browse", "public", [name], compute, BROWSE_CACHE_SECONDS)
 
 
 def by_country():

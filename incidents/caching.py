@@ -15,14 +15,14 @@ import secrets
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from accounts.access import is_member
+from accounts.access import is_member, sees_drafts
 
 VERSION_KEY = "incidents:catalogue-version"
 PAGE_TIMEOUT = 300
 
 
 def audience(user) -> str:
-    if user is not None and user.is_authenticated and user.is_staff and user.is_active:
+    if sees_drafts(user):
         return "staff"
     return "member" if is_member(user) else "public"
 
@@ -56,12 +56,9 @@ def key(kind: str, viewer_audience: str, *parts) -> str:
     return f"incidents:{kind}:{viewer_audience}:{catalogue_version()}:{digest}"
 
 
-def get_or_render(cache_key: str, render):
-    value = cache.get(cache_key)
-    if value is None:
-        value = render()
-        cache.set(cache_key, value, PAGE_TIMEOUT)
-    return value
+def cached(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
+    """``compute()``, shared by every viewer of one audience until the catalogue changes."""
+    return cache.get_or_set(key(kind, viewer_audience, *parts), compute, timeout)
 
 
 def connect_signals():

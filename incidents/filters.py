@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 import django_filters
 from django import forms
-from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import F, Q
 from django_countries import countries
 
+from . import browse, caching
 from .models import (
     ActorType,
     Impact,
@@ -27,12 +27,12 @@ from .models import (
     Technique,
     ThreatActor,
 )
-from .search import MAX_QUERY_LENGTH, clean_query
+from .search import MAX_QUERY_LENGTH, clean_query, linked
 
 SORTS = {
     "newest": ("-date", "-pk"),
     "oldest": ("date", "pk"),
-    "records": ("-records_affected", "-date", "-pk"),
+    "records": (F("records_affected").desc(nulls_last=True), "-date", "-pk"),
     "relevance": ("-rank", "-date", "-pk"),
 }
 SORT_CHOICES = [
@@ -45,23 +45,9 @@ MIN_YEAR = 1970
 MAX_RECORDS = 2**63 - 1  # the column's range; beyond it a filter would silently vanish
 
 
-CHOICES_CACHE_SECONDS = 300
-
-
 def incident_country_choices():
-    """Countries that published incidents happened in (public facts), cached briefly."""
-
-    def compute():
-        codes = (
-            Incident.objects.published()
-            .exclude(country="")
-            .order_by()
-            .values_list("country", flat=True)
-            .distinct()
-        )
-        return sorted(((c, countries.name(c)) for c in codes), key=lambda c: c[1])
-
-    return cache.get_or_set("incidents:choices:countries", compute, CHOICES_CACHE_SECONDS)
+    """Countries that published incidents happened in (public facts), by name."""
+    return sorted(((code, name) for code, name, _ in browse.by_country()), key=lambda c: c[1])
 
 
 def actor_country_choices():
@@ -77,30 +63,32 @@ def actor_country_choices():
         )
         return sorted(((c, countries.name(c)) for c in codes), key=lambda c: c[1])
 
-    return cache.get_or_set("incidents:choices:actor-countries", compute, CHOICES_CACHE_SECONDS)
+    return caching.cached("choices", "member", ["actor-countries"], compute)
 
 
-def _cached_choices(key, queryset, value_field, label_field="name"):
+def _choices(name, queryset, value_field, label_field="name"):
+    """(value, label) pairs of a small public vocabulary, in the queryset's order."""
+
     def compute():
-        return list(queryset.order_by(label_field).values_list(value_field, label_field))
+        return list(queryset.values_list(value_field, label_field))
 
-    return cache.get_or_set(f"incidents:choices:{key}", compute, CHOICES_CACHE_SECONDS)
+    return caching.cached("choices", "public", [name], compute)
 
 
 def sector_choices():
-    return _cached_choices("sectors", Sector.objects.all(), "slug")
+    return _choices("sectors", Sector.objects.order_by("name"), "slug")
 
 
 def motive_choices():
-    return _cached_choices("motives", Motive.objects.all(), "slug")
+    return _choices("motives", Motive.objects.order_by("name"), "slug")
 
 
 def tactic_choices():
-    return _cached_choices("tactics", Tactic.objects.order_by("order"), "shortname")
+    return _choices("tactics", Tactic.objects.order_by("order", "name"), "shortname")
 
 
 def actor_type_choices():
-    return _cached_choices("actor-types", ActorType.objects.all(), "slug")
+    return _choices("actor-types", ActorType.objects.order_by("name"), "slug")
 
 
 def _year_choices():
@@ -185,11 +173,6 @@ class PublicIncidentFilter(django_filters.FilterSet):
         fields = []
 
 
-def _through_exists(relation, **lookups):
-    through = getattr(Incident, relation).through
-    return Exists(through.objects.filter(incident=OuterRef("pk"), **lookups))
-
-
 class MemberIncidentFilter(PublicIncidentFilter):
     """Members also filter by the fields only they can see."""
 
@@ -240,30 +223,31 @@ class MemberIncidentFilter(PublicIncidentFilter):
     )
 
     def filter_motive(self, queryset, name, value):
-        return queryset.filter(_through_exists("motives", motive__slug=value))
+        return queryset.filter(linked("motives", motive__slug=value))
 
     def filter_technique(self, queryset, name, value):
         code = value.strip().upper()
         techniques = Technique.objects.filter(
             Q(attack_id=code) | Q(attack_id__startswith=code + ".")
-        ).values("pk")
-        return queryset.filter(_through_exists("techniques", technique__in=techniques))
+        )
+        return queryset.filter(linked("techniques", technique__in=techniques.values("pk")))
 
     def filter_tactic(self, queryset, name, value):
-        techniques = Technique.objects.filter(tactics__shortname=value).values("pk")
-        return queryset.filter(_through_exists("techniques", technique__in=techniques))
+        techniques = Technique.objects.filter(tactics__shortname=value)
+        return queryset.filter(linked("techniques", technique__in=techniques.values("pk")))
+
+    def _by_actors(self, queryset, **lookups):
+        actors = ThreatActor.objects.filter(**lookups).values("pk")
+        return queryset.filter(linked("threat_actors", threatactor__in=actors))
 
     def filter_actor(self, queryset, name, value):
-        actors = ThreatActor.objects.filter(slug=value).values("pk")
-        return queryset.filter(_through_exists("threat_actors", threatactor__in=actors))
+        return self._by_actors(queryset, slug=value)
 
     def filter_actor_type(self, queryset, name, value):
-        actors = ThreatActor.objects.filter(actor_type__slug=value).values("pk")
-        return queryset.filter(_through_exists("threat_actors", threatactor__in=actors))
+        return self._by_actors(queryset, actor_type__slug=value)
 
     def filter_actor_country(self, queryset, name, value):
-        actors = ThreatActor.objects.filter(country=value).values("pk")
-        return queryset.filter(_through_exists("threat_actors", threatactor__in=actors))
+        return self._by_actors(queryset, country=value)
 
 
 MEMBER_ONLY_FILTERS = [
@@ -271,6 +255,8 @@ MEMBER_ONLY_FILTERS = [
     for name in MemberIncidentFilter.base_filters
     if name not in PublicIncidentFilter.base_filters
 ]
+# What non-members see, locked, in place of the members' filters.
+LOCKED_FILTER_LABELS = [MemberIncidentFilter.base_filters[n].label for n in MEMBER_ONLY_FILTERS]
 
 
 def canonical_params(filterset) -> dict[str, str]:
@@ -282,14 +268,12 @@ def canonical_params(filterset) -> dict[str, str]:
     if not filterset.is_bound or not filterset.is_valid():
         return {}
     params = {}
+    q = filterset.form.cleaned_data.get("q")
     for name, value in filterset.form.cleaned_data.items():
         if value in (None, "", [], ()):
             continue
-        if name == "sort" and (
-            value == default_sort(filterset.form.cleaned_data.get("q"))
-            or (value == "relevance" and not filterset.form.cleaned_data.get("q"))
-        ):
-            continue
+        if name == "sort" and (value == default_sort(q) or (value == "relevance" and not q)):
+            continue  # the default order, or relevance with no text to rank by
         if isinstance(value, datetime.date):
             value = value.isoformat()
         elif isinstance(value, float | int) and not isinstance(value, bool):

@@ -189,28 +189,30 @@ class ThreatActorQuerySet(models.QuerySet):
         An unattributed actor (a VERIS category such as "organized crime, Russia")
         is named after its type and location, which are for members only.
         """
-        from accounts.access import is_member
+        from accounts.access import is_member, sees_drafts
 
-        if user is not None and user.is_authenticated and user.is_staff:
+        if sees_drafts(user):
             return self.all()
-        published = Incident.threat_actors.through.objects.filter(
-            threatactor=OuterRef("pk"), incident__status=Incident.Status.PUBLISHED
-        )
-        visible = self.filter(Exists(published) | Q(dataset__isnull=False))
+        visible = self.filter(Exists(_published_links()) | Q(dataset__isnull=False))
         return visible if is_member(user) else visible.filter(is_unattributed=False)
 
     def with_incident_counts(self):
         """Annotate ``incident_count``: published incidents linked to each actor."""
         counts = (
-            Incident.threat_actors.through.objects.filter(
-                threatactor=OuterRef("pk"), incident__status=Incident.Status.PUBLISHED
-            )
+            _published_links()
             .order_by()
             .values("threatactor")
             .annotate(n=Count("incident"))
             .values("n")
         )
         return self.annotate(incident_count=Coalesce(Subquery(counts), Value(0)))
+
+
+def _published_links():
+    """Links between the outer threat actor and its published incidents."""
+    return Incident.threat_actors.through.objects.filter(
+        threatactor=OuterRef("pk"), incident__status=Incident.Status.PUBLISHED
+    )
 
 
 class ThreatActorManager(SlugManager.from_queryset(ThreatActorQuerySet)):
@@ -331,9 +333,9 @@ class IncidentQuerySet(models.QuerySet):
 
     def visible_to(self, user):
         """What ``user`` may see at all: staff see drafts too, everyone else published only."""
-        if user is not None and user.is_authenticated and user.is_staff:
-            return self.all()
-        return self.published()
+        from accounts.access import sees_drafts
+
+        return self.all() if sees_drafts(user) else self.published()
 
     def newest_first(self):
         return self.order_by("-date", "-pk")
@@ -364,10 +366,10 @@ class IncidentQuerySet(models.QuerySet):
         )
 
     def for_public_list(self):
-        """Rows of an incident list: public columns only, plus the gated counts."""
+        """Rows of an incident list: the public columns a row shows, plus the gated counts."""
         return (
             self.select_related("organisation", "sector")
-            .only(*PUBLIC_INCIDENT_FIELDS, *PUBLIC_RELATED_FIELDS)
+            .only(*PUBLIC_ROW_FIELDS, *PUBLIC_RELATED_FIELDS)
             .with_gated_counts()
         )
 
@@ -382,6 +384,7 @@ class IncidentQuerySet(models.QuerySet):
     def for_member_detail(self):
         return (
             self.select_related("organisation", "sector", "dataset", "cia_posture")
+            .defer("search_vector")
             .with_gated_counts()
             .prefetch_related(
                 "sources",
@@ -441,7 +444,7 @@ class Incident(models.Model):
     )
     external_id = models.CharField(max_length=200, blank=True, help_text="Key in the dataset")
     imported_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # PostgreSQL keeps this current with a trigger (migration 0005): victim name (weight A),
+    # PostgreSQL keeps this current with a trigger (migration 0006): victim name (weight A),
     # summary (B), description (C). Unused on SQLite (see incidents.search).
     search_vector = SearchVectorField(null=True, editable=False)
 
@@ -523,7 +526,8 @@ class Incident(models.Model):
 
 
 # The incident columns any viewer may see; everything else is private until added here.
-PUBLIC_INCIDENT_FIELDS = (
+# A list row needs these (incidents.presenters.IncidentRow) ...
+PUBLIC_ROW_FIELDS = (
     "slug",
     "organisation",
     "date",
@@ -531,12 +535,11 @@ PUBLIC_INCIDENT_FIELDS = (
     "country",
     "sector",
     "summary",
-    "description",
     "records_affected",
     "status",
-    "published_at",
-    "updated_at",
 )
+# ... and an incident page these as well.
+PUBLIC_INCIDENT_FIELDS = (*PUBLIC_ROW_FIELDS, "description", "published_at", "updated_at")
 PUBLIC_RELATED_FIELDS = (
     "organisation__name",
     "organisation__slug",
@@ -558,9 +561,8 @@ PUBLIC_PROVENANCE_FIELDS = (
 
 def slug_date(value, precision):
     """The date part of an incident slug: "2014" for a year, else "2020-11"."""
-    if value is None:
-        return ""
-    return f"{value:%Y}" if precision == DatePrecision.YEAR else f"{value:%Y-%m}"
+    monthly = DatePrecision.YEAR if precision == DatePrecision.YEAR else DatePrecision.MONTH
+    return incident_date_iso(value, monthly)
 
 
 def incident_date_iso(value, precision):

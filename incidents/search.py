@@ -31,8 +31,6 @@ MAX_QUERY_LENGTH = 200
 RANK_WINDOW = 500
 MARK_START, MARK_END = "\x02", "\x03"  # ts_headline markers, escaped then turned into <mark>
 LESS_THAN = "\x0e"  # stands in for "<" inside ts_headline
-WORD_RE = re.compile(r"[\w@.&'-]+", re.UNICODE)
-TRIGRAM_THRESHOLD = 0.45
 
 
 def clean_query(text: str) -> str:
@@ -111,57 +109,45 @@ def _plain_words(text):
 def _search_sqlite(queryset, text, *, member):
     include, exclude = _plain_words(text)
     for word in include:
-        # Whole words from their start, as PostgreSQL's word index (without its stemming).
-        pattern = r"(?<!\w)" + re.escape(word)
-        found = (
-            Q(organisation__name__iregex=pattern)
-            | Q(summary__iregex=pattern)
-            | Q(description__iregex=pattern)
-        )
+        found = _public_word(word)
         if member:
             found |= _member_matches(word)
         queryset = queryset.filter(found)
     for word in exclude:
-        pattern = r"(?<!\w)" + re.escape(word)
-        queryset = queryset.exclude(
-            Q(organisation__name__iregex=pattern)
-            | Q(summary__iregex=pattern)
-            | Q(description__iregex=pattern)
-        )
+        queryset = queryset.exclude(_public_word(word))
     return queryset.annotate(rank=Value(0.0))
+
+
+def _public_word(word: str) -> Q:
+    """SQLite: ``word`` starts a word of the victim's name, the summary or the description
+    (as PostgreSQL's word index, without its stemming)."""
+    pattern = r"(?<!\w)" + re.escape(word)
+    return (
+        Q(organisation__name__iregex=pattern)
+        | Q(summary__iregex=pattern)
+        | Q(description__iregex=pattern)
+    )
+
+
+def linked(relation: str, **lookups) -> Exists:
+    """The outer incident has a ``relation`` link (motives, techniques, threat_actors)
+    matching ``lookups``."""
+    through = getattr(Incident, relation).through
+    return Exists(through.objects.filter(incident=OuterRef("pk"), **lookups))
 
 
 def _member_matches(text: str) -> Q:
     """Members only: incidents linked to actors, techniques or motives matching ``text``."""
     term = text.strip('"').strip()
-    actors = ThreatActor.objects.filter(
-        Q(name__icontains=term) | Q(aliases__icontains=term)
-    ).values("pk")
+    actors = ThreatActor.objects.filter(Q(name__icontains=term) | Q(aliases__icontains=term))
     techniques = Technique.objects.filter(
         Q(attack_id__iexact=term) | Q(attack_id__istartswith=term + ".") | Q(name__icontains=term)
-    ).values("pk")
-    motives = Motive.objects.filter(Q(name__iexact=term) | Q(slug__iexact=term)).values("pk")
-    through = Incident
+    )
+    motives = Motive.objects.filter(Q(name__iexact=term) | Q(slug__iexact=term))
     return (
-        Q(
-            Exists(
-                through.threat_actors.through.objects.filter(
-                    incident=OuterRef("pk"), threatactor__in=actors
-                )
-            )
-        )
-        | Q(
-            Exists(
-                through.techniques.through.objects.filter(
-                    incident=OuterRef("pk"), technique__in=techniques
-                )
-            )
-        )
-        | Q(
-            Exists(
-                through.motives.through.objects.filter(incident=OuterRef("pk"), motive__in=motives)
-            )
-        )
+        Q(linked("threat_actors", threatactor__in=actors.values("pk")))
+        | Q(linked("techniques", technique__in=techniques.values("pk")))
+        | Q(linked("motives", motive__in=motives.values("pk")))
     )
 
 

@@ -5,22 +5,28 @@ from django.template import loader
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from incidents import presenters
+from incidents import caching, presenters
 from incidents.models import Dataset, Incident, Organisation, ThreatActor
+
+from .http import NotFound
 
 
 @require_safe
 def home(request):
-    published = Incident.objects.published()
-    latest = Incident.objects.visible_to(request.user).for_public_list().newest_first()[:6]
-    context = {
-        "latest_rows": [presenters.incident_row(i) for i in latest],
-        "incident_count": published.count(),
-        "organisation_count": Organisation.objects.filter(incidents__in=published)
-        .distinct()
-        .count(),
-        "actor_count": ThreatActor.objects.visible_to(request.user).count(),
-    }
+    def compute():
+        published = Incident.objects.published()
+        latest = Incident.objects.visible_to(request.user).for_public_list().newest_first()[:6]
+        return {
+            "latest_rows": [presenters.incident_row(i) for i in latest],
+            "incident_count": published.count(),
+            "organisation_count": Organisation.objects.filter(incidents__in=published)
+            .distinct()
+            .count(),
+            "actor_count": ThreatActor.objects.visible_to(request.user).count(),
+        }
+
+    # Whole-catalogue counts: computed once per audience until the catalogue changes.
+    context = caching.cached("home", caching.audience(request.user), [], compute)
     return render(request, "home.html", context)
 
 
@@ -86,10 +92,8 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     message = "There is nothing at this address."
-    # Our own Http404 messages are written for visitors ("This list has 3 page(s).").
-    detail = exception.args[0] if exception is not None and exception.args else ""
-    if isinstance(detail, str) and detail.startswith(("That page", "This list")):
-        message = detail
+    if isinstance(exception, NotFound) and exception.args:
+        message = str(exception.args[0])
     return _error(request, 404, "Not found", message)
 
 

@@ -1,7 +1,8 @@
 """Catalogue pages. Each view asks accounts.access.is_member once and builds the
 members' part of the context only when the answer is yes."""
 
-from .finder import LOCKED_FILTER_LABELS, applied_filters, incident_list
+from ..filters import LOCKED_FILTER_LABELS
+from .finder import applied_filters, incident_list
 from .pages import (
     actor_detail,
     actor_list,

@@ -4,7 +4,7 @@ million incidents.
 - The rendered finder (form and results) is the same for every viewer of one
   audience and one canonical query, so it is cached per audience (incidents.caching).
 - Counts are capped: at most COUNT_CAP matching rows are counted ("10,000+").
-- Numbered pages stop at MAX_PAGE; the newest/oldest orders go deeper with a
+- Numbered pages stop with the count; the newest/oldest orders go deeper with a
   cursor (``?after=2014-03-01.123``), a keyset seek that costs the same at any depth.
 """
 
@@ -14,46 +14,36 @@ from functools import cached_property
 
 from django import forms
 from django.conf import settings
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import F, Q
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
+from portal.http import INVALID_PAGE, NotFound
 
 from .. import caching, filters, presenters, search
 from ..models import Incident
+from .pages import page_number, page_of
 
 COUNT_CAP = 10_000
-MAX_PAGE = COUNT_CAP // 25
 CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(\d{1,18})$")
 CURSOR_SORTS = {"newest", "oldest"}
 
-LOCKED_FILTER_LABELS = [
-    "Motive",
-    "ATT&CK technique",
-    "Tactic",
-    "Threat actor",
-    "Actor type",
-    "Actor location",
-    "Confidentiality impact",
-    "Integrity impact",
-    "Availability impact",
-]
-
 
 class CappedPaginator(Paginator):
-    """A paginator that counts at most COUNT_CAP rows."""
+    """A paginator that counts at most COUNT_CAP rows, of ``counted`` (the matching rows
+    without the listing's ordering and annotations)."""
 
-    count_source = None  # a leaner queryset to count, when the listed one is heavy
+    def __init__(self, object_list, per_page, *, counted):
+        super().__init__(object_list, per_page)
+        self.counted = counted
 
     @cached_property
     def count(self):
-        source = self.count_source if self.count_source is not None else self.object_list
-        return source[: COUNT_CAP + 1].count()
+        return self.counted[: COUNT_CAP + 1].count()
 
     @property
     def capped(self):
@@ -61,7 +51,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def num_pages(self):
-        return min(super().num_pages, MAX_PAGE)
+        return min(super().num_pages, COUNT_CAP // self.per_page)
 
 
 @require_safe
@@ -80,19 +70,19 @@ def incident_list(request):
     params = filters.canonical_params(filterset)
     text = params.get("q", "")
     sort = params.get("sort") or filters.default_sort(text)
-    if sort == "relevance" and not text:
-        sort = "newest"
     position = _position(request, sort)
-    cache_key = caching.key(
-        "finder", caching.audience(request.user), filters.encode(params), *position
-    )
 
     def render_finder():
-        context = _form_context(filterset, member)
-        context.update(_results(filterset, params, text, sort, position, member))
+        # Rendered from the canonical parameters alone, so the cached HTML is the same
+        # whichever equivalent query string first produced it.
+        canonical = filter_class(params or None, queryset=filterset.queryset)
+        context = _form_context(canonical, member)
+        context.update(_results(canonical, params, text, sort, position, member))
         return render_to_string("incidents/includes/_finder.html", context)
 
-    body = caching.get_or_render(cache_key, render_finder)
+    body = caching.cached(
+        "finder", caching.audience(request.user), [filters.encode(params), *position], render_finder
+    )
     page_number = position[1] if position[0] == "page" else None
     return render(
         request,
@@ -107,16 +97,13 @@ def _position(request, sort):
     if after is not None:
         match = CURSOR_RE.match(after)
         if not match or sort not in CURSOR_SORTS:
-            raise Http404("That page number is not valid.")
+            raise NotFound(INVALID_PAGE)
         try:
             datetime.date.fromisoformat(match[1])
         except ValueError as exc:
-            raise Http404("That page number is not valid.") from exc
+            raise NotFound(INVALID_PAGE) from exc
         return ("after", after)
-    raw = request.GET.get("page", "1")
-    if len(raw) > 12 or not (raw.isascii() and raw.isdigit()):
-        raise Http404("That page number is not valid.")
-    return ("page", int(raw))
+    return ("page", page_number(request))
 
 
 def _form_context(filterset, member):
@@ -132,7 +119,7 @@ def _form_context(filterset, member):
         "public_fields": [f for f in visible if f.name not in filters.MEMBER_ONLY_FILTERS],
         "member_fields": [f for f in visible if f.name in filters.MEMBER_ONLY_FILTERS],
         "member_filters": member,
-        "locked_filters": [] if member else LOCKED_FILTER_LABELS,
+        "locked_filters": [] if member else filters.LOCKED_FILTER_LABELS,
         "list_url": reverse("incidents:incident_list"),
     }
 
@@ -141,16 +128,12 @@ def _results(filterset, params, text, sort, position, member):
     incidents = filterset.qs
     if text:
         incidents = search.search(incidents, text, member=member)
-    order = list(filters.SORTS[sort])
-    if sort == "records":
-        order[0] = F("records_affected").desc(nulls_last=True)
     counted = incidents
-    incidents = incidents.for_public_list().order_by(*order)
+    incidents = incidents.for_public_list().order_by(*filters.SORTS[sort])
     if sort == "relevance":
         incidents = search.ranked(incidents)
-    paginator = CappedPaginator(incidents, settings.PORTAL_PAGE_SIZE)
-    paginator.count_source = counted
     page_size = settings.PORTAL_PAGE_SIZE
+    paginator = CappedPaginator(incidents, page_size, counted=counted)
     if position[0] == "after":
         date_text, pk = CURSOR_RE.match(position[1]).groups()
         date, pk = datetime.date.fromisoformat(date_text), int(pk)
@@ -162,15 +145,7 @@ def _results(filterset, params, text, sort, position, member):
         has_next, rows = len(rows) > page_size, rows[:page_size]
         page = None
     else:
-        try:
-            page = paginator.page(position[1])
-        except PageNotAnInteger as exc:
-            raise Http404("That page number is not valid.") from exc
-        except EmptyPage as exc:
-            if paginator.count == 0 and position[1] == 1:
-                page = paginator.page(1)
-            else:
-                raise Http404(f"This list has {paginator.num_pages} page(s).") from exc
+        page = page_of(paginator, position[1])
         rows = list(page.object_list)
         has_next = page.has_next() or (
             paginator.capped and page.number == paginator.num_pages and sort in CURSOR_SORTS
@@ -195,7 +170,7 @@ def _results(filterset, params, text, sort, position, member):
         prev_query = filters.encode(params, page=page.previous_page_number())
     return {
         "page": page,
-        "count": paginator.count if paginator.count <= COUNT_CAP else COUNT_CAP,
+        "count": min(paginator.count, COUNT_CAP),
         "count_capped": paginator.capped,
         "rows": [presenters.incident_row(i) for i in rows],
         "applied": applied_filters(filterset, params),

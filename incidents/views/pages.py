@@ -1,14 +1,13 @@
 """Incident, organisation, threat actor and browse pages."""
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Exists, OuterRef, Q
-from django.http import Http404
+from django.core.paginator import EmptyPage, Paginator
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
+from portal.http import INVALID_PAGE, NotFound
 
 from .. import browse, caching, filters, presenters
 from ..models import Incident, Organisation, ThreatActor
@@ -16,20 +15,26 @@ from ..models import Incident, Organisation, ThreatActor
 MAX_PAGE_PARAM_LENGTH = 12
 
 
+def page_number(request) -> int:
+    """The ``page`` parameter as a number; a clear 404 for anything that is not one."""
+    raw = request.GET.get("page", "1")
+    if len(raw) > MAX_PAGE_PARAM_LENGTH or not (raw.isascii() and raw.isdigit()):
+        raise NotFound(INVALID_PAGE)
+    return int(raw)
+
+
+def page_of(paginator, number):
+    """Page ``number`` (page 1 of an empty list exists); a clear 404 past the end."""
+    try:
+        return paginator.page(number)
+    except EmptyPage as exc:
+        raise NotFound(f"This list has {paginator.num_pages} page(s).") from exc
+
+
 def paginate(request, queryset, per_page=None):
     """The requested page of ``queryset``; a clear 404 for a page that does not exist."""
-    raw = request.GET.get("page", "1")
-    if len(raw) > MAX_PAGE_PARAM_LENGTH:
-        raise Http404("That page number is not valid.")
     paginator = Paginator(queryset, per_page or settings.PORTAL_PAGE_SIZE)
-    try:
-        return paginator.page(raw)
-    except PageNotAnInteger as exc:
-        raise Http404("That page number is not valid.") from exc
-    except EmptyPage as exc:
-        if paginator.count == 0 and raw == "1":
-            return paginator.page(1)
-        raise Http404(f"This list has {paginator.num_pages} page(s).") from exc
+    return page_of(paginator, page_number(request))
 
 
 # Fetch helpers: one per object kind, 404 for what the viewer may not see.
@@ -54,10 +59,9 @@ def get_organisation_for_viewer(user, slug):
 @require_safe
 def incident_detail(request, slug):
     member = is_member(request.user)
+
     # The page's data is the same for every viewer of one audience: cache it per audience.
-    cache_key = caching.key("incident", caching.audience(request.user), slug)
-    context = cache.get(cache_key)
-    if context is None:
+    def compute():
         incident = get_incident_for_viewer(request.user, slug, member=member)
         related = (
             Incident.objects.visible_to(request.user)
@@ -66,12 +70,13 @@ def incident_detail(request, slug):
             .for_public_list()
             .newest_first()[:10]
         )
-        context = {
+        return {
             "incident": presenters.incident_public(incident),
             "gated": presenters.incident_gated(incident) if member else None,
             "related_rows": [presenters.incident_row(i) for i in related],
         }
-        cache.set(cache_key, context, caching.PAGE_TIMEOUT)
+
+    context = caching.cached("incident", caching.audience(request.user), [slug], compute)
     return render(request, "incidents/incident_detail.html", context)
 
 
@@ -83,13 +88,10 @@ def organisation_list(request):
     """Victim organisations A-Z, one letter at a time ("#" for names not starting A-Z)."""
     letter = request.GET.get("letter", "")
     if letter and letter not in LETTERS and letter != "#":
-        raise Http404("There is no such letter in the index.")
+        raise NotFound("There is no such letter in the index.")
     organisations = visible_organisations(request.user).select_related("sector").order_by("name")
     if letter == "#":
-        starts = Q()
-        for c in LETTERS:
-            starts |= Q(name__istartswith=c)
-        organisations = organisations.exclude(starts)
+        organisations = organisations.exclude(name__iregex=r"^[a-z]")
     elif letter:
         organisations = organisations.filter(name__istartswith=letter)
     page = paginate(request, organisations, per_page=50)
