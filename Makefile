@@ -11,7 +11,14 @@ DATA ?= ../shared/data
 ATTACK_RELEASE ?= 18.1
 VERIS_ATTACK_MAPPING ?= $(DATA)/veris/master/veris-1.4.0_attack-16.1-enterprise.csv
 
-.PHONY: run test test-postgres lint format install lock clean real-data
+.PHONY: run serve test test-postgres lint format install lock clean real-data
+
+# `make serve`: the production configuration on this machine (DEBUG off, gunicorn, WhiteNoise,
+# secure cookies; http on 127.0.0.1 only). Set REDIS_URL to use Redis, DATABASE_URL for PostgreSQL.
+SERVE_KEY := $(VENV)/serve-secret-key
+SERVE_ENV = DJANGO_DEBUG=0 DJANGO_SECRET_KEY="$$(cat $(SERVE_KEY))" \
+	DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost DJANGO_SECURE_SSL_REDIRECT=0 \
+	EMAIL_URL=$${EMAIL_URL:-consolemail://} DJANGO_SITE_DOMAIN=127.0.0.1:$(PORT)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12 ...)")'
@@ -28,6 +35,14 @@ run: install  ## Serve the portal with demo data at http://127.0.0.1:8000 (SQLit
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+serve: install  ## The production configuration locally: gunicorn + WhiteNoise, DEBUG off
+	@test -s $(SERVE_KEY) || $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > $(SERVE_KEY)
+	$(DEV) $(BIN)/python manage.py migrate --noinput
+	$(DEV) $(BIN)/python manage.py seed_demo --quiet-accounts
+	$(SERVE_ENV) $(BIN)/python manage.py check --deploy
+	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(SERVE_ENV) GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/gunicorn -c portal/gunicorn.conf.py portal.wsgi
 
 real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (default ../shared/data)
 	$(DEV) $(BIN)/python manage.py migrate --noinput

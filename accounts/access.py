@@ -46,3 +46,13 @@ def current_subscription(user):
         .order_by(F("ends_at").desc(nulls_first=True))
         .first()
     )
+
+
+def must_set_up_mfa(user) -> bool:
+    """True for staff who have no authenticator app yet: they may do nothing else until
+    they set one up (accounts.middleware). Members may opt in; nobody else is asked."""
+    if not sees_drafts(user):
+        return False
+    from allauth.mfa.models import Authenticator
+
+    return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -28,6 +28,12 @@ def unique_slug(model, text, *, max_length=80, exclude_pk=None):
     return slug
 
 
+MARKDOWN_HELP = (
+    "Markdown (paragraphs, **bold**, *italic*, lists, links, tables). "
+    "HTML is removed when the page is shown (incidents.markup)."
+)
+
+
 class SlugManager(models.Manager):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
@@ -229,7 +235,7 @@ class ThreatActor(models.Model):
         ActorType, null=True, blank=True, on_delete=models.PROTECT, related_name="actors"
     )
     country = CountryField(blank=True, help_text="Where the actor is believed to operate from")
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, help_text=MARKDOWN_HELP)
     attack_id = models.CharField(
         "ATT&CK group ID", max_length=12, blank=True, help_text="e.g. G0007, when ATT&CK tracks it"
     )
@@ -431,7 +437,7 @@ class Incident(models.Model):
         Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
     )
     summary = models.TextField(max_length=1000)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, help_text=MARKDOWN_HELP)
     records_affected = models.PositiveBigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.utils.safestring import SafeString
 from django_countries.fields import Country
 
+from .markup import render_markdown
 from .models import Impact, format_incident_date, incident_date_iso
 
 
@@ -67,7 +69,7 @@ class ProvenanceView:
 class IncidentPublic(IncidentRow):
     """An incident page as any viewer may see it."""
 
-    description: str
+    description_html: SafeString  # Markdown, sanitised (incidents.markup)
     sources: tuple[SourceView, ...]
     published_at: datetime | None
     updated_at: datetime
@@ -153,7 +155,7 @@ def _row_fields(incident) -> dict:
 def incident_public(incident) -> IncidentPublic:
     return IncidentPublic(
         **_row_fields(incident),
-        description=incident.description,
+        description_html=render_markdown(incident.description),
         sources=tuple(
             SourceView(s.url, s.title, s.publisher, s.published_on) for s in incident.sources.all()
         ),
@@ -228,7 +230,7 @@ class ActorGated:
     actor_type: str
     country: Country | None
     aliases: tuple[str, ...]
-    description: str
+    description_html: SafeString
     attack_id: str
 
 
@@ -248,7 +250,7 @@ def actor_gated(actor) -> ActorGated:
         actor_type=actor.actor_type.name if actor.actor_type_id else "",
         country=_country(actor.country),
         aliases=tuple(str(a) for a in (actor.aliases or [])),
-        description=actor.description,
+        description_html=render_markdown(actor.description),
         attack_id=actor.attack_id,
     )
 

@@ -1,4 +1,17 @@
+from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
+
+
+class PermissionsPolicyMiddleware:
+    """Switch off browser features the portal never uses (settings.PERMISSIONS_POLICY)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
 
 
 class PrivateCacheMiddleware:

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
@@ -8,11 +9,14 @@ from . import views
 
 admin.site.site_header = "Cyber Incident Portal administration"
 admin.site.site_title = "Incident Portal admin"
+# The admin signs in through the site's login (two-factor step and rate limits included).
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("data/", views.data_sources, name="data_sources"),
     path("sitemap.xml", sitemap_views.index, {"sitemaps": sitemaps}, name="sitemap_index"),
     path(
@@ -30,4 +34,5 @@ urlpatterns = [
 handler400 = "portal.views.bad_request"
 handler403 = "portal.views.permission_denied"
 handler404 = "portal.views.page_not_found"
+handler429 = "portal.views.too_many_requests"
 handler500 = "portal.views.server_error"

@@ -1,5 +1,10 @@
+import secrets
+import sys
+
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.urls import reverse
@@ -90,6 +95,17 @@ def permission_denied(request, exception=None):
     return _error(request, 403, "Forbidden", "You do not have access to this page.")
 
 
+def too_many_requests(request, exception=None):
+    """allauth's rate limits answer with this (ROOT_URLCONF.handler429)."""
+    return _error(
+        request,
+        429,
+        "Too many attempts",
+        "There have been too many attempts from your address or for this account. "
+        "Wait a few minutes and try again.",
+    )
+
+
 def page_not_found(request, exception=None):
     message = "There is nothing at this address."
     if isinstance(exception, NotFound) and exception.args:
@@ -98,6 +114,20 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # Rendered without the request: no context processor may touch a broken database.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        body = loader.render_to_string(
+            "error.html",
+            {
+                "status": 503,
+                "title": "Temporarily unavailable",
+                "message": "The catalogue cannot be reached just now. Please try again "
+                "in a minute.",
+            },
+        )
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "30"
+        return response
     body = loader.render_to_string(
         "error.html",
         {
@@ -107,3 +137,42 @@ def server_error(request):
         },
     )
     return HttpResponse(body, status=500)
+
+
+def _database_answers(alias=DEFAULT_DB_ALIAS) -> bool:
+    connection = connections[alias]
+    try:
+        connection.close_if_unusable_or_obsolete()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        # Drop the broken connection so the next request reconnects by itself.
+        connection.close()
+        return False
+
+
+def _cache_answers() -> bool:
+    ping = getattr(cache, "ping", None)
+    if ping is not None:  # Redis (portal.cache.ResilientRedisCache)
+        return ping()
+    key = f"readyz:{secrets.token_hex(8)}"
+    cache.set(key, 1, 5)
+    return cache.get(key) == 1
+
+
+@require_safe
+def readyz(request):
+    """Ready to serve: the database and the cache answer. 503 (and which) when not."""
+    checks = {"database": _database_answers(), "cache": _cache_answers()}
+    for alias in connections:
+        if alias != DEFAULT_DB_ALIAS:
+            checks[f"database:{alias}"] = _database_answers(alias)
+    # A cache outage slows the site but does not stop it (cache misses): still ready.
+    ready = all(ok for name, ok in checks.items() if name != "cache")
+    response = JsonResponse(
+        {"ready": ready, "checks": {k: "ok" if v else "unavailable" for k, v in checks.items()}},
+        status=200 if ready else 503,
+    )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,6 +1,14 @@
 import datetime
+import time
 
 import factory
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+)
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -32,6 +40,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     def save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+    @factory.post_generation
+    def totp(obj, create, extracted, **kwargs):
+        """Staff must use two-factor authentication: give them an authenticator app
+        (its secret on ``user.totp_secret``). ``totp=False`` leaves it out."""
+        if create and obj.is_staff and extracted is not False:
+            obj.totp_secret = generate_totp_secret()
+            TOTP.activate(obj, obj.totp_secret)
+
+
+def totp_code(secret):
+    """The code an authenticator app shows for ``secret`` now."""
+    counter = int(time.time()) // mfa_settings.TOTP_PERIOD
+    return format_hotp_value(hotp_value(secret, counter))
 
 
 class PlanFactory(factory.django.DjangoModelFactory):

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFE = {
-    "DJANGO_SECRET_KEY": "x" * 50,
+    "DJANGO_SECRET_KEY": "3vQ9-kd_Lx0pW7rT2mZ8yB4nC6hJ1fG5sA0eU9iO3qR7tY2wE8uI4oP6aS1dF5gH",
     "DJANGO_ALLOWED_HOSTS": "incidents.example.com",
     "EMAIL_URL": "smtp+tls://user:pw@smtp.example.com:587",
 }
@@ -37,6 +37,8 @@ def test_safe_production_configuration_loads():
     ("env", "message"),
     [
         ({**SAFE, "DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY is not set"),
+        ({**SAFE, "DJANGO_SECRET_KEY": "x" * 60}, "DJANGO_SECRET_KEY is too weak"),
+        ({**SAFE, "DJANGO_SECRET_KEY": "short-Key-1"}, "DJANGO_SECRET_KEY is too weak"),
         ({**SAFE, "DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS must list"),
         ({**SAFE, "EMAIL_URL": ""}, "EMAIL_URL must be set"),
         ({**SAFE, "DJANGO_DEBUG": "1"}, "DJANGO_DEBUG=1 is for local development only"),
@@ -72,4 +74,44 @@ def test_redis_cache_when_redis_url_is_set():
         text=True,
         timeout=60,
     )
-    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache", result.stderr
+    assert result.stdout.strip() == "portal.cache.ResilientRedisCache", result.stderr
+
+
+def test_deploy_checks_report_nothing_in_production():
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EMAIL_"))}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**base, **SAFE},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_replica_url_adds_the_replica_and_its_router():
+    code = (
+        "import portal.settings as s; "
+        "print(s.DATABASES['replica']['HOST'], s.DATABASES['replica']['OPTIONS'], "
+        "s.DATABASE_ROUTERS)"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **base,
+            "DJANGO_DEBUG": "1",
+            "DATABASE_URL": "postgres://app@primary.internal/portal",
+            "DATABASE_REPLICA_URL": "postgres://app@replica.internal/portal",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "replica.internal {'connect_timeout': 2} ['portal.db_router.ReplicaRouter']"
+    )

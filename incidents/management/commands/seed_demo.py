@@ -7,6 +7,8 @@ in the admin survive) and existing accounts are left as they are.
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -51,6 +53,12 @@ class Command(BaseCommand):
                 self.ensure_account(email, role)
         if not options["quiet_accounts"]:
             self.stdout.write("\nDemo accounts (development only), password: " + DEMO_PASSWORD)
+            bypass = getattr(settings, "MFA_TOTP_INSECURE_BYPASS_CODE", "")
+            if bypass:
+                self.stdout.write(
+                    "Staff sign in with two-factor authentication; in development the code "
+                    f"{bypass} is accepted."
+                )
             for email, _, description in DEMO_ACCOUNTS:
                 self.stdout.write(f"  {email:<22} {description}")
             self.stdout.write("")
@@ -60,12 +68,18 @@ class Command(BaseCommand):
         user, created = User.objects.get_or_create(
             username=email.split("@")[0], defaults={"email": email}
         )
+        if user.is_staff and not Authenticator.objects.filter(user=user).exists():
+            TOTP.activate(user, generate_totp_secret())
         if not created:
             return
         user.set_password(DEMO_PASSWORD)
         user.is_staff = role in ("staff", "editor")
         user.is_superuser = role == "staff"
         user.save()
+        if user.is_staff:
+            # Staff must use two-factor authentication; nobody knows this secret, so
+            # in development the second step takes the bypass code (settings).
+            TOTP.activate(user, generate_totp_secret())
         EmailAddress.objects.get_or_create(
             user=user, email=email, defaults={"verified": True, "primary": True}
         )

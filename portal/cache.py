@@ -1,0 +1,66 @@
+"""Django's Redis cache, but a Redis outage means cache misses rather than errors.
+
+Everything the portal caches can be recomputed from the database, so when Redis is
+down or unreachable reads miss, writes are dropped, and pages are served (slower);
+/readyz reports the outage. allauth's rate limits are counted in this cache too, so
+while Redis is down they do not count (they fail open; see docs/deploy.md).
+"""
+
+import functools
+import logging
+import time
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("portal.cache")
+_WARN_EVERY = 30.0  # seconds between two warnings about one outage
+
+
+def _tolerant(fallback):
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except RedisError as exc:
+                now = time.monotonic()
+                if now - self._last_warning > _WARN_EVERY:
+                    self._last_warning = now
+                    logger.warning("Redis unavailable, serving without cache: %s", exc)
+                return fallback(*args, **kwargs) if callable(fallback) else fallback
+
+        return wrapper
+
+    return decorate
+
+
+def _default_arg(key, default=None, *args, **kwargs):
+    return default
+
+
+def _incr_missing(key, *args, **kwargs):
+    raise ValueError(f"Key {key!r} not found (cache unavailable).")
+
+
+class ResilientRedisCache(RedisCache):
+    _last_warning = float("-inf")
+
+    def ping(self):
+        """True when Redis answers (for /readyz); raises nothing."""
+        try:
+            return bool(self._cache.get_client(write=True).ping())
+        except RedisError:
+            return False
+
+    get = _tolerant(_default_arg)(RedisCache.get)
+    get_many = _tolerant({})(RedisCache.get_many)
+    has_key = _tolerant(False)(RedisCache.has_key)
+    add = _tolerant(False)(RedisCache.add)
+    set = _tolerant(None)(RedisCache.set)
+    set_many = _tolerant([])(RedisCache.set_many)
+    touch = _tolerant(False)(RedisCache.touch)
+    delete = _tolerant(False)(RedisCache.delete)
+    delete_many = _tolerant(None)(RedisCache.delete_many)
+    incr = _tolerant(_incr_missing)(RedisCache.incr)
+    clear = _tolerant(None)(RedisCache.clear)
