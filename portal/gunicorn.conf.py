@@ -17,5 +17,8 @@ graceful_timeout = 20
 # Recycle workers now and then (a guard against leaks), rarely enough not to show in latency.
 max_requests = 100_000
 max_requests_jitter = 10_000
+# The portal logs each request itself (JSON lines, portal.observability).
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# No control socket: several instances may run on one machine, and nothing uses it.
+control_socket_disable = True
 errorlog = "-"
