@@ -3,8 +3,9 @@
 A page part is cached under (audience, catalogue version, key). The audience is
 "public" (anyone who is not a member), "member" or "staff" (members who also see
 drafts), decided by accounts.access.is_member, so a members' page can never be
-served to a non-member. Any change to catalogue data bumps the version (signals
-here; importers call ``bump`` after their bulk writes), so nothing stale is served.
+served to a non-member; whole pages are cached for "anonymous" visitors only. Any
+change to catalogue data bumps the version (signals here; importers call ``bump``
+after their bulk writes), so nothing stale is served.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -59,6 +61,19 @@ def key(kind: str, viewer_audience: str, *parts) -> str:
 def cached(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
     """``compute()``, shared by every viewer of one audience until the catalogue changes."""
     return cache.get_or_set(key(kind, viewer_audience, *parts), compute, timeout)
+
+
+def whole_page(request, kind, parts, render_page):
+    """The page's HTML: for anonymous visitors, cached whole (the same bytes for all of them).
+
+    Signed-in viewers' pages carry their name and a CSRF token in the header, and a
+    visitor with a message waiting (say, "You have signed out.") must see it: both are
+    rendered for the request. ``render_page`` must render from ``parts`` and the audience
+    alone (no query string beyond what ``parts`` holds).
+    """
+    if request.user.is_authenticated or len(get_messages(request)):
+        return render_page()
+    return cached(f"{kind}-page", "anonymous", parts, render_page)
 
 
 def connect_signals():

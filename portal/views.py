@@ -31,8 +31,11 @@ def home(request):
         }
 
     # Whole-catalogue counts: computed once per audience until the catalogue changes.
-    context = caching.cached("home", caching.audience(request.user), [], compute)
-    return render(request, "home.html", context)
+    def render_page():
+        context = caching.cached("home", caching.audience(request.user), [], compute)
+        return loader.render_to_string("home.html", context, request)
+
+    return HttpResponse(caching.whole_page(request, "home", [], render_page))
 
 
 @require_safe

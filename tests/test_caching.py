@@ -87,3 +87,43 @@ def test_an_evicted_version_never_brings_old_pages_back(client, db):
     Incident = type(incident)
     Incident.objects.filter(pk=incident.pk).update(summary="New text.")  # no signal
     assert "New text." in client.get(incident.get_absolute_url()).content.decode()
+
+
+def test_anonymous_visitors_share_whole_pages_and_nobody_else_does(db, django_assert_num_queries):
+    """Whole pages are cached for anonymous visitors only: a signed-in viewer's header
+    (name, CSRF token) never lands in them, and they never carry a signed-in header."""
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    incident = IncidentFactory()
+    pages = [reverse("home"), reverse("incidents:incident_list"), incident.get_absolute_url()]
+    reader = UserFactory(email="reader-in-cache@example.org")
+    signed_in = Client()
+    signed_in.force_login(reader)
+    for path in pages:
+        assert "reader-in-cache@example.org" in signed_in.get(path).content.decode()
+        first = Client().get(path).content
+        with django_assert_num_queries(0):
+            again = Client().get(path).content
+        assert again == first
+        assert b"reader-in-cache@example.org" not in again
+        assert b"csrfmiddlewaretoken" not in again
+        assert "reader-in-cache@example.org" in signed_in.get(path).content.decode()
+
+
+def test_a_visitor_with_a_message_waiting_sees_it_despite_the_whole_page_cache(db):
+    from allauth.account.models import EmailAddress
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    incident = IncidentFactory()
+    Client().get(incident.get_absolute_url())  # cached for anonymous visitors
+    user = UserFactory()
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    client = Client()
+    client.force_login(user)
+    client.post(reverse("account_logout"))  # "You have signed out." waits for the next page
+    assert "You have signed out." in client.get(incident.get_absolute_url()).content.decode()
+    assert "You have signed out." not in client.get(incident.get_absolute_url()).content.decode()

@@ -42,6 +42,7 @@ EXTRA_URLS = [
     "/",
     "/robots.txt",
     "/healthz",
+    "/readyz",
     "/sitemap.xml",
     "/incidents/feed/",
     "/admin/",

@@ -98,7 +98,7 @@ def test_a_replica_url_adds_the_replica_and_its_router():
         "s.DATABASE_ROUTERS)"
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))}
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code],
         cwd=ROOT,
         env={

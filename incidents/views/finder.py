@@ -16,6 +16,7 @@ from django import forms
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -80,15 +81,18 @@ def incident_list(request):
         context.update(_results(canonical, params, text, sort, position, member))
         return render_to_string("incidents/includes/_finder.html", context)
 
-    body = caching.cached(
-        "finder", caching.audience(request.user), [filters.encode(params), *position], render_finder
-    )
-    page_number = position[1] if position[0] == "page" else None
-    return render(
-        request,
-        "incidents/incident_list.html",
-        {"finder_html": body, "text": text, "page_number": page_number},
-    )
+    parts = [filters.encode(params), *position]
+
+    def render_page():
+        body = caching.cached("finder", caching.audience(request.user), parts, render_finder)
+        page_number = position[1] if position[0] == "page" else None
+        return render_to_string(
+            "incidents/incident_list.html",
+            {"finder_html": body, "text": text, "page_number": page_number},
+            request,
+        )
+
+    return HttpResponse(caching.whole_page(request, "finder", parts, render_page))
 
 
 def _position(request, sort):

@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Exists, OuterRef
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
@@ -76,8 +78,11 @@ def incident_detail(request, slug):
             "related_rows": [presenters.incident_row(i) for i in related],
         }
 
-    context = caching.cached("incident", caching.audience(request.user), [slug], compute)
-    return render(request, "incidents/incident_detail.html", context)
+    def render_page():
+        context = caching.cached("incident", caching.audience(request.user), [slug], compute)
+        return render_to_string("incidents/incident_detail.html", context, request)
+
+    return HttpResponse(caching.whole_page(request, "incident", [slug], render_page))
 
 
 LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]

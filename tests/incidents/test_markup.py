@@ -1,4 +1,4 @@
-"""Descriptions are Markdown rendered through a sanitiser: staff (or an import) cannot plant script."""
+"""Descriptions are Markdown, rendered through a sanitiser: nobody can plant script in them."""
 
 import pytest
 from django.test import Client
