@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
+from contextvars import ContextVar
 
 from django.contrib.messages import get_messages
 from django.core.cache import cache
@@ -35,22 +38,48 @@ def _fresh_version() -> int:
     return secrets.randbits(62)
 
 
+# Within one request the version is read once (CatalogueVersionMiddleware); elsewhere
+# (commands, shells) it is read on every use.
+_request_memo: ContextVar[dict | None] = ContextVar("catalogue_version_memo", default=None)
+
+
 def catalogue_version() -> int:
+    memo = _request_memo.get()
+    if memo is not None and "version" in memo:
+        return memo["version"]
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, _fresh_version(), timeout=None)
         version = cache.get(VERSION_KEY)
         if version is None:  # a cache that keeps nothing: cache nothing either
             return _fresh_version()
+    if memo is not None:
+        memo["version"] = version
     return version
 
 
 def bump(**kwargs):
     """Invalidate every cached catalogue page (after any change to catalogue data)."""
     try:
-        cache.incr(VERSION_KEY)
+        version = cache.incr(VERSION_KEY)
     except ValueError:
-        cache.set(VERSION_KEY, _fresh_version(), timeout=None)
+        version = _fresh_version()
+        cache.set(VERSION_KEY, version, timeout=None)
+    memo = _request_memo.get()
+    if memo is not None:  # the rest of this request sees its own change
+        memo["version"] = version
+
+
+class CatalogueVersionMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _request_memo.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_memo.reset(token)
 
 
 def key(kind: str, viewer_audience: str, *parts) -> str:
@@ -61,6 +90,28 @@ def key(kind: str, viewer_audience: str, *parts) -> str:
 def cached(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
     """``compute()``, shared by every viewer of one audience until the catalogue changes."""
     return cache.get_or_set(key(kind, viewer_audience, *parts), compute, timeout)
+
+
+_LOCAL_MAX = 256
+_local: OrderedDict[str, object] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def cached_locally(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
+    """Like ``cached``, with a copy in this process's memory too: for small values that
+    every request needs (a form's choices). The key holds the catalogue version, so a
+    change anywhere makes every process read afresh."""
+    full_key = key(kind, viewer_audience, *parts)
+    with _local_lock:
+        if full_key in _local:
+            _local.move_to_end(full_key)
+            return _local[full_key]
+    value = cache.get_or_set(full_key, compute, timeout)
+    with _local_lock:
+        _local[full_key] = value
+        while len(_local) > _LOCAL_MAX:
+            _local.popitem(last=False)
+    return value
 
 
 def whole_page(request, kind, parts, render_page):

@@ -47,7 +47,11 @@ MAX_RECORDS = 2**63 - 1  # the column's range; beyond it a filter would silently
 
 def incident_country_choices():
     """Countries that published incidents happened in (public facts), by name."""
-    return sorted(((code, name) for code, name, _ in browse.by_country()), key=lambda c: c[1])
+
+    def compute():
+        return sorted(((code, name) for code, name, _ in browse.by_country()), key=lambda c: c[1])
+
+    return caching.cached_locally("choices", "public", ["incident-countries"], compute)
 
 
 def actor_country_choices():
@@ -63,7 +67,7 @@ def actor_country_choices():
         )
         return sorted(((c, countries.name(c)) for c in codes), key=lambda c: c[1])
 
-    return caching.cached("choices", "member", ["actor-countries"], compute)
+    return caching.cached_locally("choices", "member", ["actor-countries"], compute)
 
 
 def _choices(name, queryset, value_field, label_field="name"):
@@ -72,7 +76,7 @@ def _choices(name, queryset, value_field, label_field="name"):
     def compute():
         return list(queryset.values_list(value_field, label_field))
 
-    return caching.cached("choices", "public", [name], compute)
+    return caching.cached_locally("choices", "public", [name], compute)
 
 
 def sector_choices():
@@ -157,6 +161,15 @@ class PublicIncidentFilter(django_filters.FilterSet):
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES, method="filter_nothing", label="Sort", empty_label=None
     )
+
+    def get_form_class(self):
+        # django-filter builds a new form class (and new fields) for every FilterSet; the
+        # fields depend only on the class (choices are callables, read when used), so
+        # build it once per class.
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
 
     def filter_nothing(self, queryset, name, value):
         return queryset
