@@ -39,7 +39,7 @@ psql "$DATABASE_URL" -qc "VACUUM ANALYZE"
 # Production settings, served by gunicorn (gthread) from the repo's config.
 export DJANGO_DEBUG=0 DJANGO_SECRET_KEY=bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
 export DJANGO_ALLOWED_HOSTS=127.0.0.1 EMAIL_URL=consolemail:// DJANGO_SECURE_SSL_REDIRECT=0
-export REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/1} CACHE_KEY_PREFIX=bench-$COUNT
+export REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/1} CACHE_KEY_PREFIX=bench-$COUNT-$$
 "$PY" manage.py collectstatic --noinput -v0
 GUNICORN_BIND=127.0.0.1:$PORT .venv/bin/gunicorn -c portal/gunicorn.conf.py portal.wsgi \
     > /tmp/bench-gunicorn.log 2>&1 &
@@ -76,6 +76,7 @@ add "text search, common term" "/incidents/?q=ransomware"
 add "text search, rare term" "/incidents/?q=skimmer"
 add "member advanced search" "/incidents/?motive=financial&tactic=initial-access&availability=high" "sessionid=$SESSION"
 add "incident detail (2,000 random)" "/incidents/" "" "$PATHS"
+add "incident detail as a member (2,000 random)" "/incidents/" "sessionid=$SESSION" "$PATHS"
 
 run() {  # url connections duration cookie pathsfile
     local threads=2; [ "$2" -lt 2 ] && threads=1

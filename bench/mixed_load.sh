@@ -35,7 +35,6 @@ fi
 export DJANGO_DEBUG=0 DJANGO_SECRET_KEY=bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
 export DJANGO_ALLOWED_HOSTS=127.0.0.1 EMAIL_URL=consolemail:// DJANGO_SECURE_SSL_REDIRECT=0
 export REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/2} CACHE_KEY_PREFIX=bench-vcdb-$$
-export DJANGO_REQUEST_LOG_LEVEL=WARNING  # one JSON line per request would measure the disk
 "$PY" manage.py collectstatic --noinput -v0
 GUNICORN_BIND=127.0.0.1:$PORT .venv/bin/gunicorn -c portal/gunicorn.conf.py portal.wsgi \
     > /tmp/bench-mixed-gunicorn.log 2>&1 &
