@@ -94,3 +94,29 @@ def test_site_domain_follows_the_environment(db, settings):
     assert Site.objects.get_current().domain == "incidents.example.com"
     response = Client().get("/sitemap.xml")
     assert b"incidents.example.com" in response.content
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "account_login",
+        "account_signup",
+        "account_reset_password",
+        "account_logout",
+        "account_email",
+        "account_change_password",
+        "account_reauthenticate",
+        "mfa_activate_totp",
+        "mfa_authenticate",
+        "admin:incidents_incident_add",
+        "admin:accounts_subscription_add",
+    ],
+)
+def test_every_form_refuses_a_post_without_its_csrf_token(db, url_name):
+    from tests.factories import UserFactory
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(reverse(url_name), {"anything": "x"})
+    assert response.status_code == 403, url_name
+    assert "Form expired" in response.content.decode()
