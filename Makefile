@@ -11,7 +11,7 @@ DATA ?= ../shared/data
 ATTACK_RELEASE ?= 18.1
 VERIS_ATTACK_MAPPING ?= $(DATA)/veris/master/veris-1.4.0_attack-16.1-enterprise.csv
 
-.PHONY: run serve test test-postgres lint format install lock clean real-data
+.PHONY: run serve test test-postgres lint format install lock clean real-data e2e-deps
 
 # `make serve`: the production configuration on this machine (DEBUG off, gunicorn, WhiteNoise,
 # secure cookies; http on 127.0.0.1 only). Set REDIS_URL to use Redis, DATABASE_URL for PostgreSQL.
@@ -56,6 +56,10 @@ test: install  ## The test suite on SQLite
 
 test-postgres: install  ## The test suite on the local PostgreSQL
 	DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest
+
+e2e-deps:  ## Chromium (Debian) and axe-core (pinned by tests/e2e/package-lock.json) for tests/e2e
+	test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	npm ci --prefix tests/e2e --no-audit --no-fund
 
 lint: install
 	$(BIN)/ruff check .

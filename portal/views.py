@@ -5,8 +5,9 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
 from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
@@ -53,6 +54,12 @@ def data_sources(request):
         incident_count=Count("incidents", filter=Q(incidents__status=Incident.Status.PUBLISHED))
     )
     return render(request, "data_sources.html", {"datasets": datasets})
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico where a page names no icon (the admin's pages)."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 @require_safe

@@ -41,6 +41,7 @@ MAX_PAGES = 400
 EXTRA_URLS = [
     "/",
     "/robots.txt",
+    "/favicon.ico",
     "/healthz",
     "/readyz",
     "/sitemap.xml",
