@@ -1,11 +1,9 @@
 """Journeys through the site in a real browser: reading, signing up, membership, the admin."""
 
 import re
-import time
 from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
-from allauth.mfa import app_settings as mfa_settings
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
@@ -23,15 +21,6 @@ def submit(page, field):
     page.locator(f'main [name="{field}"]').press("Enter")
 
 
-def lasting_totp_code(secret):
-    """A code that is still current when the form reaches the server: allauth accepts
-    only the current period's code, so wait out a period about to end."""
-    left = mfa_settings.TOTP_PERIOD - time.time() % mfa_settings.TOTP_PERIOD
-    if left < 3:
-        time.sleep(left)
-    return totp_code(secret)
-
-
 def log_in(page, email, password, totp_secret=None):
     """Fill the login form the page is on, then the two-factor step if asked."""
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
@@ -40,7 +29,7 @@ def log_in(page, email, password, totp_secret=None):
     submit(page, "password")
     if totp_secret is not None:
         expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/"))
-        page.locator('main [name="code"]').fill(lasting_totp_code(totp_secret))
+        page.locator('main [name="code"]').fill(totp_code(totp_secret))
         submit(page, "code")
 
 
