@@ -18,6 +18,7 @@ from contextvars import ContextVar
 
 from django.contrib.messages import get_messages
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from accounts.access import is_member, sees_drafts
@@ -59,14 +60,25 @@ def catalogue_version() -> int:
 
 
 def bump(**kwargs):
-    """Invalidate every cached catalogue page (after any change to catalogue data)."""
+    """Invalidate every cached catalogue page (after any change to catalogue data).
+
+    At once, so the rest of this request sees its own change, and again when the
+    transaction commits: a page another request cached in between, from the data as
+    it was before the commit, must not outlive it.
+    """
+    _new_version()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_new_version)
+
+
+def _new_version():
     try:
         version = cache.incr(VERSION_KEY)
     except ValueError:
         version = _fresh_version()
         cache.set(VERSION_KEY, version, timeout=None)
     memo = _request_memo.get()
-    if memo is not None:  # the rest of this request sees its own change
+    if memo is not None:
         memo["version"] = version
 
 

@@ -2,8 +2,9 @@
 
 Everything the portal caches can be recomputed from the database, so when Redis is
 down or unreachable reads miss, writes are dropped, and pages are served (slower);
-/readyz reports the outage. allauth's rate limits are counted in this cache too, so
-while Redis is down they do not count (they fail open; see docs/deploy.md).
+/readyz reports the outage. allauth's rate limits (and its record of used two-factor
+codes) live in this cache too, so while Redis is down they do not count: they fail open
+rather than lock everyone out (docs/deploy.md). Sessions are not kept here.
 """
 
 import functools
@@ -56,7 +57,9 @@ class ResilientRedisCache(RedisCache):
     get = _tolerant(_default_arg)(RedisCache.get)
     get_many = _tolerant({})(RedisCache.get_many)
     has_key = _tolerant(False)(RedisCache.has_key)
-    add = _tolerant(False)(RedisCache.add)
+    # True, not False: allauth's rate limits take a lock with add() and wait while it
+    # fails, which would refuse every login during an outage (limits fail open instead).
+    add = _tolerant(True)(RedisCache.add)
     set = _tolerant(None)(RedisCache.set)
     set_many = _tolerant([])(RedisCache.set_many)
     touch = _tolerant(False)(RedisCache.touch)

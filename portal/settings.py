@@ -114,10 +114,19 @@ for _alias, _db in DATABASES.items():
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
         _db["CONN_HEALTH_CHECKS"] = True
-        # An unreachable database answers with a 503 page within seconds, not a hang.
-        _db.setdefault("OPTIONS", {}).setdefault(
-            "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2)
-        )
+        # An unreachable database answers with a 503 page within seconds, not a hang:
+        # a connect timeout for new connections, TCP keepalives and a send timeout for
+        # open ones that go silent.
+        _options = _db.setdefault("OPTIONS", {})
+        _options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2))
+        _options.setdefault("keepalives", 1)
+        _options.setdefault("keepalives_idle", 10)
+        _options.setdefault("keepalives_interval", 3)
+        _options.setdefault("keepalives_count", 3)
+        _options.setdefault("tcp_user_timeout", 10_000)  # milliseconds
+        if _statement_timeout := env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=0):
+            # For the web servers only (docs/deploy.md): imports run longer statements.
+            _options["options"] = f"-c statement_timeout={_statement_timeout}"
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["TEST"]["NAME"] = env.str(
@@ -150,9 +159,6 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
-    # Sessions in Redis, written through to the database: every app process reads
-    # the same sessions, and an outage or eviction loses none.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {

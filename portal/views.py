@@ -152,13 +152,14 @@ def server_error(request):
 def _database_answers(alias=DEFAULT_DB_ALIAS) -> bool:
     connection = connections[alias]
     try:
-        connection.close_if_unusable_or_obsolete()
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return True
     except DatabaseError:
-        # Drop the broken connection so the next request reconnects by itself.
-        connection.close()
+        # Drop the broken connection so the next request reconnects by itself (never
+        # inside a transaction, which owns the connection).
+        if not connection.in_atomic_block:
+            connection.close()
         return False
 
 

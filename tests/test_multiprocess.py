@@ -1,0 +1,87 @@
+"""Two app servers behind one load balancer: two gunicorn processes (production settings) on
+one PostgreSQL database and one Redis. A session started on one holds on the other, a logout
+on one ends it on both, and failed logins count across both (tests.live has the machinery)."""
+
+import pytest
+
+from tests.live import (
+    DEMO_PASSWORD,
+    INCIDENT,
+    MEMBER,
+    Browser,
+    database_copy,
+    production_env,
+    serving,
+    shows_member_view,
+    unique,
+)
+
+pytest_plugins = ["tests.live"]
+
+WRONG_PASSWORD = "not-the-password-2026"
+MISMATCH = "The email address and/or password you specified are not correct."
+TOO_MANY = "Too many failed login attempts"
+
+
+@pytest.fixture(scope="module")
+def two_servers(services, demo_template):
+    """Servers A and B: separate processes sharing the database and Redis (with a key prefix
+    of this module's own, flushed at the end)."""
+    prefix = unique("live")
+    try:
+        with database_copy(services, demo_template) as name:
+            env = production_env(
+                services.postgres.url(name), redis_url=services.redis_url, prefix=prefix
+            )
+            with serving(env, env, names=["server-a", "server-b"]) as servers:
+                yield servers
+    finally:
+        services.flush_prefix(prefix)
+
+
+def test_a_session_holds_on_every_server_and_a_logout_ends_it_on_every_server(two_servers):
+    a, b = two_servers
+    browser = Browser()
+    assert not shows_member_view(browser.get(b, INCIDENT))
+
+    response = browser.log_in(a, MEMBER, DEMO_PASSWORD)
+    assert response.status == 302, response.text[:2000]
+    assert response.headers["Location"] == "/accounts/membership/"
+    session = dict(browser.cookies)
+    assert "sessionid" in session
+
+    assert shows_member_view(browser.get(b, INCIDENT)), "B does not know A's session"
+    assert shows_member_view(browser.get(a, INCIDENT))
+
+    response = browser.log_out(b)
+    assert response.status == 302, response.text[:2000]
+    assert "sessionid" not in browser.cookies
+
+    # The old session cookie, replayed: ended on the server that did not log out too.
+    for server in (a, b):
+        replay = Browser()
+        replay.cookies = dict(session)
+        assert not shows_member_view(replay.get(server, INCIDENT)), f"{server.name} kept it"
+
+
+def test_failed_logins_for_one_email_count_across_servers(two_servers):
+    """ACCOUNT_RATE_LIMITS["login_failed"] allows 5 failures per email in 5 minutes. Three
+    failures on A and two on B reach it only when both count in the shared cache."""
+    a, b = two_servers
+    email = "reader@example.com"  # its own counter: the other test logs in as MEMBER
+    for server in (a, b, a, b, a):
+        response = Browser().log_in(server, email, WRONG_PASSWORD)
+        assert response.status == 200
+        assert MISMATCH in response.text, response.text[:2000]
+        assert TOO_MANY not in response.text
+
+    for server in (b, a):
+        browser = Browser()
+        response = browser.log_in(server, email, DEMO_PASSWORD)
+        assert response.status == 200, f"{server.name} let the right password in after 5 failures"
+        assert TOO_MANY in response.text, response.text[:2000]
+        assert "sessionid" not in browser.cookies
+
+    # Per email: another account still logs in from the same address.
+    response = Browser().log_in(b, MEMBER, DEMO_PASSWORD)
+    assert response.status == 302, response.text[:2000]
