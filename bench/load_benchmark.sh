@@ -65,6 +65,10 @@ CURSOR=$(psql "$DATABASE_URL" -tAc "SELECT date || '.' || id FROM incidents_inci
 PATHS=$(mktemp)
 psql "$DATABASE_URL" -tAc "SELECT '/incidents/' || slug || '/' FROM incidents_incident
     WHERE status='published' ORDER BY random() LIMIT 2000" > "$PATHS"
+# First visits: so many pages that a run of a few thousand requests rarely repeats one.
+COLD_PATHS=$(mktemp)
+psql "$DATABASE_URL" -tAc "SELECT '/incidents/' || slug || '/' FROM incidents_incident
+    WHERE status='published' ORDER BY random() LIMIT 100000" > "$COLD_PATHS"
 
 declare -a NAMES URLS COOKIES FILES
 add() { NAMES+=("$1"); URLS+=("$2"); COOKIES+=("${3:-}"); FILES+=("${4:-}"); }
@@ -75,8 +79,10 @@ add "filtered list (country + sector)" "/incidents/?country=GB&sector=healthcare
 add "text search, common term" "/incidents/?q=ransomware"
 add "text search, rare term" "/incidents/?q=skimmer"
 add "member advanced search" "/incidents/?motive=financial&tactic=initial-access&availability=high" "sessionid=$SESSION"
-add "incident detail (2,000 random)" "/incidents/" "" "$PATHS"
-add "incident detail as a member (2,000 random)" "/incidents/" "sessionid=$SESSION" "$PATHS"
+add "incident detail (2,000 random, each visited once first)" "/incidents/" "" "$PATHS"
+add "incident detail, first visits (100,000 random, cold cache)" "/incidents/" "" "$COLD_PATHS"
+add "incident detail as a member (2,000 random, each visited once first)" "/incidents/" \
+    "sessionid=$SESSION" "$PATHS"
 
 run() {  # url connections duration cookie pathsfile
     local threads=2; [ "$2" -lt 2 ] && threads=1
@@ -95,7 +101,15 @@ echo "|---|---|---|---|---|---|"
 BASE=""
 for i in "${!NAMES[@]}"; do
     url=${URLS[$i]}; cookie=${COOKIES[$i]}; file=${FILES[$i]}
-    run "$url" "$CONNECTIONS" 5s "$cookie" "$file" > /dev/null  # warm-up
+    if [ "$file" = "$PATHS" ]; then
+        # Pages are cached once visited (per audience, until the catalogue changes), as
+        # they are in production for everything people read: visit each page once.
+        xargs -P 8 -I{} curl -s -o /dev/null -H "Cookie: $cookie" "http://127.0.0.1:$PORT{}" \
+            < "$file"
+    fi
+    if [ "$file" != "$COLD_PATHS" ]; then
+        run "$url" "$CONNECTIONS" 5s "$cookie" "$file" > /dev/null  # warm-up
+    fi
     r1=$(run "$url" "$CONNECTIONS" "$DURATION" "$cookie" "$file")
     r2=$(run "$url" "$CONNECTIONS" "$DURATION" "$cookie" "$file")
     one=$(run "$url" 1 10s "$cookie" "$file")
