@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve
 
 from .access import must_set_up_mfa
 
@@ -19,23 +19,18 @@ MFA_SETUP_URL_NAMES = (
 )
 
 
+# Pages that show nothing of the catalogue.
+UNGUARDED_URL_NAMES = ("healthz", "readyz", "favicon", "robots_txt")
+
+
 class StaffMFAMiddleware:
     """Staff accounts must use two-factor authentication before they see or change anything."""
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.allowed = None
 
     def __call__(self, request):
-        if self.allowed is None:
-            self.allowed = {reverse(name) for name in MFA_SETUP_URL_NAMES}
-        path = request.path_info
-        if (
-            path not in self.allowed
-            and not path.startswith("/" + settings.STATIC_URL.lstrip("/"))
-            and path not in ("/healthz", "/readyz")
-            and must_set_up_mfa(request.user)
-        ):
+        if must_set_up_mfa(request.user) and not _allowed(request.path_info):
             messages.warning(
                 request,
                 "Staff accounts must use two-factor authentication. "
@@ -43,3 +38,13 @@ class StaffMFAMiddleware:
             )
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+def _allowed(path_info):
+    if path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
+        return True
+    try:
+        name = resolve(path_info).url_name
+    except Resolver404:
+        return False
+    return name in MFA_SETUP_URL_NAMES or name in UNGUARDED_URL_NAMES

@@ -52,8 +52,8 @@ def catalogue_version() -> int:
     if version is None:
         cache.add(VERSION_KEY, _fresh_version(), timeout=None)
         version = cache.get(VERSION_KEY)
-        if version is None:  # a cache that keeps nothing: cache nothing either
-            return _fresh_version()
+        if version is None:  # a cache that keeps nothing (Redis down): a version no
+            version = _fresh_version()  # page is stored under, once per request
     if memo is not None:
         memo["version"] = version
     return version
@@ -71,7 +71,25 @@ def bump(**kwargs):
         transaction.on_commit(_new_version)
 
 
+RECENT_WRITE_KEY = "incidents:recent-write"
+# How far a read replica may lag behind: catalogue reads stay on the primary this long
+# after a write (portal.db_router), so no page is cached from data older than the write.
+REPLICA_LAG_SECONDS = 15
+
+
+def recently_written() -> bool:
+    """A catalogue write committed within REPLICA_LAG_SECONDS (read once per request)."""
+    memo = _request_memo.get()
+    if memo is not None and "recent-write" in memo:
+        return memo["recent-write"]
+    recent = cache.get(RECENT_WRITE_KEY) is not None
+    if memo is not None:
+        memo["recent-write"] = recent
+    return recent
+
+
 def _new_version():
+    cache.set(RECENT_WRITE_KEY, 1, timeout=REPLICA_LAG_SECONDS)
     try:
         version = cache.incr(VERSION_KEY)
     except ValueError:
@@ -80,6 +98,7 @@ def _new_version():
     memo = _request_memo.get()
     if memo is not None:
         memo["version"] = version
+        memo["recent-write"] = True
 
 
 class CatalogueVersionMiddleware:

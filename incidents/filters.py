@@ -59,8 +59,10 @@ def actor_country_choices():
     members' FilterSet for anyone else."""
 
     def compute():
+        # Actors made only for drafts stay out: their country would reveal them.
         codes = (
-            ThreatActor.objects.exclude(country="")
+            ThreatActor.objects.known_publicly()
+            .exclude(country="")
             .order_by()
             .values_list("country", flat=True)
             .distinct()

@@ -17,8 +17,15 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 def render_markdown(text: str) -> SafeString:
-    """Safe HTML for ``text``. Headings start at h3: the page owns h1 and h2."""
-    html = markdown.markdown(text or "", extensions=["tables", "sane_lists"], output_format="html")
+    """Safe HTML for ``text``. Headings start at h3: the page owns h1 and h2.
+
+    Raw HTML is shown as text (so imported notes such as "<unknown>" survive), and a
+    single line break stays one, as in the plain-text descriptions written before.
+    """
+    source = (text or "").replace("&", "&amp;").replace("<", "&lt;")
+    html = markdown.markdown(
+        source, extensions=["tables", "sane_lists", "nl2br"], output_format="html"
+    )
     for level in (2, 1):
         html = html.replace(f"<h{level}>", f"<h{level + 2}>").replace(
             f"</h{level}>", f"</h{level + 2}>"

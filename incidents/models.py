@@ -199,8 +199,12 @@ class ThreatActorQuerySet(models.QuerySet):
 
         if sees_drafts(user):
             return self.all()
-        visible = self.filter(Exists(_published_links()) | Q(dataset__isnull=False))
+        visible = self.known_publicly()
         return visible if is_member(user) else visible.filter(is_unattributed=False)
+
+    def known_publicly(self):
+        """Actors of a published incident or of a public dataset (what members see)."""
+        return self.filter(Exists(_published_links()) | Q(dataset__isnull=False))
 
     def with_incident_counts(self):
         """Annotate ``incident_count``: published incidents linked to each actor."""

@@ -18,18 +18,24 @@ logger = logging.getLogger("portal.cache")
 _WARN_EVERY = 30.0  # seconds between two warnings about one outage
 
 
+_RETRY_AFTER = 5.0  # seconds without trying Redis after it failed (a host that hangs
+# would otherwise cost a socket timeout on every cache call of every request)
+
+
 def _tolerant(fallback):
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
-            try:
-                return method(self, *args, **kwargs)
-            except RedisError as exc:
-                now = time.monotonic()
-                if now - self._last_warning > _WARN_EVERY:
-                    self._last_warning = now
-                    logger.warning("Redis unavailable, serving without cache: %s", exc)
-                return fallback(*args, **kwargs) if callable(fallback) else fallback
+            now = time.monotonic()
+            if now >= self._down_until:
+                try:
+                    return method(self, *args, **kwargs)
+                except RedisError as exc:
+                    self._down_until = now + _RETRY_AFTER
+                    if now - self._last_warning > _WARN_EVERY:
+                        self._last_warning = now
+                        logger.warning("Redis unavailable, serving without cache: %s", exc)
+            return fallback(*args, **kwargs) if callable(fallback) else fallback
 
         return wrapper
 
@@ -46,13 +52,16 @@ def _incr_missing(key, *args, **kwargs):
 
 class ResilientRedisCache(RedisCache):
     _last_warning = float("-inf")
+    _down_until = float("-inf")
 
     def ping(self):
-        """True when Redis answers (for /readyz); raises nothing."""
+        """True when Redis answers (for /readyz, which asks even while calls are skipped)."""
         try:
-            return bool(self._cache.get_client(write=True).ping())
+            answered = bool(self._cache.get_client(write=True).ping())
         except RedisError:
             return False
+        self._down_until = float("-inf")
+        return answered
 
     get = _tolerant(_default_arg)(RedisCache.get)
     get_many = _tolerant({})(RedisCache.get_many)

@@ -15,6 +15,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # An id set by the proxy in front (nginx: proxy_set_header X-Request-ID $request_id) is kept
 # when it looks like one; anything else is replaced, so logs never carry injected text.
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# One-time secrets travel in these paths (password reset and email confirmation links).
+_SECRET_IN_PATH = re.compile(r"^(/accounts/(?:password/reset/key|confirm-email)/)[^/]+")
 
 
 class RequestLogMiddleware:
@@ -33,7 +35,7 @@ class RequestLogMiddleware:
             extra={
                 "request_id": request.id,
                 "method": request.method,
-                "path": request.path,
+                "path": _SECRET_IN_PATH.sub(r"\1[redacted]", request.path),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "user": _user_id(user),
@@ -43,8 +45,8 @@ class RequestLogMiddleware:
 
 
 def _user_id(user):
-    """The user's id, or "anonymous"; "unknown" when nothing loaded it (say, the database
-    is down), so that logging never costs a query."""
+    """The user's id, or "anonymous"; "unknown" when the request never loaded it (the
+    health checks, or the database is down), so that logging never costs a query."""
     if user is None:
         return "anonymous"
     if getattr(user, "_wrapped", None) is empty:

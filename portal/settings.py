@@ -126,7 +126,9 @@ for _alias, _db in DATABASES.items():
         _options.setdefault("tcp_user_timeout", 10_000)  # milliseconds
         if _statement_timeout := env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=0):
             # For the web servers only (docs/deploy.md): imports run longer statements.
-            _options["options"] = f"-c statement_timeout={_statement_timeout}"
+            _options["options"] = (
+                _options.get("options", "") + f" -c statement_timeout={_statement_timeout}"
+            ).strip()
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["TEST"]["NAME"] = env.str(
@@ -156,7 +158,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="portal"),
             "TIMEOUT": 300,
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            # A Redis that hangs costs at most this, then is skipped for a few seconds.
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
         }
     }
 else:

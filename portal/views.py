@@ -155,7 +155,7 @@ def _database_answers(alias=DEFAULT_DB_ALIAS) -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return True
-    except DatabaseError:
+    except (DatabaseError, InterfaceError):
         # Drop the broken connection so the next request reconnects by itself (never
         # inside a transaction, which owns the connection).
         if not connection.in_atomic_block:

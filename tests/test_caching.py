@@ -94,10 +94,16 @@ def test_anonymous_visitors_share_whole_pages_and_nobody_else_does(db, django_as
     (name, CSRF token) never lands in them, and they never carry a signed-in header."""
     from django.test import Client
 
-    from tests.factories import UserFactory
+    from tests.conftest import client_for
+    from tests.factories import MotiveFactory, UserFactory
 
-    incident = IncidentFactory()
+    incident = IncidentFactory(motives=[MotiveFactory(name="WholePageSecretMotive")])
+    IncidentFactory(status="draft", summary="WholePageDraftSummary")
     pages = [reverse("home"), reverse("incidents:incident_list"), incident.get_absolute_url()]
+    for kind in ("member", "staff"):  # their pages are rendered (and parts cached) first
+        member_client = client_for(kind)
+        for path in pages:
+            member_client.get(path)
     reader = UserFactory(email="reader-in-cache@example.org")
     signed_in = Client()
     signed_in.force_login(reader)
@@ -109,6 +115,8 @@ def test_anonymous_visitors_share_whole_pages_and_nobody_else_does(db, django_as
         assert again == first
         assert b"reader-in-cache@example.org" not in again
         assert b"csrfmiddlewaretoken" not in again
+        assert b"WholePageSecretMotive" not in again
+        assert b"WholePageDraftSummary" not in again
         assert "reader-in-cache@example.org" in signed_in.get(path).content.decode()
 
 
@@ -127,3 +135,12 @@ def test_a_visitor_with_a_message_waiting_sees_it_despite_the_whole_page_cache(d
     client.post(reverse("account_logout"))  # "You have signed out." waits for the next page
     assert "You have signed out." in client.get(incident.get_absolute_url()).content.decode()
     assert "You have signed out." not in client.get(incident.get_absolute_url()).content.decode()
+
+
+def test_form_choices_kept_in_process_memory_follow_catalogue_changes(client, db):
+    from tests.factories import SectorFactory
+
+    IncidentFactory()
+    assert "Brand-new sector" not in client.get(reverse("incidents:incident_list")).content.decode()
+    SectorFactory(name="Brand-new sector")
+    assert "Brand-new sector" in client.get(reverse("incidents:incident_list")).content.decode()

@@ -118,12 +118,37 @@ def test_redis_down_means_cache_misses_not_errors():
     assert cache.get("k") is None
     assert cache.get("k", "default") == "default"
     cache.set("k", 1)
-    assert cache.add("k", 1) is False
+    # add() answers "added": allauth's rate-limit lock waits while add() fails, which
+    # would refuse every login during an outage.
+    assert cache.add("k", 1) is True
     assert cache.get_many(["a", "b"]) == {}
     assert cache.get_or_set("k", lambda: "computed") == "computed"
     with pytest.raises(ValueError):
         cache.incr("k")
     assert cache.ping() is False
+
+
+def test_a_redis_that_hangs_costs_one_timeout_then_is_skipped_for_a_while():
+    import time
+
+    with socket.socket() as listener:  # accepts connections (backlog) and never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        cache = ResilientRedisCache(
+            f"redis://127.0.0.1:{port}/0",
+            {"OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}},
+        )
+        started = time.monotonic()
+        assert cache.get("k") is None
+        first = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(20):
+            assert cache.get("k") is None
+            cache.set("k", 1)
+        rest = time.monotonic() - started
+    assert 0.15 < first < 2
+    assert rest < 0.1  # skipped, not 40 more timeouts
 
 
 def test_redis_cache_works_when_redis_is_up():
@@ -139,6 +164,7 @@ def test_redis_cache_works_when_redis_is_up():
     cache.delete_many(["k", "n"])
 
 
+@pytest.mark.django_db(transaction=True)
 def test_replica_router_sends_only_catalogue_reads_to_the_replica():
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.models import Session
@@ -152,3 +178,15 @@ def test_replica_router_sends_only_catalogue_reads_to_the_replica():
     assert router.db_for_write(Incident) == "default"
     assert router.allow_migrate("default", "incidents") is True
     assert router.allow_migrate("replica", "incidents") is False
+
+    # Inside a transaction, and for a while after a catalogue write, reads stay on the
+    # primary: they must see the write, and no page may be cached from a lagging copy.
+    from django.db import transaction
+
+    from incidents import caching
+
+    with transaction.atomic():
+        assert router.db_for_read(Incident) == "default"
+    assert router.db_for_read(Incident) == "replica"
+    caching.bump()
+    assert router.db_for_read(Incident) == "default"

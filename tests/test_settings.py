@@ -112,6 +112,7 @@ def test_a_replica_url_adds_the_replica_and_its_router():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == (
-        "replica.internal {'connect_timeout': 2} ['portal.db_router.ReplicaRouter']"
-    )
+    host, rest = result.stdout.strip().split(" ", 1)
+    assert host == "replica.internal"
+    assert "'connect_timeout': 2" in rest and "'tcp_user_timeout': 10000" in rest
+    assert rest.endswith("['portal.db_router.ReplicaRouter']")

@@ -106,3 +106,22 @@ def test_seed_demo_refuses_without_debug(db, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG only"):
         call_command("seed_demo")
+
+
+def test_demo_staff_sign_in_with_the_demo_authenticator(db, settings):
+    from django.test import Client
+    from django.urls import reverse
+
+    from incidents.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
+    from tests.factories import totp_code
+
+    settings.DEBUG = True
+    call_command("seed_demo", quiet_accounts=True)
+    settings.DEBUG = False
+    client = Client()
+    response = client.post(
+        reverse("account_login"), {"login": "staff@example.com", "password": DEMO_PASSWORD}
+    )
+    assert response["Location"] == reverse("mfa_authenticate")
+    client.post(reverse("mfa_authenticate"), {"code": totp_code(DEMO_TOTP_SECRET)})
+    assert client.get("/admin/").status_code == 200

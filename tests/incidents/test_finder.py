@@ -1287,3 +1287,16 @@ def test_records_max_beyond_the_integer_range_is_explained(non_member_client, wo
     response = fetch(non_member_client, {"records_max": records_max})
     assert response.status_code == 400
     assert "less than or equal to" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_actor_country_choices_leave_out_actors_known_only_from_drafts():
+    from incidents.filters import actor_country_choices
+
+    published_actor = ThreatActorFactory(country="RU")
+    IncidentFactory(threat_actors=[published_actor])
+    draft_only = ThreatActorFactory(country="KP")
+    IncidentFactory(status=Incident.Status.DRAFT, threat_actors=[draft_only])
+    codes = [code for code, _ in actor_country_choices()]
+    assert "RU" in codes
+    assert "KP" not in codes

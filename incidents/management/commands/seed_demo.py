@@ -1,14 +1,15 @@
 """Load the taxonomy and demo data and create the demo accounts, for development.
 
 Safe to run on every start: fixtures load only into empty tables (so edits made
-in the admin survive) and existing accounts are left as they are.
+in the admin survive) and existing accounts keep their data (demo staff without an
+authenticator get the demo one).
 """
 
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -21,6 +22,9 @@ from accounts.models import Plan, Subscription
 from incidents.models import Incident, Motive
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - development accounts only
+# The demo staff accounts' authenticator (development accounts only, like the password):
+# add it to an authenticator app to sign in as staff where the bypass code is off.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPDEMOPORTALTWOSIX"  # noqa: S105
 DEMO_ACCOUNTS = [
     # email, role, description
     ("staff@example.com", "staff", "staff (superuser, admin)"),
@@ -54,11 +58,11 @@ class Command(BaseCommand):
         if not options["quiet_accounts"]:
             self.stdout.write("\nDemo accounts (development only), password: " + DEMO_PASSWORD)
             bypass = getattr(settings, "MFA_TOTP_INSECURE_BYPASS_CODE", "")
-            if bypass:
-                self.stdout.write(
-                    "Staff sign in with two-factor authentication; in development the code "
-                    f"{bypass} is accepted."
-                )
+            self.stdout.write(
+                "Staff sign in with two-factor authentication: "
+                + (f"in development the code {bypass} is accepted, or " if bypass else "")
+                + f"add the secret {DEMO_TOTP_SECRET} to an authenticator app."
+            )
             for email, _, description in DEMO_ACCOUNTS:
                 self.stdout.write(f"  {email:<22} {description}")
             self.stdout.write("")
@@ -69,7 +73,7 @@ class Command(BaseCommand):
             username=email.split("@")[0], defaults={"email": email}
         )
         if user.is_staff and not Authenticator.objects.filter(user=user).exists():
-            TOTP.activate(user, generate_totp_secret())
+            TOTP.activate(user, DEMO_TOTP_SECRET)
         if not created:
             return
         user.set_password(DEMO_PASSWORD)
@@ -77,9 +81,7 @@ class Command(BaseCommand):
         user.is_superuser = role == "staff"
         user.save()
         if user.is_staff:
-            # Staff must use two-factor authentication; nobody knows this secret, so
-            # in development the second step takes the bypass code (settings).
-            TOTP.activate(user, generate_totp_secret())
+            TOTP.activate(user, DEMO_TOTP_SECRET)  # staff must use two-factor authentication
         EmailAddress.objects.get_or_create(
             user=user, email=email, defaults={"verified": True, "primary": True}
         )
