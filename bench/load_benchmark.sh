@@ -37,28 +37,10 @@ fi
 psql "$DATABASE_URL" -qc "VACUUM ANALYZE"
 
 # Production settings, served by gunicorn (gthread) from the repo's config.
-export DJANGO_DEBUG=0 DJANGO_SECRET_KEY=bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
-export DJANGO_ALLOWED_HOSTS=127.0.0.1 EMAIL_URL=consolemail:// DJANGO_SECURE_SSL_REDIRECT=0
 export REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/1} CACHE_KEY_PREFIX=bench-$COUNT-$$
-"$PY" manage.py collectstatic --noinput -v0
-GUNICORN_BIND=127.0.0.1:$PORT .venv/bin/gunicorn -c portal/gunicorn.conf.py portal.wsgi \
-    > /tmp/bench-gunicorn.log 2>&1 &
-GPID=$!
-trap 'kill $GPID 2>/dev/null || true' EXIT
-for _ in $(seq 30); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 1; done
-
-# A member's session cookie, and the inputs of the deep page and detail pages.
-SESSION=$("$PY" manage.py shell -v0 -c "
-from importlib import import_module
-from django.conf import settings
-from django.contrib.auth import get_user_model, BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-user = get_user_model().objects.get(email='member@example.com')
-store = import_module(settings.SESSION_ENGINE).SessionStore()
-store[SESSION_KEY] = str(user.pk)
-store[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'
-store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-store.create()
-print(store.session_key)")
+GUNICORN_LOG=/tmp/bench-gunicorn.log
+# shellcheck source=bench/serve.sh
+source bench/serve.sh
 DEPTH=$((20000 * 25))
 CURSOR=$(psql "$DATABASE_URL" -tAc "SELECT date || '.' || id FROM incidents_incident
     WHERE status='published' ORDER BY date DESC, id DESC OFFSET $DEPTH LIMIT 1")

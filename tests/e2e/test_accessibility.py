@@ -69,6 +69,9 @@ def page_for(new_page, demo_data, member, live_server):
         page = new_page(**options)
         if audience == "member":
             sign_in_with_cookie(page, member, live_server.url)
+            page.goto("/")
+            # The pages checked below are the member's own, not a visitor's.
+            assert page.locator(".account-nav .badge-member").inner_text() == "Member"
         return page
 
     return make
