@@ -144,3 +144,18 @@ def test_form_choices_kept_in_process_memory_follow_catalogue_changes(client, db
     assert "Brand-new sector" not in client.get(reverse("incidents:incident_list")).content.decode()
     SectorFactory(name="Brand-new sector")
     assert "Brand-new sector" in client.get(reverse("incidents:incident_list")).content.decode()
+
+
+def test_each_kind_of_viewer_gets_its_own_call_to_action_from_the_cached_body(db):
+    from tests.conftest import client_for
+
+    path = IncidentFactory().get_absolute_url()
+    order = ["anonymous", "registered", "member", "anonymous", "registered", "member"]
+    for kind in order:
+        html = client_for(kind).get(path).content.decode()
+        if kind == "anonymous":
+            assert "?next=" in html and "Become a member</a>" not in html
+        elif kind == "registered":
+            assert "Become a member</a>" in html and "?next=" not in html
+        else:
+            assert "members-cta" not in html

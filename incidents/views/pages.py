@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
@@ -61,8 +62,12 @@ def get_organisation_for_viewer(user, slug):
 @require_safe
 def incident_detail(request, slug):
     member = is_member(request.user)
+    viewer_audience = caching.audience(request.user)
+    if viewer_audience == "public" and request.user.is_authenticated:
+        viewer_audience = "public-signed-in"  # its call to action differs from a visitor's
 
-    # The page's data is the same for every viewer of one audience: cache it per audience.
+    # The page body is the same for every viewer of one audience: render it once per
+    # audience; only the site header is rendered for each viewer.
     def compute():
         incident = get_incident_for_viewer(request.user, slug, member=member)
         related = (
@@ -72,15 +77,23 @@ def incident_detail(request, slug):
             .for_public_list()
             .newest_first()[:10]
         )
-        return {
-            "incident": presenters.incident_public(incident),
+        public = presenters.incident_public(incident)
+        context = {
+            "incident": public,
             "gated": presenters.incident_gated(incident) if member else None,
             "related_rows": [presenters.incident_row(i) for i in related],
         }
+        return {
+            "title": f"Cyber Incident Victim: {public.organisation.name} ({public.date_display})",
+            "description": Truncator(public.summary).chars(300),
+            "article": render_to_string(
+                "incidents/includes/_incident_article.html", context, request
+            ),
+        }
 
     def render_page():
-        context = caching.cached("incident", caching.audience(request.user), [slug], compute)
-        return render_to_string("incidents/incident_detail.html", context, request)
+        page = caching.cached("incident", viewer_audience, [slug], compute)
+        return render_to_string("incidents/incident_detail.html", page, request)
 
     return HttpResponse(caching.whole_page(request, "incident", [slug], render_page))
 
