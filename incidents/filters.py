@@ -8,6 +8,7 @@ A parameter a FilterSet does not declare is ignored, so a non-member who types
 
 from __future__ import annotations
 
+import copy
 import datetime
 from urllib.parse import urlencode
 
@@ -113,7 +114,35 @@ class SearchFilter(django_filters.CharFilter):
     field_class = CleanCharField
 
 
-class PublicIncidentFilter(django_filters.FilterSet):
+class _SharedOnCopy(dict):
+    """A form's fields, shared by every form of its class: "deep" copies copy the dict."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
+
+
+class _ShallowFilterCopies(dict):
+    """A FilterSet's filters: django-filter deep-copies them for every FilterSet, but a
+    filter's only per-request state is its parent and model, so a shallow copy each will
+    do (with its method proxy bound to the copy, not the original)."""
+
+    def __deepcopy__(self, memo):
+        copies = {}
+        for name, original in self.items():
+            copies[name] = copy.copy(original)
+            if original.method is not None:
+                copies[name].method = original.method
+        return copies
+
+
+class LeanFilterSetMetaclass(django_filters.filterset.FilterSetMetaclass):
+    def __new__(mcs, name, bases, attrs):
+        new_class = super().__new__(mcs, name, bases, attrs)
+        new_class.base_filters = _ShallowFilterCopies(new_class.base_filters)
+        return new_class
+
+
+class PublicIncidentFilter(django_filters.FilterSet, metaclass=LeanFilterSetMetaclass):
     q = SearchFilter(
         label="Search",
         method="filter_nothing",  # applied by the view, which knows the viewer (incidents.search)
@@ -167,10 +196,13 @@ class PublicIncidentFilter(django_filters.FilterSet):
     def get_form_class(self):
         # django-filter builds a new form class (and new fields) for every FilterSet; the
         # fields depend only on the class (choices are callables, read when used), so
-        # build it once per class.
+        # build it once per class, and let its forms share the fields (nothing here
+        # changes a field per form; Django would deep-copy all of them per request).
         cls = type(self)
         if "_form_class" not in cls.__dict__:
-            cls._form_class = super().get_form_class()
+            form_class = super().get_form_class()
+            form_class.base_fields = _SharedOnCopy(form_class.base_fields)
+            cls._form_class = form_class
         return cls._form_class
 
     def filter_nothing(self, queryset, name, value):
