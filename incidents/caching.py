@@ -182,7 +182,15 @@ def connect_signals():
         models.Incident.threat_actors.through,
         models.Technique.tactics.through,
     ):
-        m2m_changed.connect(bump, sender=through, dispatch_uid=f"bump-m2m-{through.__name__}")
+        m2m_changed.connect(
+            _bump_after_m2m, sender=through, dispatch_uid=f"bump-m2m-{through.__name__}"
+        )
+
+
+def _bump_after_m2m(action, **kwargs):
+    # m2m_changed fires before and after each add, remove and clear: bump once, after.
+    if action.startswith("post_"):
+        bump()
 
 
 class InvalidatesCatalogueCache:

@@ -129,9 +129,8 @@ for _alias, _db in DATABASES.items():
             _options["options"] = (
                 _options.get("options", "") + f" -c statement_timeout={_statement_timeout}"
             ).strip()
-DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["TEST"]["NAME"] = env.str(
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
         "DATABASE_TEST_NAME", default="test_incident_portal"
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -126,27 +126,18 @@ def page_not_found(request, exception=None):
 def server_error(request):
     # Rendered without the request: no context processor may touch a broken database.
     if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
-        body = loader.render_to_string(
-            "error.html",
-            {
-                "status": 503,
-                "title": "Temporarily unavailable",
-                "message": "The catalogue cannot be reached just now. Please try again "
-                "in a minute.",
-            },
-        )
-        response = HttpResponse(body, status=503)
-        response["Retry-After"] = "30"
-        return response
+        status, title = 503, "Temporarily unavailable"
+        message = "The catalogue cannot be reached just now. Please try again in a minute."
+    else:
+        status, title = 500, "Server error"
+        message = "Something went wrong on our side. It has been logged; please try again."
     body = loader.render_to_string(
-        "error.html",
-        {
-            "status": 500,
-            "title": "Server error",
-            "message": "Something went wrong on our side. It has been logged; please try again.",
-        },
+        "error.html", {"status": status, "title": title, "message": message}
     )
-    return HttpResponse(body, status=500)
+    response = HttpResponse(body, status=status)
+    if status == 503:
+        response["Retry-After"] = "30"
+    return response
 
 
 def _database_answers(alias=DEFAULT_DB_ALIAS) -> bool:

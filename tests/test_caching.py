@@ -159,3 +159,15 @@ def test_each_kind_of_viewer_gets_its_own_call_to_action_from_the_cached_body(db
             assert "Become a member</a>" in html and "?next=" not in html
         else:
             assert "members-cta" not in html
+
+
+def test_linking_a_motive_is_visible_at_once_despite_the_cache(db):
+    from tests.conftest import client_for
+    from tests.factories import MotiveFactory
+
+    incident = IncidentFactory()
+    motive = MotiveFactory(name="Newly linked motive")
+    member = client_for("member")
+    assert "Newly linked motive" not in member.get(incident.get_absolute_url()).content.decode()
+    incident.motives.add(motive)  # only m2m_changed tells the cache
+    assert "Newly linked motive" in member.get(incident.get_absolute_url()).content.decode()

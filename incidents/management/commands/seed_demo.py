@@ -72,16 +72,17 @@ class Command(BaseCommand):
         user, created = User.objects.get_or_create(
             username=email.split("@")[0], defaults={"email": email}
         )
+        if created:
+            self.set_up_account(user, email, role)
+        # Staff must use two-factor authentication (also demo staff from before it).
         if user.is_staff and not Authenticator.objects.filter(user=user).exists():
             TOTP.activate(user, DEMO_TOTP_SECRET)
-        if not created:
-            return
+
+    def set_up_account(self, user, email, role):
         user.set_password(DEMO_PASSWORD)
         user.is_staff = role in ("staff", "editor")
         user.is_superuser = role == "staff"
         user.save()
-        if user.is_staff:
-            TOTP.activate(user, DEMO_TOTP_SECRET)  # staff must use two-factor authentication
         EmailAddress.objects.get_or_create(
             user=user, email=email, defaults={"verified": True, "primary": True}
         )
