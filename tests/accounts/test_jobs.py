@@ -5,6 +5,7 @@ The queue here is the database backend with django-tasks-db's worker loop run in
 """
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -65,8 +66,11 @@ class HungUpBackend:
 
 
 def run_queue():
-    """Run what the database queue has ready, then stop (``manage.py db_worker --batch``)."""
-    Worker(
+    """Run what the database queue has ready, then stop (``manage.py db_worker --batch``).
+
+    Without closing connections between tasks, as a real worker does: on PostgreSQL that would
+    end the test's transaction."""
+    worker = Worker(
         queue_names=["default"],
         interval=0,
         batch=True,
@@ -75,7 +79,9 @@ def run_queue():
         max_tasks=None,
         worker_id="test-worker",
         excluded_queue_names=[],
-    ).run()
+    )
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        worker.run()
 
 
 def results(task):
