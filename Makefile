@@ -31,9 +31,16 @@ $(INSTALLED): pyproject.toml .ci/constraints.txt | $(BIN)/python
 
 install: $(INSTALLED)
 
-run: install  ## Serve the portal with demo data at http://127.0.0.1:8000 (SQLite)
+# `make run` and `make serve` start a background-job worker (manage.py db_worker, docs/jobs.md)
+# beside the web server, in the same process group: Ctrl-C stops both, and the worker stops
+# when the server does.
+WORKER := $(BIN)/python manage.py db_worker --no-reload
+STOP_WORKER := trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM
+
+run: install  ## Serve the portal with demo data at http://127.0.0.1:8000 (SQLite), and a job worker
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo
+	$(DEV) $(WORKER) & worker=$$!; $(STOP_WORKER); \
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 serve: install  ## The production configuration locally: gunicorn + WhiteNoise, DEBUG off
@@ -42,6 +49,7 @@ serve: install  ## The production configuration locally: gunicorn + WhiteNoise, 
 	$(DEV) $(BIN)/python manage.py seed_demo --quiet-accounts
 	$(SERVE_ENV) $(BIN)/python manage.py check --deploy
 	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(SERVE_ENV) $(WORKER) & worker=$$!; $(STOP_WORKER); \
 	$(SERVE_ENV) GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/gunicorn -c portal/gunicorn.conf.py portal.wsgi
 
 real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (default ../shared/data)

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "csp",
     "django_countries",
     "django_filters",
+    "django_tasks",
+    "django_tasks_db",
     "portal",
     "accounts",
     "incidents",
@@ -184,6 +186,8 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Incident Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Account emails are rendered in the request and sent by a background task.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 
 # Two-factor authentication (allauth.mfa): an authenticator app with recovery codes.
 # Staff must set it up (accounts.middleware.StaffMFAMiddleware); members may opt in.
@@ -220,6 +224,17 @@ elif DEBUG or TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 else:
     raise ImproperlyConfigured("EMAIL_URL must be set in production (smtp+tls://user:pw@host:587).")
+# Background jobs (docs/jobs.md): Django's task API (django-tasks) on a queue in the database,
+# run by `manage.py db_worker` (`make run` and `make serve` start one). Tests run tasks at
+# once, in the enqueuing process, unless they ask for the database backend.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if TESTING
+        else "django_tasks_db.DatabaseBackend",
+    }
+}
+
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Incident Portal <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -1,0 +1,48 @@
+"""Background tasks of the accounts app (run by `manage.py db_worker`; docs/jobs.md)."""
+
+from datetime import timedelta
+
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+
+from accounts.jobs import retrying_task, run_once
+
+
+def email_fields(message: EmailMessage) -> dict:
+    """A rendered message as the plain strings ``send_email`` takes (JSON in the queue)."""
+    return {
+        "message_id": message.extra_headers["Message-ID"],
+        "subject": str(message.subject),
+        "body": str(message.body),
+        "from_email": str(message.from_email),
+        "to": [str(address) for address in message.to],
+        "content_subtype": message.content_subtype,
+        "alternatives": [
+            [str(content), str(mimetype)]
+            for content, mimetype in getattr(message, "alternatives", [])
+        ],
+    }
+
+
+@retrying_task(attempts=5, backoff=timedelta(minutes=1))
+def send_email(
+    *,
+    message_id: str,
+    subject: str,
+    body: str,
+    from_email: str,
+    to: list[str],
+    content_subtype: str = "plain",
+    alternatives: list[list[str]] = (),
+) -> None:
+    """Send one rendered email; once per Message-ID, however often it is enqueued or retried."""
+
+    def send():
+        message = EmailMultiAlternatives(
+            subject, body, from_email, to, headers={"Message-ID": message_id}
+        )
+        message.content_subtype = content_subtype
+        for content, mimetype in alternatives:
+            message.attach_alternative(content, mimetype)
+        message.send()
+
+    run_once(f"email:{message_id}", send)
