@@ -32,6 +32,7 @@ from stix2 import v20, v21
 
 from incidents.importers.base import ImportAborted, ImportReport, Problem, progress
 from incidents.models import Dataset, Tactic, Technique, ThreatActor
+from incidents.services import SlugAllocator, catalogue_write, clean_text
 
 DATASET = {
     "slug": "mitre-attack-enterprise",
@@ -170,7 +171,7 @@ def clean_description(text: str | None) -> str:
     """
     if not text:
         return ""
-    paragraph = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
+    paragraph = re.split(r"\n\s*\n", clean_text(text).strip(), maxsplit=1)[0]
     paragraph = _MARKUP.sub("", _LINK.sub(r"\1", _CITATION.sub(" ", paragraph)))
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", _SPACE.sub(" ", paragraph)).strip()
 
@@ -291,7 +292,7 @@ def _read_tactic(release, obj, where, matrices):
         return "external_references", f"{attack_id} appears twice; the first one is kept"
     values = {
         "shortname": obj.x_mitre_shortname,
-        "name": obj.name,
+        "name": clean_text(obj.name),
         "url": ref.get("url") or f"https://attack.mitre.org/tactics/{attack_id}",
         "description": clean_description(obj.get("description")),
         "stix_id": obj.id,
@@ -325,7 +326,7 @@ def _read_technique(release, obj, where, matrices):
     if attack_id in release.techniques:
         return "external_references", f"{attack_id} appears twice; the first one is kept"
     values = {
-        "name": obj.name,
+        "name": clean_text(obj.name),
         "description": clean_description(obj.get("description")),
         "url": ref.get("url")
         or "https://attack.mitre.org/techniques/" + attack_id.replace(".", "/"),
@@ -353,12 +354,12 @@ def _read_group(release, obj, where, matrices):
     attack_id = ref["external_id"]
     if attack_id in release.groups:
         return "external_references", f"{attack_id} appears twice; the first one is kept"
-    name = obj.name.strip()
+    name = clean_text(obj.name).strip()
     if not name or len(name) > ThreatActor._meta.get_field("name").max_length:
         return "name", "empty or too long"
     release.groups[attack_id] = {
         "name": name,
-        "aliases": [a.strip() for a in obj.get("aliases") or () if a.strip()],
+        "aliases": [a.strip() for a in clean_text(list(obj.get("aliases") or ())) if a.strip()],
         "description": clean_description(obj.get("description")),
         "stix_id": obj.id,
         "where": where,
@@ -402,7 +403,7 @@ def import_attack(
     content = read_release(bundle, report, progress_stream)
     version = _release_version(content, release, report)
     now = timezone.now()
-    with transaction.atomic():
+    with catalogue_write():
         dataset, _ = Dataset.objects.select_for_update().get_or_create(
             slug=DATASET["slug"], defaults=DATASET
         )
@@ -621,7 +622,7 @@ def _write_groups(content: AttackRelease, dataset: Dataset, report: ImportReport
         )
         report.skip(retired["where"], retired["field"], reason + "; not imported", "threat actor")
 
-    taken_slugs = set(ThreatActor.objects.values_list("slug", flat=True))
+    slugs = SlugAllocator.for_model(ThreatActor)
     new, changed, unchanged = [], [], 0
     for attack_id, group in content.groups.items():
         actor, conflict = matcher.match(attack_id, group["name"], replaced[attack_id])
@@ -629,9 +630,7 @@ def _write_groups(content: AttackRelease, dataset: Dataset, report: ImportReport
             report.skip(group["where"], "name", conflict, kind="threat actor")
             continue
         if actor is None:
-            actor = ThreatActor(
-                name=group["name"], slug=_unique_slug(group["name"], taken_slugs), aliases=[]
-            )
+            actor = ThreatActor(name=group["name"], slug=slugs.allocate(group["name"]), aliases=[])
             matcher.add(actor)
             new.append(actor)
         values = {
@@ -703,14 +702,3 @@ def _merge_aliases(current, incoming, name) -> list:
             aliases.append(alias)
             seen.add(alias.lower())
     return aliases
-
-
-def _unique_slug(name: str, taken: set, max_length: int = 80) -> str:
-    """incidents.models.unique_slug, against a set of slugs (the database's and this batch's)."""
-    base = slugify(name)[:max_length].strip("-") or "item"
-    slug, n = base, 2
-    while slug in taken:
-        slug = f"{base[: max_length - len(str(n)) - 1]}-{n}"
-        n += 1
-    taken.add(slug)
-    return slug

@@ -22,23 +22,19 @@ from urllib.parse import urlsplit
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.text import slugify
 from django_countries import countries
 
+from .. import services
 from ..models import (
-    ActorType,
     CIAPosture,
     Dataset,
     DatePrecision,
     Impact,
     Incident,
-    Motive,
     Organisation,
-    Sector,
     Source,
     Technique,
     ThreatActor,
-    slug_date,
 )
 from .base import ImportReport
 
@@ -85,11 +81,6 @@ ACTOR_TYPES = {
     ("partner", "*"): "partner",
     ("unknown", "*"): "unknown",
 }
-EXTRA_ACTOR_TYPES = {
-    "terrorist": ("Terrorist", "Actors using attacks to intimidate or coerce for political ends."),
-    "partner": ("Partner", "A supplier, contractor or other third party with legitimate access."),
-}
-
 # NAICS code prefix -> portal sector (longest prefix wins); see docs/importers/veris.md.
 NAICS_SECTORS = {
     "11": "agriculture",
@@ -127,29 +118,6 @@ NAICS_SECTORS = {
     "92": "government",
     "928": "defence",
 }
-# Names for sectors the mapping needs, created when the taxonomy fixture was not loaded.
-SECTOR_NAMES = {
-    "agriculture": "Agriculture and food",
-    "construction": "Construction",
-    "defence": "Defence",
-    "education": "Education and research",
-    "energy": "Energy and utilities",
-    "finance": "Finance and insurance",
-    "government": "Government and public administration",
-    "healthcare": "Healthcare",
-    "hospitality": "Hospitality and leisure",
-    "manufacturing": "Manufacturing",
-    "media": "Media and entertainment",
-    "non-profit": "Non-profit and civil society",
-    "other-services": "Other services",
-    "professional-services": "Professional services",
-    "real-estate": "Real estate",
-    "retail": "Retail",
-    "technology": "Technology",
-    "telecommunications": "Telecommunications",
-    "transportation": "Transportation and logistics",
-}
-
 # A VERIS variety that maps to more ATT&CK techniques than this is too unspecific to tag.
 MAX_TECHNIQUES_PER_VARIETY = 8
 
@@ -258,7 +226,7 @@ def parse_record(raw: RawRecord, technique_map: dict[str, set[str]] | None = Non
     victim_name = victim.get("victim_id")
     if isinstance(victim_name, list):
         victim_name = victim_name[0] if victim_name else ""
-    victim_name = " ".join(str(victim_name or "").split())[:200]
+    victim_name = " ".join(services.clean_text(str(victim_name or "")).split())[:200]
     victim_countries = [c for c in _list(victim.get("country")) if _country(c)]
     country = _country(victim_countries[0]) if victim_countries else ""
     if not victim_name or victim_name.lower() in UNKNOWN_VALUES:
@@ -266,8 +234,8 @@ def parse_record(raw: RawRecord, technique_map: dict[str, set[str]] | None = Non
         victim_name = f"Unidentified organisation ({where})"
 
     date, precision = _date(_dict(_dict(data, "timeline"), "incident"), warnings)
-    summary = " ".join(str(data.get("summary") or "").split())
-    description = str(data.get("notes") or "").strip()
+    summary = " ".join(services.clean_text(str(data.get("summary") or "")).split())
+    description = services.clean_text(str(data.get("notes") or "")).strip()
     if len(summary) > SUMMARY_LIMIT:
         description = (summary + ("\n\n" + description if description else "")).strip()
         summary = summary[: SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"
@@ -306,7 +274,9 @@ def parse_record(raw: RawRecord, technique_map: dict[str, set[str]] | None = Non
         for motive in _list(details.get("motive")):
             if motive in MOTIVES:
                 parsed.motives.add(MOTIVES[motive])
-        varieties = [v for v in _list(details.get("variety")) if isinstance(v, str)] or ["Unknown"]
+        varieties = [
+            services.clean_text(v) for v in _list(details.get("variety")) if isinstance(v, str)
+        ] or ["Unknown"]
         actor_countries = [_country(c) for c in _list(details.get("country"))]
         actor_countries = [c for c in actor_countries if c] or [""]
         for variety in varieties[:5]:
@@ -371,7 +341,7 @@ def _sector(industry) -> str | None:
 def _urls(reference) -> list[str]:
     seen, urls = set(), []
     for value in _list(reference):
-        for url in URL_RE.findall(str(value)):
+        for url in URL_RE.findall(services.clean_text(str(value))):
             url = url.rstrip(").]")[:1000]
             if url not in seen:
                 seen.add(url)
@@ -465,7 +435,7 @@ def actor_name(category: str, variety: str, country: str) -> str:
 
 
 class VerisImporter:
-    """Writes parsed records; call ``run`` inside a transaction."""
+    """Writes parsed records; ``run`` is one catalogue write (atomic, pages invalidated)."""
 
     CHUNK = 1000
 
@@ -482,9 +452,11 @@ class VerisImporter:
         self.orgs = {
             name.lower(): pk for name, pk in Organisation.objects.values_list("name", "pk")
         }
-        self.org_slugs = set(Organisation.objects.values_list("slug", flat=True))
-        self.actor_slugs = set(ThreatActor.objects.values_list("slug", flat=True))
-        self.incident_slugs = set(Incident.objects.values_list("slug", flat=True))
+        self.org_slugs = services.SlugAllocator.for_model(Organisation)
+        self.actor_slugs = services.SlugAllocator.for_model(ThreatActor)
+        self.incident_slugs = services.SlugAllocator.for_model(
+            Incident, max_length=services.INCIDENT_SLUG_LENGTH
+        )
         self.actors = dict(
             ThreatActor.objects.filter(dataset=self.dataset).values_list("external_id", "pk")
         )
@@ -493,43 +465,35 @@ class VerisImporter:
         }
 
     def _prepare_taxonomies(self):
-        for slug in set(NAICS_SECTORS.values()):
-            Sector.objects.get_or_create(slug=slug, defaults={"name": SECTOR_NAMES[slug]})
-        for slug, (name, description) in EXTRA_ACTOR_TYPES.items():
-            ActorType.objects.get_or_create(
-                slug=slug, defaults={"name": name, "description": description}
-            )
-        for slug in set(MOTIVES.values()):
-            Motive.objects.get_or_create(slug=slug, defaults={"name": slug.capitalize()})
-        for slug in set(ACTOR_TYPES.values()):
-            ActorType.objects.get_or_create(
-                slug=slug, defaults={"name": slug.replace("-", " ").capitalize()}
-            )
-        self.sectors = dict(Sector.objects.values_list("slug", "pk"))
-        self.motives = dict(Motive.objects.values_list("slug", "pk"))
-        self.actor_types = dict(ActorType.objects.values_list("slug", "pk"))
+        taxonomy = services.ensure_taxonomy()
+        self.sectors = taxonomy.sectors
+        self.motives = taxonomy.motives
+        self.actor_types = taxonomy.actor_types
         self.techniques = dict(Technique.objects.taggable().values_list("attack_id", "pk"))
 
     def run(self, parsed: Iterable[ParsedIncident]):
-        chunk = []
-        for record in parsed:
-            chunk.append(record)
-            if len(chunk) >= self.CHUNK:
+        with services.catalogue_write():
+            chunk = []
+            for record in parsed:
+                chunk.append(record)
+                if len(chunk) >= self.CHUNK:
+                    self._write(chunk)
+                    chunk = []
+            if chunk:
                 self._write(chunk)
-                chunk = []
-        if chunk:
-            self._write(chunk)
-        self.dataset.imported_at = self.now
-        self.dataset.save(update_fields=["imported_at"])
+            self.dataset.imported_at = self.now
+            self.dataset.save(update_fields=["imported_at"])
 
-    def _unique(self, taken: set, text: str, max_length=80) -> str:
-        base = slugify(text)[:max_length].strip("-") or "item"
-        slug, n = base, 2
-        while slug in taken:
-            slug = f"{base[: max_length - len(str(n)) - 1]}-{n}"
-            n += 1
-        taken.add(slug)
-        return slug
+    def _slug(self, incident, p: ParsedIncident) -> str:
+        """As services.prepare_incident: drafts get a slug from the drafts' space, an
+        incident its public slug when first published; a slug once public is kept."""
+        if incident.status != Incident.Status.PUBLISHED:
+            return incident.slug or services.draft_slug()
+        if incident.slug and not services.is_draft_slug(incident.slug):
+            return incident.slug
+        return self.incident_slugs.allocate(
+            services.incident_slug_text(incident.date, incident.date_precision, p.victim)
+        )
 
     def _write(self, chunk: list[ParsedIncident]):
         self._ensure_organisations(chunk)
@@ -552,6 +516,7 @@ class VerisImporter:
             "records_affected",
             "status",
             "published_at",
+            "slug",
         ]
         for p in chunk:
             values = {
@@ -566,28 +531,26 @@ class VerisImporter:
             }
             incident = existing.get(p.external_id)
             if incident is None:
-                status = Incident.Status.PUBLISHED if self.publish else Incident.Status.DRAFT
+                status, published_at = services.publication_values(self.publish, self.now)
                 incident = Incident(
                     **values,
-                    slug=self._unique(
-                        self.incident_slugs,
-                        f"{slug_date(p.date, p.precision)} {p.victim}",
-                        max_length=100,
-                    ),
                     status=status,
-                    published_at=self.now if self.publish else None,
+                    published_at=published_at,
                     dataset=self.dataset,
                     external_id=p.external_id,
                     imported_at=self.now,
                     created_at=self.now,
                     updated_at=self.now,
                 )
+                incident.slug = self._slug(incident, p)
                 new.append(incident)
                 existing[p.external_id] = incident
                 continue
             if self.publish and incident.status == Incident.Status.DRAFT:
-                values["status"] = Incident.Status.PUBLISHED
-                values["published_at"] = incident.published_at or self.now
+                values["status"], values["published_at"] = services.publication_values(
+                    True, self.now, incident.published_at
+                )
+                values["slug"] = self._slug(Incident(**values, slug=incident.slug), p)
             diff = {k: v for k, v in values.items() if getattr(incident, k) != v}
             if diff:
                 for k, v in diff.items():
@@ -622,7 +585,7 @@ class VerisImporter:
             if key not in self.orgs and key not in new:
                 new[key] = Organisation(
                     name=p.victim,
-                    slug=self._unique(self.org_slugs, p.victim),
+                    slug=self.org_slugs.allocate(p.victim),
                     country=p.org_country,
                     sector_id=self.sectors.get(p.sector) if p.sector else None,
                 )
@@ -668,7 +631,7 @@ class VerisImporter:
                 type_slug = ACTOR_TYPES.get((category, variety)) or ACTOR_TYPES[(category, "*")]
                 new[key] = ThreatActor(
                     name=name,
-                    slug=self._unique(self.actor_slugs, name),
+                    slug=self.actor_slugs.allocate(name),
                     actor_type_id=self.actor_types[type_slug],
                     country=country,
                     is_unattributed=True,
