@@ -1288,3 +1288,20 @@ def test_publishing_imported_drafts_allocates_their_public_slugs(techniques):
     assert hospital.status == Incident.Status.PUBLISHED
     assert draft_slug != hospital.slug == "2019-11-example-hospital-trust"
     assert Client().get(hospital.get_absolute_url()).status_code == 200
+
+
+def test_control_characters_are_removed_when_mapping():
+    """Issue 9.2: NUL and U+000B from pasted text never reach the catalogue."""
+    record = {
+        "timeline": {"incident": {"year": 2021}},
+        "victim": {"victim_id": "Acme\x00 Corp"},
+        "summary": "Line\x0b one.",
+        "notes": "First\x0c line\nsecond\x00 line",
+        "actor": {"external": {"variety": ["Organized\x0b crime"]}},
+        "reference": "https://example.com/a\x00b",
+    }
+    parsed = parse_record(RawRecord("test", "KEY", record))
+    assert (parsed.victim, parsed.summary) == ("Acme Corp", "Line one.")
+    assert parsed.description == "First line\nsecond line"
+    assert parsed.actors == {("external", "Organized crime", "")}
+    assert parsed.sources == ["https://example.com/ab"]
