@@ -443,7 +443,9 @@ def test_a_failure_while_writing_rolls_everything_back(portal):
     before = snapshot()
 
     with (
-        mock.patch("incidents.importers.attack._write_groups", side_effect=RuntimeError("boom")),
+        mock.patch(
+            "incidents.importers.attack.write._write_groups", side_effect=RuntimeError("boom")
+        ),
         pytest.raises(RuntimeError),
     ):
         run(SAMPLE)
