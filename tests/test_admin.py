@@ -250,6 +250,18 @@ def test_publish_action_gives_drafts_public_slugs_drafts_never_shaped(superuser_
     assert draft.slug == "2023-03-acme-2"  # once public, a slug is kept
 
 
+def test_publishing_through_the_change_form_allocates_the_public_slug(editor_client, db):
+    draft = IncidentFactory(
+        status=Incident.Status.DRAFT, organisation__name="Acme", date=datetime.date(2023, 3, 9)
+    )
+    data = change_form_payload(editor_client.get(change_url(draft)))
+    assert data["slug"] == draft.slug
+    data["status"] = Incident.Status.PUBLISHED
+    assert editor_client.post(change_url(draft), data).status_code == 302
+    draft.refresh_from_db()
+    assert (draft.status, draft.slug) == ("published", "2023-03-acme")
+
+
 def test_draft_preview_link_works_for_staff(superuser_client, db):
     draft = IncidentFactory(status=Incident.Status.DRAFT, summary="Preview me.")
     html = superuser_client.get(change_url(draft)).content.decode()
