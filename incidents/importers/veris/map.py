@@ -23,21 +23,9 @@ from .read import RawRecord
 
 UNKNOWN_VALUES = {"", "unknown", "other", "na", "not applicable"}
 
-# VERIS motive -> portal motive slug. "Unknown" and "NA" say nothing and are dropped.
-MOTIVES = {
-    m: m.lower()
-    for m in (
-        "Financial",
-        "Espionage",
-        "Ideology",
-        "Grudge",
-        "Fun",
-        "Convenience",
-        "Fear",
-        "Secondary",
-        "Other",
-    )
-}
+# VERIS motive -> portal motive slug (the portal's motives are VERIS's). "Unknown" and "NA"
+# say nothing and are dropped.
+MOTIVES = {name: slug for slug, name in services.MOTIVES.items()}
 
 # (VERIS actor category, variety) -> portal actor type slug; "*" is the category default.
 ACTOR_TYPES = {
