@@ -523,7 +523,10 @@ class Incident(CleanText):
             # Stored as the first day of the known period; never a guessed day.
             month = self.date.month if self.date_precision == DatePrecision.MONTH else 1
             self.date = self.date.replace(month=month, day=1)
+        before = (self.slug, self.published_at)
         services.prepare_incident(self)
+        if kwargs.get("update_fields") is not None and (self.slug, self.published_at) != before:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "slug", "published_at"}
         super().save(*args, **kwargs)
 
 

@@ -101,6 +101,15 @@ def test_slugs_staff_typed_are_respected():
     assert draft.slug == "acme-breach"
 
 
+@pytest.mark.django_db
+def test_publishing_with_update_fields_saves_the_slug_and_timestamp_too():
+    draft = IncidentFactory(status="draft", organisation__name="Acme", date=MARCH)
+    draft.status = Incident.Status.PUBLISHED
+    draft.save(update_fields=["status"])
+    draft.refresh_from_db()
+    assert (draft.slug, draft.published_at is not None) == ("2023-03-acme", True)
+
+
 # Publication
 
 
