@@ -1,10 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.utils import timezone
 from django.utils.html import format_html
 
-from . import caching
+from . import services
 from .models import (
     ActorType,
     CIAPosture,
@@ -177,21 +176,12 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected incidents", permissions=["change"])
     def publish(self, request, queryset):
-        now = timezone.now()
-        drafts = queryset.filter(status=Incident.Status.DRAFT)
-        n = drafts.filter(published_at__isnull=True).update(
-            status=Incident.Status.PUBLISHED, published_at=now, updated_at=now
-        )
-        n += drafts.update(status=Incident.Status.PUBLISHED, updated_at=now)
-        caching.bump()  # update() sends no signals; cached pages must not outlive this
+        n = services.publish(queryset)
         self.message_user(request, f"Published {n} incident(s).", messages.SUCCESS)
 
     @admin.action(
         description="Unpublish selected incidents (back to draft)", permissions=["change"]
     )
     def unpublish(self, request, queryset):
-        n = queryset.filter(status=Incident.Status.PUBLISHED).update(
-            status=Incident.Status.DRAFT, updated_at=timezone.now()
-        )
-        caching.bump()  # an unpublished incident must disappear from cached pages at once
+        n = services.unpublish(queryset)
         self.message_user(request, f"Unpublished {n} incident(s).", messages.SUCCESS)

@@ -9,29 +9,25 @@ from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.text import slugify
 from django_countries.fields import CountryField
 
-
-def unique_slug(model, text, *, max_length=80, exclude_pk=None):
-    """A slug for ``text`` not yet used by ``model`` ("acme", "acme-2", ...)."""
-    base = slugify(text)[:max_length].strip("-") or "item"
-    slug, n = base, 2
-    existing = model._default_manager.filter(slug__startswith=base)
-    if exclude_pk is not None:
-        existing = existing.exclude(pk=exclude_pk)
-    taken = set(existing.values_list("slug", flat=True))
-    while slug in taken:
-        slug = f"{base[: max_length - len(str(n)) - 1]}-{n}"
-        n += 1
-    return slug
-
+from . import services
 
 MARKDOWN_HELP = (
     "Markdown (paragraphs, **bold**, *italic*, lists, links, tables). "
     "HTML is removed when the page is shown (incidents.markup)."
 )
+
+
+class CleanText(models.Model):
+    """Text fields are saved without control characters (see services.clean_text)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        services.clean_text_fields(self)
+        super().save(*args, **kwargs)
 
 
 class SlugManager(models.Manager):
@@ -229,7 +225,7 @@ class ThreatActorManager(SlugManager.from_queryset(ThreatActorQuerySet)):
     pass
 
 
-class ThreatActor(models.Model):
+class ThreatActor(CleanText):
     """A named or unnamed attacker. Its name is public; everything else is for members."""
 
     name = models.CharField(max_length=200)
@@ -279,7 +275,7 @@ class ThreatActor(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = unique_slug(ThreatActor, self.name, exclude_pk=self.pk)
+            self.slug = services.unique_slug(ThreatActor, self.name, exclude_pk=self.pk)
         super().save(*args, **kwargs)
 
 
@@ -295,7 +291,7 @@ class OrganisationManager(SlugManager.from_queryset(OrganisationQuerySet)):
     pass
 
 
-class Organisation(models.Model):
+class Organisation(CleanText):
     """A victim organisation; it may have several incidents (a recurring victim)."""
 
     name = models.CharField(max_length=200)
@@ -327,7 +323,7 @@ class Organisation(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = unique_slug(Organisation, self.name, exclude_pk=self.pk)
+            self.slug = services.unique_slug(Organisation, self.name, exclude_pk=self.pk)
         super().save(*args, **kwargs)
 
 
@@ -413,7 +409,7 @@ class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
         return self.get(slug=slug)
 
 
-class Incident(models.Model):
+class Incident(CleanText):
     """One publicly reported event affecting one victim organisation."""
 
     class Status(models.TextChoices):
@@ -527,11 +523,10 @@ class Incident(models.Model):
             # Stored as the first day of the known period; never a guessed day.
             month = self.date.month if self.date_precision == DatePrecision.MONTH else 1
             self.date = self.date.replace(month=month, day=1)
-        if not self.slug:
-            stem = f"{slug_date(self.date, self.date_precision)} {self.organisation_name}"
-            self.slug = unique_slug(Incident, stem, max_length=100, exclude_pk=self.pk)
-        if self.status == self.Status.PUBLISHED and self.published_at is None:
-            self.published_at = timezone.now()
+        before = (self.slug, self.published_at)
+        services.prepare_incident(self)
+        if kwargs.get("update_fields") is not None and (self.slug, self.published_at) != before:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "slug", "published_at"}
         super().save(*args, **kwargs)
 
 
@@ -610,7 +605,7 @@ class CIAPostureManager(models.Manager):
         return self.get(incident__slug=incident_slug)
 
 
-class CIAPosture(models.Model):
+class CIAPosture(CleanText):
     """An incident's impact on confidentiality, integrity and availability (members only)."""
 
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="cia_posture")
@@ -647,7 +642,7 @@ class SourceManager(models.Manager):
         return self.get(incident__slug=incident_slug, url=url)
 
 
-class Source(models.Model):
+class Source(CleanText):
     """A public reference backing an incident."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="sources")

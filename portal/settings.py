@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "accounts",
     "incidents",
 ]
+if DEBUG or TESTING:  # benchmark tooling (synthetic data), never in production
+    INSTALLED_APPS.append("bench.apps.BenchConfig")
 
 MIDDLEWARE = [
     "portal.observability.RequestLogMiddleware",

@@ -228,6 +228,59 @@ def test_incident_change_page_links_to_the_public_page(superuser_client, inciden
     assert f'<a href="{draft.get_absolute_url()}">Preview (draft)</a>' in html
 
 
+def test_publish_action_gives_drafts_public_slugs_drafts_never_shaped(superuser_client, db):
+    """Issue 9.3: a draft for the same victim and month must not push a published one to -2."""
+    draft = IncidentFactory(
+        status=Incident.Status.DRAFT, organisation__name="Acme", date=datetime.date(2023, 3, 9)
+    )
+    published = IncidentFactory(organisation=draft.organisation, date=datetime.date(2023, 3, 20))
+    assert published.slug == "2023-03-acme"
+    assert not draft.slug.startswith("2023-03-acme")
+    other = IncidentFactory(status=Incident.Status.DRAFT, organisation__name="Beta Corp")
+
+    run_action(superuser_client, Incident, "publish", [draft, other])
+    draft.refresh_from_db()
+    other.refresh_from_db()
+    assert (draft.slug, other.slug) == ("2023-03-acme-2", "2021-05-beta-corp")
+    assert Client().get(draft.get_absolute_url()).status_code == 200
+
+    run_action(superuser_client, Incident, "unpublish", [draft])
+    run_action(superuser_client, Incident, "publish", [draft])
+    draft.refresh_from_db()
+    assert draft.slug == "2023-03-acme-2"  # once public, a slug is kept
+
+
+def test_publishing_through_the_change_form_allocates_the_public_slug(editor_client, db):
+    draft = IncidentFactory(
+        status=Incident.Status.DRAFT, organisation__name="Acme", date=datetime.date(2023, 3, 9)
+    )
+    data = change_form_payload(editor_client.get(change_url(draft)))
+    assert data["slug"] == draft.slug
+    data["status"] = Incident.Status.PUBLISHED
+    assert editor_client.post(change_url(draft), data).status_code == 302
+    draft.refresh_from_db()
+    assert (draft.status, draft.slug) == ("published", "2023-03-acme")
+
+
+def test_draft_preview_link_works_for_staff(superuser_client, db):
+    draft = IncidentFactory(status=Incident.Status.DRAFT, summary="Preview me.")
+    html = superuser_client.get(change_url(draft)).content.decode()
+    assert f'<a href="{draft.get_absolute_url()}">Preview (draft)</a>' in html
+    assert "Preview me." in superuser_client.get(draft.get_absolute_url()).content.decode()
+    assert Client().get(draft.get_absolute_url()).status_code == 404
+
+
+def test_admin_form_strips_control_characters(editor_client, incident):
+    """Issue 9.2: text pasted from a word processor carries U+000B; it is never stored."""
+    data = change_form_payload(editor_client.get(change_url(incident)))
+    data["summary"] = "Line one\x0bline two\x1f, tab\tkept."
+    response = editor_client.post(change_url(incident), data)
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.summary == "Line oneline two, tab\tkept."
+    assert Client().get(reverse("incidents:incident_feed")).status_code == 200
+
+
 # Subscription actions
 
 

@@ -112,7 +112,7 @@ def test_demo_staff_sign_in_with_the_demo_authenticator(db, settings):
     from django.test import Client
     from django.urls import reverse
 
-    from incidents.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
+    from accounts.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
     from tests.factories import totp_code
 
     settings.DEBUG = True

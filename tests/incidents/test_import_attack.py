@@ -443,7 +443,9 @@ def test_a_failure_while_writing_rolls_everything_back(portal):
     before = snapshot()
 
     with (
-        mock.patch("incidents.importers.attack._write_groups", side_effect=RuntimeError("boom")),
+        mock.patch(
+            "incidents.importers.attack.write._write_groups", side_effect=RuntimeError("boom")
+        ),
         pytest.raises(RuntimeError),
     ):
         run(SAMPLE)
@@ -553,3 +555,22 @@ def test_data_sources_page_shows_the_release_and_licence(db, client):
     assert "MITRE ATT&amp;CK Enterprise" in html
     assert "17.0" in html
     assert "ATT&amp;CK Terms of Use" in html
+
+
+def test_control_characters_never_reach_the_catalogue(db):
+    """Issue 9.2: names, aliases and descriptions are stored without control characters."""
+    bundle = json.loads(SAMPLE.read_text())
+    for obj in bundle["objects"]:
+        if obj.get("type") in ("intrusion-set", "attack-pattern", "x-mitre-tactic"):
+            obj["name"] = obj["name"][:2] + "\x0b" + obj["name"][2:] + "\x00"
+            if obj.get("description"):
+                obj["description"] = "\x1f" + obj["description"]
+            if obj.get("aliases"):
+                obj["aliases"] = [a + "\x0b" for a in obj["aliases"]]
+    import_attack(bundle)
+    apt28 = ThreatActor.objects.get(attack_id="G0007")
+    assert apt28.name == "APT28"
+    assert apt28.aliases == ["Fancy Bear", "Sofacy"]
+    assert apt28.description.startswith("APT28 is")
+    assert Technique.objects.get(attack_id="T1566").name == "Phishing"
+    assert Tactic.objects.get(attack_id="TA0001").name == "Initial Access"

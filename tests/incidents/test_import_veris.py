@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -1257,9 +1258,50 @@ def test_existing_organisation_is_matched_case_insensitively(techniques):
 def test_imported_slugs_never_collide_with_existing_ones(techniques):
     existing = IncidentFactory(slug="2019-11-example-hospital-trust")
     OrganisationFactory(name="Someone Else", slug="example-hospital-trust")
-    import_veris(SAMPLE)
+    import_veris(SAMPLE, publish=True)
     hospital = imported("SAMPLE-0001")
     assert hospital.slug != existing.slug
     assert hospital.slug.startswith("2019-11-example-hospital-trust")
     assert hospital.organisation.slug != "example-hospital-trust"
     assert Incident.objects.get(pk=existing.pk).summary == existing.summary
+
+
+@pytest.mark.django_db
+def test_imported_drafts_never_shape_public_slugs(techniques):
+    """A draft imported first must not push a later published incident to "-2" (issue 9.3)."""
+    import_veris(SAMPLE)
+    draft = imported("SAMPLE-0001")
+    assert draft.status == Incident.Status.DRAFT
+    assert not draft.slug.startswith("2019-11")
+    hand_made = IncidentFactory(
+        organisation=draft.organisation, date=draft.date, date_precision=draft.date_precision
+    )
+    assert hand_made.slug == "2019-11-example-hospital-trust"
+
+
+@pytest.mark.django_db
+def test_publishing_imported_drafts_allocates_their_public_slugs(techniques):
+    import_veris(SAMPLE)
+    draft_slug = imported("SAMPLE-0001").slug
+    import_veris(SAMPLE, publish=True)
+    hospital = imported("SAMPLE-0001")
+    assert hospital.status == Incident.Status.PUBLISHED
+    assert draft_slug != hospital.slug == "2019-11-example-hospital-trust"
+    assert Client().get(hospital.get_absolute_url()).status_code == 200
+
+
+def test_control_characters_are_removed_when_mapping():
+    """Issue 9.2: NUL and U+000B from pasted text never reach the catalogue."""
+    record = {
+        "timeline": {"incident": {"year": 2021}},
+        "victim": {"victim_id": "Acme\x00 Corp"},
+        "summary": "Line\x0b one.",
+        "notes": "First\x0c line\nsecond\x00 line",
+        "actor": {"external": {"variety": ["Organized\x0b crime"]}},
+        "reference": "https://example.com/a\x00b",
+    }
+    parsed = parse_record(RawRecord("test", "KEY", record))
+    assert (parsed.victim, parsed.summary) == ("Acme Corp", "Line one.")
+    assert parsed.description == "First line\nsecond line"
+    assert parsed.actors == {("external", "Organized crime", "")}
+    assert parsed.sources == ["https://example.com/ab"]

@@ -2,12 +2,11 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.caching import InvalidatesCatalogueCache
 from incidents.importers.attack import DATASET, import_attack, load_bundle
 from incidents.importers.base import ImportAborted
 
 
-class Command(InvalidatesCatalogueCache, BaseCommand):
+class Command(BaseCommand):
     help = (
         "Import MITRE ATT&CK Enterprise from a STIX 2.x bundle (a local file or an http(s) URL): "
         "tactics, techniques and sub-techniques, and groups as threat actors. Safe to re-run: "

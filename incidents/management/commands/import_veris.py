@@ -5,7 +5,6 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from incidents.caching import InvalidatesCatalogueCache
 from incidents.importers.base import ImportAborted, ImportReport, progress
 from incidents.importers.veris import (
     VCDB,
@@ -34,7 +33,7 @@ def count_records(paths) -> int:
     return total
 
 
-class Command(InvalidatesCatalogueCache, BaseCommand):
+class Command(BaseCommand):
     help = (
         "Import VERIS JSON incidents: .json files, directories of them, or JSON Lines "
         "(with NAME.source_files.txt beside it for VCDB's keys). Idempotent and atomic."

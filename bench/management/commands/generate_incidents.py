@@ -12,23 +12,19 @@ import time
 from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, models, reset_queries, transaction
+from django.db import connection, models, reset_queries
 from django.db.models import BigIntegerField, Max
 from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
-from incidents import synthetic
-from incidents.caching import InvalidatesCatalogueCache
+from bench import synthetic
+from incidents import services
 from incidents.importers.base import progress
-from incidents.importers.veris import EXTRA_ACTOR_TYPES, SECTOR_NAMES
 from incidents.models import (
-    ActorType,
     CIAPosture,
     Dataset,
     Incident,
-    Motive,
     Organisation,
-    Sector,
     Source,
     Technique,
     ThreatActor,
@@ -158,7 +154,7 @@ class BulkWriter:
         return len(objs)
 
 
-class Command(InvalidatesCatalogueCache, BaseCommand):
+class Command(BaseCommand):
     help = (
         "Create N synthetic incidents with VCDB-like distributions (marked with the dataset "
         "'synthetic'), or remove all of them with --delete."
@@ -204,12 +200,13 @@ class Command(InvalidatesCatalogueCache, BaseCommand):
         now = timezone.now()
         postgres = connection.vendor == "postgresql"
         writer = CopyWriter() if postgres else BulkWriter()
-        with transaction.atomic():
+        with services.catalogue_write():
             dataset, _ = Dataset.objects.update_or_create(
                 slug=SYNTHETIC["slug"], defaults={**SYNTHETIC, "imported_at": now}
             )
-            sectors, motives, actor_types = self.ensure_taxonomies()
-            actors = self.ensure_actor_pool(dataset, seed, actor_types)
+            taxonomy = services.ensure_taxonomy()
+            sectors, motives = taxonomy.sectors, taxonomy.motives
+            actors = self.ensure_actor_pool(dataset, seed, taxonomy.actor_types)
         techniques = dict(
             Technique.objects.taggable().order_by("attack_id").values_list("attack_id", "pk")
         )
@@ -245,7 +242,7 @@ class Command(InvalidatesCatalogueCache, BaseCommand):
         bar = progress(total=count, desc="Synthetic incidents", unit="incident")
         for start in range(0, count, batch):
             stop = min(count, start + batch)
-            with transaction.atomic():
+            with services.catalogue_write():
                 self.write_batch(writer, generator, start, stop, context, counts)
             bar.update(stop - start)
             reset_queries()  # with DEBUG on, Django keeps every query's SQL
@@ -261,22 +258,6 @@ class Command(InvalidatesCatalogueCache, BaseCommand):
             f"{counts['technique links']:,} technique and {counts['actor links']:,} actor links "
             f"in {elapsed:.1f} s ({counts['incidents'] / elapsed:,.0f} incidents/s); "
             f"seed {seed}, syn-{first_serial}..syn-{first_serial + count - 1}."
-        )
-
-    def ensure_taxonomies(self):
-        """The sectors, motives and actor types the tables use (as the VERIS importer names
-        them); ATT&CK techniques are never created, only picked from the taggable ones."""
-        for slug in filter(None, synthetic.SECTORS.items):
-            Sector.objects.get_or_create(slug=slug, defaults={"name": SECTOR_NAMES[slug]})
-        for slug in synthetic.MOTIVES.items:
-            Motive.objects.get_or_create(slug=slug, defaults={"name": slug.capitalize()})
-        for slug in synthetic.ACTOR_TYPES.items:
-            name = EXTRA_ACTOR_TYPES.get(slug, (slug.replace("-", " ").capitalize(),))[0]
-            ActorType.objects.get_or_create(slug=slug, defaults={"name": name})
-        return (
-            dict(Sector.objects.values_list("slug", "pk")),
-            dict(Motive.objects.values_list("slug", "pk")),
-            dict(ActorType.objects.values_list("slug", "pk")),
         )
 
     def ensure_actor_pool(self, dataset, seed, actor_types):
@@ -336,6 +317,7 @@ class Command(InvalidatesCatalogueCache, BaseCommand):
                 techniques.extend((pk, ctx["techniques"][t]) for t in i.techniques)
                 actors.extend((pk, ctx["actors"][a]) for a in i.actors)
                 counts["published"] += i.published
+                status, published_at = services.publication_values(i.published, now)
                 yield (
                     pk,
                     slug,
@@ -347,8 +329,8 @@ class Command(InvalidatesCatalogueCache, BaseCommand):
                     i.summary,
                     i.description,
                     i.records_affected,
-                    "published" if i.published else "draft",
-                    now if i.published else None,
+                    status,
+                    published_at,
                     now,
                     now,
                     ctx["dataset"],
@@ -390,7 +372,7 @@ class Command(InvalidatesCatalogueCache, BaseCommand):
         inc_ds = qn(Incident._meta.get_field("dataset").column)
         actor_ds = qn(ThreatActor._meta.get_field("dataset").column)
         counts = Counter()
-        with transaction.atomic(), connection.cursor() as cursor:
+        with services.catalogue_write(), connection.cursor() as cursor:
             # Victims of synthetic incidents, remembered before the incidents go ...
             victims = f"SELECT DISTINCT {victim} AS id FROM {inc} WHERE {inc_ds} = %s"  # noqa: S608
             cursor.execute(f"CREATE TEMPORARY TABLE synthetic_victims AS {victims}", [dataset.pk])

@@ -10,6 +10,7 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -19,7 +20,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Plan, Subscription
-from incidents.models import Incident, Motive
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - development accounts only
 # The demo staff accounts' authenticator (development accounts only, like the password):
@@ -46,13 +46,17 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo creates accounts with a known password: DEBUG only.")
+        # The catalogue is reached by name only (accounts never imports incidents); loaddata
+        # sends the model signals that invalidate cached catalogue pages.
+        motives = apps.get_model("incidents", "Motive")._default_manager
+        incidents = apps.get_model("incidents", "Incident")._default_manager
         with transaction.atomic():
-            if not Motive.objects.exists():
+            if not motives.exists():
                 call_command("loaddata", "fixtures/taxonomy.json", verbosity=0)
                 self.stdout.write("Loaded taxonomy (sectors, motives, actor types, ATT&CK).")
-            if not Incident.objects.exists():
+            if not incidents.exists():
                 call_command("loaddata", "fixtures/demo.json", verbosity=0)
-                self.stdout.write(f"Loaded {Incident.objects.count()} demo incidents.")
+                self.stdout.write(f"Loaded {incidents.count()} demo incidents.")
             for email, role, _ in DEMO_ACCOUNTS:
                 self.ensure_account(email, role)
         if not options["quiet_accounts"]:

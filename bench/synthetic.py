@@ -17,13 +17,13 @@ from __future__ import annotations
 import calendar
 import datetime
 import random
-import re
 from array import array
 from bisect import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .models import DatePrecision, Impact
+from incidents.models import DatePrecision, Impact
+from incidents.services import slug_base
 
 # Distribution tables (VCDB validated set, counts; "-" is "not known")
 
@@ -383,11 +383,6 @@ CIA_WORDS = {
 }  # fmt: skip
 
 
-def fast_slug(text: str) -> str:
-    """slugify() for the plain ASCII names made here (several times faster)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower().replace("'", "").replace(".", "")).strip("-")
-
-
 @dataclass(slots=True)
 class Victim:
     name: str
@@ -455,17 +450,17 @@ def make_actor_pool(seed, numbers: Sequence[int], *, taken_names=(), taken_slugs
                 name = f"{adj} {noun}"
             if attempt > 50:
                 name = f"{name} {number}"
-            if name.lower() not in names and fast_slug(name) not in slugs:
+            if name.lower() not in names and slug_base(name) not in slugs:
                 break
         names.add(name.lower())
-        slugs.add(fast_slug(name))
+        slugs.add(slug_base(name))
         aliases = [f"UNC{rng.randint(1000, 9999)}"] if rng.random() < 0.5 else []
         if rng.random() < 0.25:
             aliases.append(f"{rng.choice(ACTOR_ADJECTIVES)}{rng.choice(ACTOR_NOUNS)}")
         kind_words = kind.replace("-", " ")
         description = f"Synthetic test actor ({kind_words}), invented by generate_incidents."
         actors.append(
-            SyntheticActor(number, name, fast_slug(name), kind, country, aliases, description)
+            SyntheticActor(number, name, slug_base(name), kind, country, aliases, description)
         )
     return actors
 
@@ -545,7 +540,7 @@ class SyntheticIncidents:
             )
             if attempt >= 20:  # the space is crowded: number the name
                 name = f"{name} {attempt}"
-            slug = fast_slug(name)
+            slug = slug_base(name)
             if name.lower() not in self.taken_names and slug not in self.taken_slugs:
                 break
         self.taken_names.add(name.lower())
@@ -594,7 +589,7 @@ class SyntheticIncidents:
         if self.actors.items:
             incident.actors = self.actors.sample(rng, ACTOR_COUNTS.pick(rng))
         headline = f"{victim.name} {HEADLINES[action]}"
-        path = fast_slug(headline)[:60]
+        path = slug_base(headline)[:60]
         for k in range(SOURCE_COUNTS.pick(rng)):
             host = SOURCE_HOSTS.pick(rng)
             published_on = min(date + datetime.timedelta(days=rng.randint(0, 120)), self.today)

@@ -18,8 +18,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count
 
-from incidents import synthetic
-from incidents.management.commands import generate_incidents
+from bench import synthetic
+from bench.management.commands import generate_incidents
 from incidents.models import (
     CIAPosture,
     Dataset,
@@ -31,6 +31,7 @@ from incidents.models import (
     Technique,
     ThreatActor,
 )
+from incidents.services import slug_base
 from tests.factories import (
     CIAPostureFactory,
     IncidentFactory,
@@ -93,9 +94,7 @@ def test_victims_follow_vcdb(sample):
     assert len({i.victim.country for i in sample}) > 40
     sectors = Counter(i.victim.sector for i in sample)
     assert [s for s, _ in sectors.most_common(2)] == ["healthcare", "government"]
-    assert all(
-        i.victim.name and i.victim.slug == synthetic.fast_slug(i.victim.name) for i in sample
-    )
+    assert all(i.victim.name and i.victim.slug == slug_base(i.victim.name) for i in sample)
 
 
 def test_text_lengths_and_records(sample):

@@ -1,0 +1,339 @@
+"""Writing parsed VERIS records: a whole batch set-wise (bulk inserts and updates per
+chunk), as one catalogue write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from django.db.models import Value
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from ... import services
+from ...models import (
+    CIAPosture,
+    Dataset,
+    Incident,
+    Organisation,
+    Source,
+    Technique,
+    ThreatActor,
+)
+from ..base import ImportReport, Problem
+from .map import ACTOR_TYPES, ParsedIncident, actor_name
+
+VCDB = {
+    "slug": "vcdb",
+    "name": "VERIS Community Database (VCDB)",
+    "url": "https://github.com/vz-risk/VCDB",
+    "licence": "CC BY-SA 4.0",
+    "licence_url": "https://creativecommons.org/licenses/by-sa/4.0/",
+    "attribution": "Incident data from the VERIS Community Database (VCDB) by the Verizon "
+    "RISK Team and VCDB contributors, licensed under CC BY-SA 4.0.",
+}
+
+
+class VerisImporter:
+    """Writes parsed records; ``run`` is one catalogue write (atomic, pages invalidated)."""
+
+    CHUNK = 1000
+
+    def __init__(self, *, dataset_info=None, publish=False, report=None, now=None):
+        self.publish = publish
+        self.report = report or ImportReport()
+        self.now = now or timezone.now()
+        info = dict(dataset_info or VCDB)
+        self.dataset, _ = Dataset.objects.update_or_create(
+            slug=info.pop("slug"), defaults={**info, "imported_at": self.now}
+        )
+        self._prepare_taxonomies()
+        # Keyed by Python's lower(): SQLite's LOWER() only folds ASCII.
+        self.orgs = {
+            name.lower(): pk for name, pk in Organisation.objects.values_list("name", "pk")
+        }
+        self.org_slugs = services.SlugAllocator.for_model(Organisation)
+        self.actor_slugs = services.SlugAllocator.for_model(ThreatActor)
+        self.incident_slugs = services.SlugAllocator.for_model(
+            Incident, max_length=services.INCIDENT_SLUG_LENGTH
+        )
+        self.actors = dict(
+            ThreatActor.objects.filter(dataset=self.dataset).values_list("external_id", "pk")
+        )
+        self.actor_names = {
+            name.lower(): pk for name, pk in ThreatActor.objects.values_list("name", "pk")
+        }
+
+    def _prepare_taxonomies(self):
+        taxonomy = services.ensure_taxonomy()
+        self.sectors = taxonomy.sectors
+        self.motives = taxonomy.motives
+        self.actor_types = taxonomy.actor_types
+        self.techniques = dict(Technique.objects.taggable().values_list("attack_id", "pk"))
+
+    def run(self, parsed: Iterable[ParsedIncident]):
+        with services.catalogue_write():
+            chunk = []
+            for record in parsed:
+                chunk.append(record)
+                if len(chunk) >= self.CHUNK:
+                    self._write(chunk)
+                    chunk = []
+            if chunk:
+                self._write(chunk)
+            self.dataset.imported_at = self.now
+            self.dataset.save(update_fields=["imported_at"])
+
+    def _slug(self, incident, p: ParsedIncident) -> str:
+        """As services.prepare_incident: drafts get a slug from the drafts' space, an
+        incident its public slug when first published; a slug once public is kept."""
+        if incident.status != Incident.Status.PUBLISHED:
+            return incident.slug or services.draft_slug()
+        if incident.slug and not services.is_draft_slug(incident.slug):
+            return incident.slug
+        return self.incident_slugs.allocate(
+            services.incident_slug_text(incident.date, incident.date_precision, p.victim)
+        )
+
+    def _write(self, chunk: list[ParsedIncident]):
+        self._ensure_organisations(chunk)
+        self._ensure_actors(chunk)
+        existing = {
+            i.external_id: i
+            for i in Incident.objects.filter(
+                dataset=self.dataset, external_id__in=[p.external_id for p in chunk]
+            ).select_related("cia_posture")
+        }
+        new, changed = [], []
+        fields = [
+            "organisation_id",
+            "date",
+            "date_precision",
+            "country",
+            "sector_id",
+            "summary",
+            "description",
+            "records_affected",
+            "status",
+            "published_at",
+            "slug",
+        ]
+        for p in chunk:
+            values = {
+                "organisation_id": self.orgs[p.victim.lower()],
+                "date": p.date,
+                "date_precision": p.precision,
+                "country": p.country,
+                "sector_id": self.sectors.get(p.sector) if p.sector else None,
+                "summary": p.summary,
+                "description": p.description,
+                "records_affected": p.records_affected,
+            }
+            incident = existing.get(p.external_id)
+            if incident is None:
+                status, published_at = services.publication_values(self.publish, self.now)
+                incident = Incident(
+                    **values,
+                    status=status,
+                    published_at=published_at,
+                    dataset=self.dataset,
+                    external_id=p.external_id,
+                    imported_at=self.now,
+                    created_at=self.now,
+                    updated_at=self.now,
+                )
+                incident.slug = self._slug(incident, p)
+                new.append(incident)
+                existing[p.external_id] = incident
+                continue
+            if self.publish and incident.status == Incident.Status.DRAFT:
+                values["status"], values["published_at"] = services.publication_values(
+                    True, self.now, incident.published_at
+                )
+                values["slug"] = self._slug(Incident(**values, slug=incident.slug), p)
+            diff = {k: v for k, v in values.items() if getattr(incident, k) != v}
+            if diff:
+                for k, v in diff.items():
+                    setattr(incident, k, v)
+                incident.updated_at = incident.imported_at = self.now
+                changed.append(incident)
+        Incident.objects.bulk_create(new, batch_size=500)
+        if changed:
+            Incident.objects.bulk_update(
+                changed, [*fields, "updated_at", "imported_at"], batch_size=500
+            )
+        new_ids = {i.pk for i in new}
+        touched = {i.pk for i in changed}
+        touched |= self._write_postures(chunk, existing, new_ids)
+        touched |= self._write_sources(chunk, existing)
+        touched |= self._write_relations(chunk, existing)
+        for p in chunk:
+            pk = existing[p.external_id].pk
+            outcome = "created" if pk in new_ids else "updated" if pk in touched else "unchanged"
+            self.report.add("incident", outcome)
+            for field_name, message in p.warnings:
+                self.report.problems.append(_warning(p.where, field_name, message))
+        if touched - new_ids:
+            Incident.objects.filter(pk__in=touched - new_ids).update(
+                updated_at=self.now, imported_at=self.now
+            )
+
+    def _ensure_organisations(self, chunk):
+        new = {}
+        for p in chunk:
+            key = p.victim.lower()
+            if key not in self.orgs and key not in new:
+                new[key] = Organisation(
+                    name=p.victim,
+                    slug=self.org_slugs.allocate(p.victim),
+                    country=p.org_country,
+                    sector_id=self.sectors.get(p.sector) if p.sector else None,
+                )
+        if not new:
+            return
+        # The database's LOWER() may fold a name differently from Python's (PostgreSQL:
+        # "İ" -> "i"); a row that conflicts is then matched by the database's own rule.
+        Organisation.objects.bulk_create(new.values(), batch_size=500, ignore_conflicts=True)
+        created = dict(
+            Organisation.objects.filter(name__in=[o.name for o in new.values()]).values_list(
+                "name", "pk"
+            )
+        )
+        for key, org in new.items():
+            pk = created.get(org.name)
+            if pk is None:
+                pk = (
+                    Organisation.objects.annotate(lname=Lower("name"))
+                    .filter(lname=Lower(Value(org.name)))
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+            self.orgs[key] = pk
+        inserted = sum(1 for org in new.values() if org.name in created)
+        self.report.add("organisation", "created", inserted)
+
+    def _ensure_actors(self, chunk):
+        new, aliases = {}, {}
+        for p in chunk:
+            for category, variety, country in p.actors:
+                key = f"veris:{category}:{variety}:{country}".lower()
+                if key in self.actors or key in new or key in aliases:
+                    continue
+                name = actor_name(category, variety, country)
+                if name.lower() in self.actor_names:
+                    # Same category already present under another key (e.g. Unknown/Other).
+                    self.actors[key] = self.actor_names[name.lower()]
+                    continue
+                pending = next((k for k, a in new.items() if a.name == name), None)
+                if pending:
+                    aliases[key] = pending
+                    continue
+                type_slug = ACTOR_TYPES.get((category, variety)) or ACTOR_TYPES[(category, "*")]
+                new[key] = ThreatActor(
+                    name=name,
+                    slug=self.actor_slugs.allocate(name),
+                    actor_type_id=self.actor_types[type_slug],
+                    country=country,
+                    is_unattributed=True,
+                    dataset=self.dataset,
+                    external_id=key,
+                    description=f"A category of unnamed attacker from VERIS ({category} actor, "
+                    f"variety {variety}), not one identified group.",
+                )
+        if new:
+            ThreatActor.objects.bulk_create(new.values(), batch_size=500)
+            for key, actor in new.items():
+                self.actors[key] = actor.pk
+                self.actor_names[actor.name.lower()] = actor.pk
+            for key, pending in aliases.items():
+                self.actors[key] = self.actors[pending]
+            self.report.add("threat actor", "created", len(new))
+
+    def _write_postures(self, chunk, existing, new_ids) -> set[int]:
+        create, update, touched = [], [], set()
+        for p in chunk:
+            incident = existing[p.external_id]
+            c, i, a, notes = p.cia
+            posture = None if incident.pk in new_ids else _posture(incident)
+            if posture is None:
+                create.append(
+                    CIAPosture(
+                        incident_id=incident.pk,
+                        confidentiality=c,
+                        integrity=i,
+                        availability=a,
+                        notes=notes,
+                    )
+                )
+            elif (
+                posture.confidentiality,
+                posture.integrity,
+                posture.availability,
+                posture.notes,
+            ) != p.cia:
+                posture.confidentiality, posture.integrity, posture.availability = c, i, a
+                posture.notes = notes
+                update.append(posture)
+                touched.add(incident.pk)
+        CIAPosture.objects.bulk_create(create, batch_size=500)
+        CIAPosture.objects.bulk_update(
+            update, ["confidentiality", "integrity", "availability", "notes"], batch_size=500
+        )
+        return touched | {c.incident_id for c in create if c.incident_id not in new_ids}
+
+    def _write_sources(self, chunk, existing) -> set[int]:
+        ids = [existing[p.external_id].pk for p in chunk]
+        have = set(Source.objects.filter(incident_id__in=ids).values_list("incident_id", "url"))
+        create = []
+        for p in chunk:
+            pk = existing[p.external_id].pk
+            for url in p.sources:
+                if (pk, url) not in have:
+                    have.add((pk, url))
+                    host = urlsplit(url).netloc.lower().removeprefix("www.")
+                    create.append(Source(incident_id=pk, url=url, publisher=host[:200]))
+        Source.objects.bulk_create(create, batch_size=500)
+        return {s.incident_id for s in create}
+
+    def _write_relations(self, chunk, existing) -> set[int]:
+        """Add the record's motives, techniques and actors; never remove staff tagging."""
+        ids = [existing[p.external_id].pk for p in chunk]
+        touched = set()
+        for through, column, wanted_of in (
+            (Incident.motives.through, "motive_id", self._motive_ids),
+            (Incident.techniques.through, "technique_id", self._technique_ids),
+            (Incident.threat_actors.through, "threatactor_id", self._actor_ids),
+        ):
+            have = set(
+                through.objects.filter(incident_id__in=ids).values_list("incident_id", column)
+            )
+            rows = []
+            for p in chunk:
+                pk = existing[p.external_id].pk
+                for other in wanted_of(p):
+                    if (pk, other) not in have:
+                        have.add((pk, other))
+                        rows.append(through(incident_id=pk, **{column: other}))
+                        touched.add(pk)
+            through.objects.bulk_create(rows, batch_size=1000)
+        return touched
+
+    def _motive_ids(self, p):
+        return {self.motives[m] for m in p.motives if m in self.motives}
+
+    def _technique_ids(self, p):
+        return {self.techniques[t] for t in p.techniques if t in self.techniques}
+
+    def _actor_ids(self, p):
+        return {self.actors[f"veris:{c}:{v}:{k}".lower()] for c, v, k in p.actors}
+
+
+def _posture(incident):
+    try:
+        return incident.cia_posture
+    except CIAPosture.DoesNotExist:
+        return None
+
+
+def _warning(where, field_name, message):
+    return Problem(where, field_name, "warning: " + message)
