@@ -31,6 +31,7 @@ $(INSTALLED): pyproject.toml .ci/constraints.txt | $(BIN)/python
 
 install: $(INSTALLED)
 
+run: DEV += DJANGO_SITE_DOMAIN=127.0.0.1:$(PORT)
 run: install  ## Serve the portal with demo data at http://127.0.0.1:8000 (SQLite)
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo
