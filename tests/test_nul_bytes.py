@@ -83,3 +83,17 @@ def test_nul_is_stripped_from_posted_keys_and_values(db):
 def test_nul_in_the_path_is_a_404(staff_client, path):
     response = staff_client.get(path)
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"--x\r\nbroken", "multipart/form-data; boundary=x", 200),  # read as an empty form
+        (b"&".join(b"f%d=1" % i for i in range(1500)), "application/x-www-form-urlencoded", 400),
+    ],
+    ids=["broken multipart", "too many fields"],
+)
+def test_forms_the_middleware_reads_early_are_never_a_500(db, body, content_type, status):
+    client = Client(raise_request_exception=False)
+    response = client.post(reverse("account_login"), body, content_type=content_type)
+    assert response.status_code == status
