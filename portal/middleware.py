@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import Http404, QueryDict
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -27,11 +29,8 @@ class StripNulMiddleware:
 def _without_nul(data: QueryDict) -> QueryDict:
     if not any(NUL in key or any(NUL in v for v in data.getlist(key)) for key in data):
         return data
-    clean = QueryDict(mutable=True, encoding=data.encoding)
-    for key, values in data.lists():
-        clean.setlist(key.replace(NUL, ""), [v.replace(NUL, "") for v in values])
-    clean._mutable = False
-    return clean
+    pairs = [(k.replace(NUL, ""), v.replace(NUL, "")) for k, vs in data.lists() for v in vs]
+    return QueryDict(urlencode(pairs, encoding=data.encoding), encoding=data.encoding)
 
 
 class PermissionsPolicyMiddleware:

@@ -97,3 +97,17 @@ def test_forms_the_middleware_reads_early_are_never_a_500(db, body, content_type
     client = Client(raise_request_exception=False)
     response = client.post(reverse("account_login"), body, content_type=content_type)
     assert response.status_code == status
+
+
+def test_only_nul_bytes_are_removed():
+    from django.http import QueryDict
+
+    from portal.middleware import _without_nul
+
+    data = QueryDict("a=1%00&a=%2500x&b%00=%E2%98%83%00&c=&d=%0B")
+    assert list(_without_nul(data).lists()) == [
+        ("a", ["1", "%00x"]),
+        ("b", ["☃"]),
+        ("c", [""]),
+        ("d", ["\x0b"]),
+    ]
