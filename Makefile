@@ -37,6 +37,7 @@ install: $(INSTALLED)
 WORKER := $(BIN)/python manage.py db_worker --no-reload
 STOP_WORKER := trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM
 
+run: DEV += DJANGO_SITE_DOMAIN=127.0.0.1:$(PORT)
 run: install  ## Serve the portal with demo data at http://127.0.0.1:8000 (SQLite), and a job worker
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo

@@ -7,6 +7,7 @@ imported record) cannot plant script, styles or event handlers in a public page.
 import markdown
 import nh3
 from django.utils.safestring import SafeString, mark_safe
+from markdown.extensions import Extension
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "code", "pre", "blockquote",
@@ -16,15 +17,26 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+class RawHtmlAsText(Extension):
+    """Raw HTML and <autolinks> stay text, escaped once when the HTML is written (code
+    included): only Markdown syntax makes markup."""
+
+    def extendMarkdown(self, md):
+        md.preprocessors.deregister("html_block")
+        for name in ("html", "autolink", "automail"):
+            md.inlinePatterns.deregister(name)
+
+
 def render_markdown(text: str) -> SafeString:
     """Safe HTML for ``text``. Headings start at h3: the page owns h1 and h2.
 
     Raw HTML is shown as text (so imported notes such as "<unknown>" survive), and a
     single line break stays one, as in the plain-text descriptions written before.
     """
-    source = (text or "").replace("&", "&amp;").replace("<", "&lt;")
     html = markdown.markdown(
-        source, extensions=["tables", "sane_lists", "nl2br"], output_format="html"
+        text or "",
+        extensions=[RawHtmlAsText(), "tables", "sane_lists", "nl2br"],
+        output_format="html",
     )
     for level in (2, 1):
         html = html.replace(f"<h{level}>", f"<h{level + 2}>").replace(

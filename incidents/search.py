@@ -11,13 +11,18 @@ read as plain words. For queries of plain words it finds the same incidents
 as PostgreSQL up to stemming ("breach" also finds "breaches" there).
 
 Members' searches (``member=True``) also match threat actor names and aliases,
-technique IDs and names, and motives. Nothing else calls this with member=True:
-the view passes ``is_member(user)``.
+technique IDs and names, and motives, word by word on both databases: each plain
+word must appear in the public text or in one of those. Nothing else calls this
+with member=True: the view passes ``is_member(user)``.
+
+A query without a word (just quotes, "or", "-") matches nothing on both databases.
 """
 
 from __future__ import annotations
 
+import operator
 import re
+from functools import reduce
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
@@ -47,6 +52,8 @@ def search(queryset, text: str, *, member: bool):
     text = clean_query(text)
     if not text:
         return queryset.annotate(rank=Value(0.0))
+    if _plain_words(text) == ([], []):
+        return queryset.none().annotate(rank=Value(0.0))
     if is_postgres():
         return _search_postgres(queryset, text, member=member)
     return _search_sqlite(queryset, text, member=member)
@@ -72,8 +79,10 @@ def _search_postgres(queryset, text, *, member):
     query = _web_query(text)
     include, exclude = _plain_words(text)
     matches = Q(search_vector=query)
-    if member:
-        matches |= _member_matches(text)
+    if member and include:
+        # Word by word, as on SQLite: one word may match the summary and the next a motive.
+        words = (_public_word_postgres(w) | _member_matches(w) for w in include)
+        matches |= reduce(operator.and_, words)
     found = queryset.filter(matches)
     if include and not found.exists():
         # Nothing matched the words: try victim names that look like them (typos),
@@ -92,6 +101,10 @@ def _search_postgres(queryset, text, *, member):
             Value(0.0),
         )
     )
+
+
+def _public_word_postgres(word: str) -> Q:
+    return Q(search_vector=SearchQuery(word, search_type="plain", config="english"))
 
 
 def _plain_words(text):
@@ -136,9 +149,11 @@ def linked(relation: str, **lookups) -> Exists:
     return Exists(through.objects.filter(incident=OuterRef("pk"), **lookups))
 
 
-def _member_matches(text: str) -> Q:
-    """Members only: incidents linked to actors, techniques or motives matching ``text``."""
-    term = text.strip('"').strip()
+def _member_matches(term: str) -> Q:
+    """Members only: incidents linked to actors, techniques or motives matching the word
+    ``term``."""
+    if not term:
+        return Q(pk__in=[])
     actors = ThreatActor.objects.filter(Q(name__icontains=term) | Q(aliases__icontains=term))
     techniques = Technique.objects.filter(
         Q(attack_id__iexact=term) | Q(attack_id__istartswith=term + ".") | Q(name__icontains=term)

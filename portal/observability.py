@@ -5,7 +5,9 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import empty
 
@@ -22,6 +24,9 @@ _SECRET_IN_PATH = re.compile(r"^(/accounts/(?:password/reset/key|confirm-email)/
 class RequestLogMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+        # In development, static files served fine are logged at debug level only: one line
+        # per stylesheet and script buried what a developer looks for (pages, emails).
+        self.quiet_prefix = urlsplit(settings.STATIC_URL).path if settings.DEBUG else None
 
     def __call__(self, request):
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
@@ -30,7 +35,13 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.id
         user = getattr(request, "user", None)
-        logger.info(
+        quiet = (
+            self.quiet_prefix is not None
+            and request.path.startswith(self.quiet_prefix)
+            and response.status_code < 400
+        )
+        logger.log(
+            logging.DEBUG if quiet else logging.INFO,
             "request",
             extra={
                 "request_id": request.id,

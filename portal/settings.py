@@ -70,6 +70,7 @@ if DEBUG or TESTING:  # benchmark tooling (synthetic data), never in production
 
 MIDDLEWARE = [
     "portal.observability.RequestLogMiddleware",
+    "portal.middleware.StripNulMiddleware",
     "incidents.caching.CatalogueVersionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -106,6 +106,40 @@ def test_login_attempts_per_address_end_in_a_styled_429():
     assert "Traceback" not in body
 
 
+def test_failed_logins_per_address_end_in_the_forms_error_not_a_429():
+    """README: past the failed log-in limits the form says so (allauth's error, status 200);
+    every other limit ends in the styled 429 page."""
+    users = [verified(UserFactory()) for _ in range(11)]
+    client = Client()
+    for user in users[:10]:
+        assert log_in(client, user, password="wrong-password").status_code == 200
+    response = log_in(client, users[10])
+    assert response.status_code == 200
+    assert SESSION_KEY not in client.session
+    body = response.content.decode()
+    assert "Too many failed login attempts" in body
+    assert "Too many attempts" not in body
+
+
+@pytest.mark.parametrize(
+    ("url_name", "data", "limit"),
+    [
+        ("account_reset_password", {"email": "someone@example.org"}, 5),
+        ("account_signup", {"email": "x@example.org", "password1": "a", "password2": "b"}, 20),
+    ],
+)
+def test_other_limits_end_in_the_styled_429_page(url_name, data, limit):
+    client = Client()
+    for _ in range(limit):
+        client.post(reverse(url_name), data)
+    response = client.post(reverse(url_name), data)
+    assert response.status_code == 429
+    body = response.content.decode()
+    assert "Too many attempts" in body
+    assert "Cyber Incident Portal" in body
+    assert "Traceback" not in body
+
+
 def test_password_reset_requests_are_limited_per_email():
     user = verified(UserFactory())
     client = Client()

@@ -85,3 +85,43 @@ def test_actor_page_shows_sanitised_description_to_members():
             assert (attrs.get("src") or "").startswith("/static/"), attrs
         assert not [name for name in attrs if name.startswith("on")], attrs
         assert not (attrs.get("href") or "").startswith(("javascript:", "data:"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("`a<b`", "<p><code>a&lt;b</code></p>"),
+        ("Run `x && y > z` first", "<p>Run <code>x &amp;&amp; y &gt; z</code> first</p>"),
+        ("    if a < b & c:", "<pre><code>if a &lt; b &amp; c:\n</code></pre>"),
+        ("`&lt;`", "<p><code>&amp;lt;</code></p>"),
+    ],
+)
+def test_code_is_escaped_once(text, expected):
+    assert render_markdown(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Character references are read as Markdown reads them: the characters, as text.
+        ("&lt;b&gt; &amp; &#60;script&#62;", "<p>&lt;b&gt; &amp; &lt;script&gt;</p>"),
+        (
+            "<https://example.com> <a@example.com>",
+            ("<p>&lt;https://example.com&gt; &lt;a@example.com&gt;</p>"),
+        ),
+        (
+            "<b>bold?</b>\n\n<div>\n*x*\n</div>",
+            (
+                "<p>&lt;b&gt;bold?&lt;/b&gt;</p>\n<p>&lt;div&gt;<br>\n<em>x</em><br>\n&lt;/div&gt;</p>"
+            ),
+        ),
+    ],
+)
+def test_entities_autolinks_and_raw_html_are_text(text, expected):
+    assert render_markdown(text) == expected
+
+
+def test_character_references_cannot_smuggle_a_link_scheme():
+    html = render_markdown("[a](jav&#x61;script:alert(1)) [b](&#106;avascript:alert(2))")
+    assert_harmless(html)
+    assert "javascript" not in html.lower()
