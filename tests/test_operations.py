@@ -9,9 +9,9 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
+from incidents.db_router import ReplicaRouter
 from incidents.models import Incident
 from portal.cache import ResilientRedisCache
-from portal.db_router import ReplicaRouter
 from portal.observability import JsonFormatter
 from tests.factories import IncidentFactory, SubscriptionFactory
 
@@ -27,7 +27,10 @@ def test_healthz_touches_nothing(django_assert_num_queries):
 def test_readyz_reports_database_and_cache():
     response = Client().get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"ready": True, "checks": {"database": "ok", "cache": "ok"}}
+    assert response.json() == {
+        "ready": True,
+        "checks": {"database": "ok", "cache": "ok", "cache:default": "ok"},
+    }
     assert response["Cache-Control"] == "no-store"
 
 
