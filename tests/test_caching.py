@@ -246,3 +246,26 @@ def test_filling_the_page_cache_cannot_evict_a_login_lock(db, settings):
     response = client.post(login, {"login": user.email, "password": "correct-horse-battery"})
     assert SESSION_KEY not in client.session
     assert "Too many failed login attempts" in response.content.decode()
+
+
+def test_a_whole_page_that_used_the_visitors_csrf_token_is_never_stored(db, rf):
+    from django.contrib.auth.models import AnonymousUser
+    from django.middleware.csrf import get_token
+
+    from incidents import caching
+
+    def request():
+        made = rf.get("/somewhere/")
+        made.user = AnonymousUser()
+        return made
+
+    context = {"status": 404, "title": "Not found", "message": "Nothing here."}
+    plain = caching.WholePage(request(), "test", ["plain"])
+    plain.render("error.html", context)
+    assert caching.WholePage(request(), "test", ["plain"]).html is not None
+
+    with_token = request()
+    page = caching.WholePage(with_token, "test", ["token"])
+    get_token(with_token)  # as a {% csrf_token %} in the page would
+    page.render("error.html", context)
+    assert caching.WholePage(request(), "test", ["token"]).html is None
