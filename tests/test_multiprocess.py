@@ -100,6 +100,8 @@ def test_failed_logins_for_one_email_count_across_servers(two_servers):
 
 # Without Redis: every process keeps pages in its own memory.
 
+# Another incident than INCIDENT, which the session tests read.
+UNPUBLISHED = "/incidents/2013-12-target-corporation/"
 UNPUBLISH = (
     "from incidents import caching; from incidents.models import Incident; "
     "Incident.objects.filter(slug={slug!r}).update(status='draft'); caching.bump()"
@@ -141,17 +143,27 @@ def local_cache_servers(request):
             yield url, servers
 
 
-def test_a_write_from_manage_py_reaches_every_server_at_its_next_request(local_cache_servers):
-    url, servers = local_cache_servers
-    for server in servers:  # each has the page in its own memory now
+def unpublish_reaches_every_server(servers, env):
+    for server in servers:  # each has the page cached now
         for _ in range(2):
-            assert Browser().get(server, INCIDENT).status == 200
+            assert Browser().get(server, UNPUBLISHED).status == 200
 
-    manage(development_env(url), "shell", "-c", UNPUBLISH.format(slug=INCIDENT.split("/")[2]))
+    manage(env, "shell", "-c", UNPUBLISH.format(slug=UNPUBLISHED.split("/")[2]))
 
     for server in servers:
-        response = Browser().get(server, INCIDENT)
+        response = Browser().get(server, UNPUBLISHED)
         assert response.status == 404, f"{server.name} still serves the unpublished incident"
+
+
+def test_a_write_from_manage_py_reaches_every_server_at_its_next_request(local_cache_servers):
+    url, servers = local_cache_servers
+    unpublish_reaches_every_server(servers, development_env(url))
+
+
+def test_a_write_from_manage_py_reaches_servers_sharing_redis(two_servers):
+    a, _ = two_servers
+    env = {k: v for k, v in a.env.items() if k != "GUNICORN_BIND"}  # same database and Redis
+    unpublish_reaches_every_server(two_servers, env)
 
 
 def test_failed_logins_count_across_servers_without_redis(local_cache_servers):
