@@ -6,6 +6,12 @@ drafts), decided by accounts.access.is_member, so a members' page can never be
 served to a non-member; whole pages are cached for "anonymous" visitors only. Any
 change to catalogue data bumps the version (signals here; importers call ``bump``
 after their bulk writes), so nothing stale is served.
+
+Two stores (settings.CACHES): "pages" holds pages, fragments and counts (Redis, or
+this process's memory); "default" is shared by every process and never filled with
+pages (rate limits, used two-factor codes). The catalogue version lives where every
+process reads it: beside the pages when they are in Redis, in "default" otherwise, so
+a process-local page cache is still never stale.
 """
 
 from __future__ import annotations
@@ -17,14 +23,29 @@ from collections import OrderedDict
 from contextvars import ContextVar
 
 from django.contrib.messages import get_messages
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse
+from django.template.loader import render_to_string
 
 from accounts.access import is_member, sees_drafts
 
+from . import db_router
+
 VERSION_KEY = "incidents:catalogue-version"
 PAGE_TIMEOUT = 300
+
+
+def pages():
+    return caches["pages"]
+
+
+def shared_state():
+    """The store every process reads: the catalogue version and the replica-lag window."""
+    page_cache = caches["pages"]
+    return page_cache if isinstance(page_cache, RedisCache) else caches["default"]
 
 
 def audience(user) -> str:
@@ -34,8 +55,8 @@ def audience(user) -> str:
 
 
 def _fresh_version() -> int:
-    # Random, not 1: if the version key was evicted, pages cached under an old version
-    # must never be found again.
+    # Random, never a counter: a version is never used twice, even if the key was
+    # evicted or two writers bumped at once (a database cache's incr is not atomic).
     return secrets.randbits(62)
 
 
@@ -44,14 +65,19 @@ def _fresh_version() -> int:
 _request_memo: ContextVar[dict | None] = ContextVar("catalogue_version_memo", default=None)
 
 
+def request_memo() -> dict | None:
+    return _request_memo.get()
+
+
 def catalogue_version() -> int:
     memo = _request_memo.get()
     if memo is not None and "version" in memo:
         return memo["version"]
-    version = cache.get(VERSION_KEY)
+    state = shared_state()
+    version = state.get(VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, _fresh_version(), timeout=None)
-        version = cache.get(VERSION_KEY)
+        state.add(VERSION_KEY, _fresh_version(), timeout=None)
+        version = state.get(VERSION_KEY)
         if version is None:  # a cache that keeps nothing (Redis down): a version no
             version = _fresh_version()  # page is stored under, once per request
     if memo is not None:
@@ -71,34 +97,13 @@ def bump(**kwargs):
         transaction.on_commit(_new_version)
 
 
-RECENT_WRITE_KEY = "incidents:recent-write"
-# How far a read replica may lag behind: catalogue reads stay on the primary this long
-# after a write (portal.db_router), so no page is cached from data older than the write.
-REPLICA_LAG_SECONDS = 15
-
-
-def recently_written() -> bool:
-    """A catalogue write committed within REPLICA_LAG_SECONDS (read once per request)."""
-    memo = _request_memo.get()
-    if memo is not None and "recent-write" in memo:
-        return memo["recent-write"]
-    recent = cache.get(RECENT_WRITE_KEY) is not None
-    if memo is not None:
-        memo["recent-write"] = recent
-    return recent
-
-
 def _new_version():
-    cache.set(RECENT_WRITE_KEY, 1, timeout=REPLICA_LAG_SECONDS)
-    try:
-        version = cache.incr(VERSION_KEY)
-    except ValueError:
-        version = _fresh_version()
-        cache.set(VERSION_KEY, version, timeout=None)
+    db_router.mark_written()
+    version = _fresh_version()
+    shared_state().set(VERSION_KEY, version, timeout=None)
     memo = _request_memo.get()
     if memo is not None:
         memo["version"] = version
-        memo["recent-write"] = True
 
 
 class CatalogueVersionMiddleware:
@@ -120,7 +125,7 @@ def key(kind: str, viewer_audience: str, *parts) -> str:
 
 def cached(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
     """``compute()``, shared by every viewer of one audience until the catalogue changes."""
-    return cache.get_or_set(key(kind, viewer_audience, *parts), compute, timeout)
+    return pages().get_or_set(key(kind, viewer_audience, *parts), compute, timeout)
 
 
 _LOCAL_MAX = 256
@@ -137,7 +142,7 @@ def cached_locally(kind: str, viewer_audience: str, parts, compute, timeout=PAGE
         if full_key in _local:
             _local.move_to_end(full_key)
             return _local[full_key]
-    value = cache.get_or_set(full_key, compute, timeout)
+    value = pages().get_or_set(full_key, compute, timeout)
     with _local_lock:
         _local[full_key] = value
         while len(_local) > _LOCAL_MAX:
@@ -145,17 +150,61 @@ def cached_locally(kind: str, viewer_audience: str, parts, compute, timeout=PAGE
     return value
 
 
-def whole_page(request, kind, parts, render_page):
-    """The page's HTML: for anonymous visitors, cached whole (the same bytes for all of them).
+# Names a shared fragment may never hold: each is one viewer's (their identity, their
+# CSRF token, their permissions), and the fragment is served to many viewers.
+VIEWER_NAMES = frozenset({"request", "user", "csrf_token", "perms"})
+
+
+class ViewerDataInSharedFragment(ValueError):
+    pass
+
+
+def render_shared(template_name: str, context: dict, **flags) -> str:
+    """Render a fragment that many viewers share, without the request.
+
+    No context processor runs, so nothing of the viewer's reaches the template but
+    ``flags``: the per-viewer differences the caller names (and puts in the cache key),
+    such as ``signed_in=True``. The context and flags may not carry the request, the
+    user, a CSRF token or permissions.
+    """
+    refused = VIEWER_NAMES.intersection(context).union(VIEWER_NAMES.intersection(flags))
+    if refused:
+        raise ViewerDataInSharedFragment(
+            f"A shared fragment ({template_name}) must not hold {', '.join(sorted(refused))}."
+        )
+    return render_to_string(template_name, {**context, **flags})
+
+
+class WholePage:
+    """A page's HTML cached whole for anonymous visitors (the same bytes for all of them).
 
     Signed-in viewers' pages carry their name and a CSRF token in the header, and a
-    visitor with a message waiting (say, "You have signed out.") must see it: both are
-    rendered for the request. ``render_page`` must render from ``parts`` and the audience
-    alone (no query string beyond what ``parts`` holds).
+    visitor with a message waiting (say, "You have signed out.") must see it: their
+    pages are rendered for the request every time. ``parts`` must hold everything the
+    page is rendered from besides the catalogue (the canonical query, the slug)::
+
+        page = WholePage(request, "incident", [slug])
+        if page.html is not None:
+            return page.response()
+        ...
+        return page.render("incidents/incident_detail.html", context)
     """
-    if request.user.is_authenticated or len(get_messages(request)):
-        return render_page()
-    return cached(f"{kind}-page", "anonymous", parts, render_page)
+
+    def __init__(self, request, kind: str, parts):
+        self.request = request
+        self.shared = not (request.user.is_authenticated or len(get_messages(request)))
+        self.key = key(f"{kind}-page", "anonymous", *parts) if self.shared else None
+        self.html = pages().get(self.key) if self.shared else None
+
+    def response(self) -> HttpResponse:
+        return HttpResponse(self.html)
+
+    def render(self, template_name: str, context: dict, status: int = 200) -> HttpResponse:
+        html = render_to_string(template_name, context, self.request)
+        # A page that used the visitor's CSRF token is theirs alone: never stored.
+        if self.shared and status == 200 and not self.request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+            pages().set(self.key, html, PAGE_TIMEOUT)
+        return HttpResponse(html, status=status)
 
 
 def connect_signals():

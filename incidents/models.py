@@ -280,6 +280,12 @@ class ThreatActor(CleanText):
 
 
 class OrganisationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Organisations with at least one incident ``user`` may see (None: anyone)."""
+        return self.filter(
+            Exists(Incident.objects.visible_to(user).filter(organisation=OuterRef("pk")))
+        )
+
     def with_incident_counts(self, user=None):
         """Annotate ``incident_count``: incidents of this victim the viewer may see."""
         incidents = Incident.objects.visible_to(user).filter(organisation=OuterRef("pk"))

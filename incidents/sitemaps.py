@@ -1,5 +1,4 @@
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from .models import Incident, Organisation, ThreatActor
@@ -21,8 +20,7 @@ class OrganisationSitemap(Sitemap):
     limit = 10000
 
     def items(self):
-        published = Incident.objects.published().filter(organisation=OuterRef("pk"))
-        return Organisation.objects.filter(Exists(published)).only("slug").order_by("pk")
+        return Organisation.objects.visible_to(None).only("slug").order_by("pk")
 
 
 class ThreatActorSitemap(Sitemap):

@@ -110,11 +110,11 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 # A read replica (optional): catalogue reads go there, everything else to the primary
-# (portal.db_router).
+# (incidents.db_router).
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-    DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
+    DATABASE_ROUTERS = ["incidents.db_router.ReplicaRouter"]
 for _alias, _db in DATABASES.items():
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
@@ -151,28 +151,50 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 
-# Redis when REDIS_URL is set (shared by every process, so cached pages and counts
-# hold across gunicorn workers); local memory otherwise.
+# Two caches (docs/deploy.md, "Caches"):
+# - "default": security state (allauth's rate limits, used two-factor codes) and, when
+#   pages are process-local, the catalogue version. Shared by every process and never
+#   filled with pages, so no page can evict a login lock. The database (a table made by
+#   portal's migration), or a Redis of its own (SECURITY_REDIS_URL, no eviction policy).
+# - "pages": pages, fragments and counts (incidents.caching), rebuilt from the database
+#   at will. Redis when REDIS_URL is set (shared, with the catalogue version beside
+#   them); otherwise this process's memory, correct across processes because every key
+#   holds the shared catalogue version.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            # Django's Redis backend; a Redis outage means cache misses, not errors.
-            "BACKEND": "portal.cache.ResilientRedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="portal"),
-            "TIMEOUT": 300,
-            # A Redis that hangs costs at most this, then is skipped for a few seconds.
-            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
-        }
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="portal")
+# A Redis that hangs costs at most this, then is skipped for a few seconds.
+_REDIS_OPTIONS = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
+SECURITY_REDIS_URL = env.str("SECURITY_REDIS_URL", default="")
+if SECURITY_REDIS_URL:
+    _security_cache = {
+        "BACKEND": "portal.cache.ResilientRedisCache",
+        "LOCATION": SECURITY_REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "OPTIONS": _REDIS_OPTIONS,
     }
 else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "OPTIONS": {"MAX_ENTRIES": 5000},
-        }
+    _security_cache = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "portal_cache",
+        # Rate-limit entries expire within minutes; expired ones go first when culled.
+        "OPTIONS": {"MAX_ENTRIES": 50_000},
     }
+if REDIS_URL:
+    _pages_cache = {
+        # Django's Redis backend; a Redis outage means cache misses, not errors.
+        "BACKEND": "portal.cache.ResilientRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "TIMEOUT": 300,
+        "OPTIONS": _REDIS_OPTIONS,
+    }
+else:
+    _pages_cache = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+CACHES = {"default": _security_cache, "pages": _pages_cache}
 
 # Accounts (django-allauth): email is the login, and it must be verified.
 SITE_ID = 1
@@ -201,8 +223,8 @@ if DEBUG:
     # second step accepts this code, so `make run` needs no authenticator app.
     MFA_TOTP_INSECURE_BYPASS_CODE = env.str("DJANGO_DEV_MFA_CODE", default="000000")
 
-# Rate limits (allauth), counted in the default cache: Redis in production, so the
-# limits hold across every worker and app server. Per IP and per account/email; wrong
+# Rate limits (allauth), counted in the default cache (shared by every worker and app
+# server, and never evicted by pages). Per IP and per account/email; wrong
 # two-factor codes count as failed logins.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
@@ -298,8 +320,15 @@ if not (DEBUG or TESTING):
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    # Each test process gets its own cache, never a shared Redis.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Each test process gets its own caches, never a shared Redis nor a table: security
+    # state and pages apart, as in production (a test may shrink "pages").
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "security",
+        },
+        "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+    }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 PORTAL_PAGE_SIZE = 25

@@ -1,42 +1,16 @@
 import secrets
 import sys
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
-from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.template import loader
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_safe
-
-from incidents import caching, presenters
-from incidents.models import Dataset, Incident, Organisation, ThreatActor
-
-from .http import NotFound
-
-
-@require_safe
-def home(request):
-    def compute():
-        published = Incident.objects.published()
-        latest = Incident.objects.visible_to(request.user).for_public_list().newest_first()[:6]
-        return {
-            "latest_rows": [presenters.incident_row(i) for i in latest],
-            "incident_count": published.count(),
-            "organisation_count": Organisation.objects.filter(incidents__in=published)
-            .distinct()
-            .count(),
-            "actor_count": ThreatActor.objects.visible_to(request.user).count(),
-        }
-
-    # Whole-catalogue counts: computed once per audience until the catalogue changes.
-    def render_page():
-        context = caching.cached("home", caching.audience(request.user), [], compute)
-        return loader.render_to_string("home.html", context, request)
-
-    return HttpResponse(caching.whole_page(request, "home", [], render_page))
 
 
 @require_safe
@@ -45,15 +19,6 @@ def healthz(request):
     response = HttpResponse("ok\n", content_type="text/plain")
     response["Cache-Control"] = "no-store"
     return response
-
-
-@require_safe
-def data_sources(request):
-    """Where the catalogue's imported data comes from, its release and its licence."""
-    datasets = Dataset.objects.annotate(
-        incident_count=Count("incidents", filter=Q(incidents__status=Incident.Status.PUBLISHED))
-    )
-    return render(request, "data_sources.html", {"datasets": datasets})
 
 
 @require_safe
@@ -117,9 +82,9 @@ def too_many_requests(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    message = "There is nothing at this address."
-    if isinstance(exception, NotFound) and exception.args:
-        message = str(exception.args[0])
+    # An app's 404 may carry a message written for visitors (``public_message``); any
+    # other 404 text may name models or lookups and is never shown.
+    message = getattr(exception, "public_message", None) or "There is nothing at this address."
     return _error(request, 404, "Not found", message)
 
 
@@ -154,27 +119,46 @@ def _database_answers(alias=DEFAULT_DB_ALIAS) -> bool:
         return False
 
 
-def _cache_answers() -> bool:
-    ping = getattr(cache, "ping", None)
+def _cache_answers(alias) -> bool:
+    store = caches[alias]
+    ping = getattr(store, "ping", None)
     if ping is not None:  # Redis (portal.cache.ResilientRedisCache)
         return ping()
     key = f"readyz:{secrets.token_hex(8)}"
-    cache.set(key, 1, 5)
-    return cache.get(key) == 1
+    store.set(key, 1, 5)
+    answered = store.get(key) == 1
+    store.delete(key)
+    return answered
+
+
+def _shows_details(request) -> bool:
+    """A probe on this machine (not through the proxy, which adds X-Forwarded-For) or a
+    signed-in staff member: others learn only ready or not, never which part fails (say,
+    that rate limits fail open just now)."""
+    local = request.META.get("REMOTE_ADDR") in LOOPBACK and "x-forwarded-for" not in request.headers
+    return local or request.user.is_staff
+
+
+LOOPBACK = {"127.0.0.1", "::1"}
 
 
 @require_safe
 def readyz(request):
-    """Ready to serve: the database and the cache answer. 503 (and which) when not."""
-    checks = {"database": _database_answers(), "cache": _cache_answers()}
+    """Ready to serve: the database answers. 503 when not; which check failed, and whether
+    the caches answer, only for a local or staff probe."""
+    checks = {"database": _database_answers()}
     for alias in connections:
         if alias != DEFAULT_DB_ALIAS:
             checks[f"database:{alias}"] = _database_answers(alias)
-    # A cache outage slows the site but does not stop it (cache misses): still ready.
-    ready = all(ok for name, ok in checks.items() if name != "cache")
-    response = JsonResponse(
-        {"ready": ready, "checks": {k: "ok" if v else "unavailable" for k, v in checks.items()}},
-        status=200 if ready else 503,
-    )
+    ready = all(checks.values())
+    # A cache outage slows the site (pages) or lets rate limits fail open (default), but
+    # does not stop it: still ready. A database cache is the database, checked above.
+    for alias in settings.CACHES:
+        if not isinstance(caches[alias], DatabaseCache):
+            checks["cache" if alias == "pages" else f"cache:{alias}"] = _cache_answers(alias)
+    body = {"ready": ready}
+    if _shows_details(request):
+        body["checks"] = {k: "ok" if v else "unavailable" for k, v in checks.items()}
+    response = JsonResponse(body, status=200 if ready else 503)
     response["Cache-Control"] = "no-store"
     return response

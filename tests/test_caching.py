@@ -171,3 +171,101 @@ def test_linking_a_motive_is_visible_at_once_despite_the_cache(db):
     assert "Newly linked motive" not in member.get(incident.get_absolute_url()).content.decode()
     incident.motives.add(motive)  # only m2m_changed tells the cache
     assert "Newly linked motive" in member.get(incident.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize("name", ["request", "user", "csrf_token", "perms"])
+def test_a_shared_fragment_refuses_anything_of_one_viewers(name):
+    from incidents import caching
+
+    with pytest.raises(caching.ViewerDataInSharedFragment, match=name):
+        caching.render_shared("includes/_members_cta.html", {name: object()})
+    with pytest.raises(caching.ViewerDataInSharedFragment, match=name):
+        caching.render_shared("includes/_members_cta.html", {}, **{name: object()})
+
+
+def test_the_incident_article_is_rendered_without_the_request(db):
+    """Whatever its template might reach for, the cached article never had a viewer's
+    request, user, CSRF token or permissions in its context; the call to action gets the
+    one per-viewer difference as a flag."""
+    from django.template.context import RequestContext
+    from django.test.signals import template_rendered
+
+    from tests.conftest import client_for
+
+    path = IncidentFactory().get_absolute_url()
+    seen = []
+
+    def record(sender, template, context, **kwargs):
+        if template.name == "incidents/includes/_incident_article.html":
+            seen.append(context)
+
+    template_rendered.connect(record)
+    try:
+        for kind in ("anonymous", "registered", "member"):
+            client_for(kind).get(path)
+    finally:
+        template_rendered.disconnect(record)
+    assert len(seen) == 3
+    for context in seen:
+        assert not isinstance(context, RequestContext)
+        for name in ("request", "user", "csrf_token", "perms"):
+            assert name not in context, name
+    assert [context.get("signed_in") for context in seen] == [False, True, True]
+
+
+def test_filling_the_page_cache_cannot_evict_a_login_lock(db, settings):
+    """Many distinct searches fill the page cache; the failed-login counter that locks an
+    account lives in the other cache and survives (issue 9.4: Redis evicted it)."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import SESSION_KEY
+    from django.core.cache import caches
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    locmem = "django.core.cache.backends.locmem.LocMemCache"
+    settings.CACHES = {
+        "default": {"BACKEND": locmem, "LOCATION": "lock-test", "OPTIONS": {"MAX_ENTRIES": 100}},
+        "pages": {"BACKEND": locmem, "LOCATION": "lock-pages", "OPTIONS": {"MAX_ENTRIES": 10}},
+    }
+    for alias in settings.CACHES:
+        caches[alias].clear()
+    IncidentFactory()
+    user = UserFactory()  # password: correct-horse-battery (tests.factories)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    login = reverse("account_login")
+    for _ in range(5):  # ACCOUNT_RATE_LIMITS["login_failed"]: 5 per account in 5 minutes
+        Client().post(login, {"login": user.email, "password": "wrong-password"})
+
+    for i in range(150):
+        assert (
+            Client().get(reverse("incidents:incident_list"), {"q": f"flood{i}"}).status_code == 200
+        )
+
+    client = Client()
+    response = client.post(login, {"login": user.email, "password": "correct-horse-battery"})
+    assert SESSION_KEY not in client.session
+    assert "Too many failed login attempts" in response.content.decode()
+
+
+def test_a_whole_page_that_used_the_visitors_csrf_token_is_never_stored(db, rf):
+    from django.contrib.auth.models import AnonymousUser
+    from django.middleware.csrf import get_token
+
+    from incidents import caching
+
+    def request():
+        made = rf.get("/somewhere/")
+        made.user = AnonymousUser()
+        return made
+
+    context = {"status": 404, "title": "Not found", "message": "Nothing here."}
+    plain = caching.WholePage(request(), "test", ["plain"])
+    plain.render("error.html", context)
+    assert caching.WholePage(request(), "test", ["plain"]).html is not None
+
+    with_token = request()
+    page = caching.WholePage(with_token, "test", ["token"])
+    get_token(with_token)  # as a {% csrf_token %} in the page would
+    page.render("error.html", context)
+    assert caching.WholePage(request(), "test", ["token"]).html is None

@@ -9,9 +9,9 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
+from incidents.db_router import ReplicaRouter
 from incidents.models import Incident
 from portal.cache import ResilientRedisCache
-from portal.db_router import ReplicaRouter
 from portal.observability import JsonFormatter
 from tests.factories import IncidentFactory, SubscriptionFactory
 
@@ -27,8 +27,37 @@ def test_healthz_touches_nothing(django_assert_num_queries):
 def test_readyz_reports_database_and_cache():
     response = Client().get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"ready": True, "checks": {"database": "ok", "cache": "ok"}}
+    assert response.json() == {
+        "ready": True,
+        "checks": {"database": "ok", "cache": "ok", "cache:default": "ok"},
+    }
     assert response["Cache-Control"] == "no-store"
+
+
+def test_readyz_gives_details_only_to_local_or_staff_probes():
+    """Anyone may learn whether the site is ready; which part fails (say, that rate limits
+    fail open because their cache is down) only a probe on this machine or staff."""
+    from tests.factories import UserFactory
+
+    remote = Client(REMOTE_ADDR="203.0.113.9").get("/readyz")
+    assert remote.status_code == 200
+    assert remote.json() == {"ready": True}
+    # Through the proxy on this machine (it adds X-Forwarded-For): not local.
+    proxied = Client(HTTP_X_FORWARDED_FOR="203.0.113.9").get("/readyz")
+    assert proxied.json() == {"ready": True}
+    staff = Client(REMOTE_ADDR="203.0.113.9")
+    staff.force_login(UserFactory(is_staff=True))
+    assert staff.get("/readyz").json()["checks"]["cache"] == "ok"
+
+
+def test_readyz_says_only_not_ready_to_a_remote_probe(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refuse)
+    response = Client(REMOTE_ADDR="203.0.113.9").get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"ready": False}
 
 
 def test_readyz_is_503_when_the_database_does_not_answer(monkeypatch):

@@ -3,6 +3,7 @@ members' part of the context only when the answer is yes."""
 
 from ..filters import LOCKED_FILTER_LABELS
 from .finder import applied_filters, incident_list
+from .home import data_sources, home
 from .pages import (
     actor_detail,
     actor_list,
@@ -20,7 +21,9 @@ __all__ = [
     "actor_detail",
     "actor_list",
     "browse_index",
+    "data_sources",
     "get_incident_for_viewer",
+    "home",
     "incident_detail",
     "incident_list",
     "organisation_detail",

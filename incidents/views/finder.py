@@ -10,22 +10,20 @@ million incidents.
 
 import datetime
 import re
-from functools import cached_property
+from functools import cached_property, partial
 
 from django import forms
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
-from portal.http import INVALID_PAGE, NotFound
 
 from .. import caching, filters, presenters, search
+from ..http import INVALID_PAGE, NotFound
 from ..models import Incident
 from .pages import page_number, page_of
 
@@ -64,35 +62,41 @@ def incident_list(request):
         request.GET or None, queryset=Incident.objects.visible_to(request.user)
     )
     if filterset.is_bound and not filterset.is_valid():
-        body = render_to_string(
-            "incidents/includes/_finder.html", _form_context(filterset, member) | {"invalid": True}
+        body = caching.render_shared(
+            "incidents/includes/_finder.html", _form_context(filterset, member), invalid=True
         )
         return render(request, "incidents/incident_list.html", {"finder_html": body}, status=400)
     params = filters.canonical_params(filterset)
     text = params.get("q", "")
     sort = params.get("sort") or filters.default_sort(text)
     position = _position(request, sort)
-
-    def render_finder():
-        # Rendered from the canonical parameters alone, so the cached HTML is the same
-        # whichever equivalent query string first produced it.
-        canonical = filter_class(params or None, queryset=filterset.queryset)
-        context = _form_context(canonical, member)
-        context.update(_results(canonical, params, text, sort, position, member))
-        return render_to_string("incidents/includes/_finder.html", context)
-
     parts = [filters.encode(params), *position]
 
-    def render_page():
-        body = caching.cached("finder", caching.audience(request.user), parts, render_finder)
-        page_number = position[1] if position[0] == "page" else None
-        return render_to_string(
-            "incidents/incident_list.html",
-            {"finder_html": body, "text": text, "page_number": page_number},
-            request,
-        )
+    page = caching.WholePage(request, "finder", parts)
+    if page.html is not None:
+        return page.response()
+    finder_html = caching.cached(
+        "finder",
+        caching.audience(request.user),
+        parts,
+        partial(render_finder, filter_class, params, filterset.queryset, position, member=member),
+    )
+    page_number = position[1] if position[0] == "page" else None
+    return page.render(
+        "incidents/incident_list.html",
+        {"finder_html": finder_html, "text": text, "page_number": page_number},
+    )
 
-    return HttpResponse(caching.whole_page(request, "finder", parts, render_page))
+
+def render_finder(filter_class, params, queryset, position, *, member):
+    """The finder (form and results), rendered from the canonical parameters alone, so the
+    cached HTML is the same whichever equivalent query string first produced it."""
+    filterset = filter_class(params or None, queryset=queryset)
+    text = params.get("q", "")
+    sort = params.get("sort") or filters.default_sort(text)
+    context = _form_context(filterset, member)
+    context.update(_results(filterset, params, text, sort, position, member))
+    return caching.render_shared("incidents/includes/_finder.html", context)
 
 
 def _position(request, sort):

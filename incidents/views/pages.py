@@ -1,18 +1,17 @@
 """Incident, organisation, threat actor and browse pages."""
 
+from functools import partial
+
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
-from django.db.models import Exists, OuterRef
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
 from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
-from portal.http import INVALID_PAGE, NotFound
 
 from .. import browse, caching, filters, presenters
+from ..http import INVALID_PAGE, NotFound
 from ..models import Incident, Organisation, ThreatActor
 
 MAX_PAGE_PARAM_LENGTH = 12
@@ -49,53 +48,53 @@ def get_incident_for_viewer(user, slug, *, member):
     return get_object_or_404(incidents, slug=slug)
 
 
-def visible_organisations(user):
-    """Organisations with at least one incident the viewer may see."""
-    visible = Incident.objects.visible_to(user).filter(organisation=OuterRef("pk"))
-    return Organisation.objects.filter(Exists(visible)).with_incident_counts(user)
-
-
 def get_organisation_for_viewer(user, slug):
-    return get_object_or_404(visible_organisations(user).select_related("sector"), slug=slug)
+    organisations = Organisation.objects.visible_to(user).with_incident_counts(user)
+    return get_object_or_404(organisations.select_related("sector"), slug=slug)
 
 
 @require_safe
 def incident_detail(request, slug):
-    member = is_member(request.user)
-    viewer_audience = caching.audience(request.user)
-    if viewer_audience == "public" and request.user.is_authenticated:
-        viewer_audience = "public-signed-in"  # its call to action differs from a visitor's
+    page = caching.WholePage(request, "incident", [slug])
+    if page.html is not None:
+        return page.response()
+    # The body is the same for every viewer of one audience who is (or is not) signed
+    # in: rendered once for them, without the request; only the site header is per viewer.
+    signed_in = request.user.is_authenticated
+    body = caching.cached(
+        "incident",
+        caching.audience(request.user),
+        [slug, f"signed-in={signed_in}"],
+        partial(incident_body, request.user, slug, signed_in=signed_in),
+    )
+    return page.render("incidents/incident_detail.html", body)
 
-    # The page body is the same for every viewer of one audience: render it once per
-    # audience; only the site header is rendered for each viewer.
-    def compute():
-        incident = get_incident_for_viewer(request.user, slug, member=member)
-        related = (
-            Incident.objects.visible_to(request.user)
-            .filter(organisation_id=incident.organisation_id)
-            .exclude(pk=incident.pk)
-            .for_public_list()
-            .newest_first()[:10]
-        )
-        public = presenters.incident_public(incident)
-        context = {
-            "incident": public,
-            "gated": presenters.incident_gated(incident) if member else None,
-            "related_rows": [presenters.incident_row(i) for i in related],
-        }
-        return {
-            "title": f"Cyber Incident Victim: {public.organisation.name} ({public.date_display})",
-            "description": Truncator(public.summary).chars(300),
-            "article": render_to_string(
-                "incidents/includes/_incident_article.html", context, request
-            ),
-        }
 
-    def render_page():
-        page = caching.cached("incident", viewer_audience, [slug], compute)
-        return render_to_string("incidents/incident_detail.html", page, request)
-
-    return HttpResponse(caching.whole_page(request, "incident", [slug], render_page))
+def incident_body(user, slug, *, signed_in):
+    """The incident page's title, description and article, as ``user``'s audience sees it."""
+    member = is_member(user)
+    incident = get_incident_for_viewer(user, slug, member=member)
+    related = (
+        Incident.objects.visible_to(user)
+        .filter(organisation_id=incident.organisation_id)
+        .exclude(pk=incident.pk)
+        .for_public_list()
+        .newest_first()[:10]
+    )
+    public = presenters.incident_public(incident)
+    context = {
+        "incident": public,
+        "gated": presenters.incident_gated(incident) if member else None,
+        "related_rows": [presenters.incident_row(i) for i in related],
+        "next_path": incident.get_absolute_url(),
+    }
+    return {
+        "title": f"Cyber Incident Victim: {public.organisation.name} ({public.date_display})",
+        "description": Truncator(public.summary).chars(300),
+        "article": caching.render_shared(
+            "incidents/includes/_incident_article.html", context, signed_in=signed_in
+        ),
+    }
 
 
 LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
@@ -107,7 +106,12 @@ def organisation_list(request):
     letter = request.GET.get("letter", "")
     if letter and letter not in LETTERS and letter != "#":
         raise NotFound("There is no such letter in the index.")
-    organisations = visible_organisations(request.user).select_related("sector").order_by("name")
+    organisations = (
+        Organisation.objects.visible_to(request.user)
+        .with_incident_counts(request.user)
+        .select_related("sector")
+        .order_by("name")
+    )
     if letter == "#":
         organisations = organisations.exclude(name__iregex=r"^[a-z]")
     elif letter:

@@ -1,0 +1,65 @@
+"""Send catalogue reads to the read replica when one is configured (DATABASE_REPLICA_URL),
+and keep the window after a catalogue write during which they stay on the primary.
+
+Only the catalogue (incidents: public data that changes rarely) is read from the replica,
+and not within REPLICA_LAG_SECONDS of a catalogue write. Accounts, subscriptions, sessions
+and allauth stay on the primary: a replica lags a little, and who is a member, or whether
+someone just logged in, must never be read from the past.
+
+Settings name the router by its dotted path, so this module is imported while the apps
+load: it imports nothing of the app at module level.
+"""
+
+from django.db import connections
+
+REPLICA = "replica"
+REPLICA_APPS = {"incidents"}
+
+RECENT_WRITE_KEY = "incidents:recent-write"
+# How far a read replica may lag behind: catalogue reads stay on the primary this long
+# after a write, so no page is cached from data older than the write.
+REPLICA_LAG_SECONDS = 15
+
+
+def mark_written() -> None:
+    """A catalogue write: reads go to the primary for REPLICA_LAG_SECONDS, in every process."""
+    from .caching import request_memo, shared_state
+
+    shared_state().set(RECENT_WRITE_KEY, 1, timeout=REPLICA_LAG_SECONDS)
+    memo = request_memo()
+    if memo is not None:
+        memo["recent-write"] = True
+
+
+def recently_written() -> bool:
+    """A catalogue write committed within REPLICA_LAG_SECONDS (read once per request)."""
+    from .caching import request_memo, shared_state
+
+    memo = request_memo()
+    if memo is not None and "recent-write" in memo:
+        return memo["recent-write"]
+    recent = shared_state().get(RECENT_WRITE_KEY) is not None
+    if memo is not None:
+        memo["recent-write"] = recent
+    return recent
+
+
+class ReplicaRouter:
+    def db_for_read(self, model, **hints):
+        if model._meta.app_label not in REPLICA_APPS:
+            return "default"
+        # Inside a transaction (an import, an admin save) reads must see its own writes;
+        # just after a write the replica may still lag, and a page cached from it would
+        # outlive the change.
+        if connections["default"].in_atomic_block or recently_written():
+            return "default"
+        return REPLICA
+
+    def db_for_write(self, model, **hints):
+        return "default"
+
+    def allow_relation(self, obj1, obj2, **hints):
+        return True  # one database, two copies
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return db == "default"
