@@ -1,0 +1,66 @@
+"""The incident catalogue, one module per aggregate.
+
+What is public and what is for members is decided in ``incidents.presenters``;
+who is a member in ``accounts.access``. Models hold data and database invariants;
+writes go through ``incidents.services``.
+"""
+
+from .actors import ThreatActor, ThreatActorQuerySet
+from .base import MARKDOWN_HELP, CleanText, SlugManager
+from .incident import (
+    PUBLIC_INCIDENT_FIELDS,
+    PUBLIC_PROVENANCE_FIELDS,
+    PUBLIC_RELATED_FIELDS,
+    PUBLIC_ROW_FIELDS,
+    CIAPosture,
+    DatePrecision,
+    Impact,
+    Incident,
+    IncidentQuerySet,
+    Source,
+    format_incident_date,
+    incident_date_iso,
+    slug_date,
+)
+from .organisations import Organisation, OrganisationQuerySet
+from .reference import (
+    ActorType,
+    Dataset,
+    Motive,
+    Sector,
+    Tactic,
+    TaxonomyTerm,
+    Technique,
+    TechniqueQuerySet,
+)
+
+__all__ = [
+    "MARKDOWN_HELP",
+    "PUBLIC_INCIDENT_FIELDS",
+    "PUBLIC_PROVENANCE_FIELDS",
+    "PUBLIC_RELATED_FIELDS",
+    "PUBLIC_ROW_FIELDS",
+    "ActorType",
+    "CIAPosture",
+    "CleanText",
+    "Dataset",
+    "DatePrecision",
+    "Impact",
+    "Incident",
+    "IncidentQuerySet",
+    "Motive",
+    "Organisation",
+    "OrganisationQuerySet",
+    "Sector",
+    "SlugManager",
+    "Source",
+    "Tactic",
+    "TaxonomyTerm",
+    "Technique",
+    "TechniqueQuerySet",
+    "ThreatActor",
+    "ThreatActorQuerySet",
+    "format_incident_date",
+    "incident_date_iso",
+    "slug_date",
+]

@@ -1,0 +1,110 @@
+"""Threat actors. Their names are public; everything else is for members (incidents.presenters)."""
+
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
+from django.urls import reverse
+from django_countries.fields import CountryField
+
+from .. import services
+from .base import MARKDOWN_HELP, CleanText, SlugManager
+from .reference import ActorType, Dataset
+
+
+class ThreatActorQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Actors whose page ``user`` may open.
+
+        Staff see every actor. Others see actors with a published incident or from
+        a public dataset (ATT&CK groups), so an actor made for a draft stays hidden.
+        An unattributed actor (a VERIS category such as "organized crime, Russia")
+        is named after its type and location, which are for members only.
+        """
+        from accounts.access import is_member, sees_drafts
+
+        if sees_drafts(user):
+            return self.all()
+        visible = self.known_publicly()
+        return visible if is_member(user) else visible.filter(is_unattributed=False)
+
+    def known_publicly(self):
+        """Actors of a published incident or of a public dataset (what members see)."""
+        return self.filter(Exists(_published_links()) | Q(dataset__isnull=False))
+
+    def with_incident_counts(self):
+        """Annotate ``incident_count``: published incidents linked to each actor."""
+        counts = (
+            _published_links()
+            .order_by()
+            .values("threatactor")
+            .annotate(n=Count("incident"))
+            .values("n")
+        )
+        return self.annotate(incident_count=Coalesce(Subquery(counts), Value(0)))
+
+
+def _published_links():
+    """Links between the outer threat actor and its published incidents."""
+    from .incident import Incident  # incident.py imports this module
+
+    return Incident.threat_actors.through.objects.filter(
+        threatactor=OuterRef("pk"), incident__status=Incident.Status.PUBLISHED
+    )
+
+
+class ThreatActorManager(SlugManager.from_queryset(ThreatActorQuerySet)):
+    pass
+
+
+class ThreatActor(CleanText):
+    """A named or unnamed attacker. Its name is public; everything else is for members."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    aliases = models.JSONField(default=list, blank=True, help_text="Other names for this actor")
+    actor_type = models.ForeignKey(
+        ActorType, null=True, blank=True, on_delete=models.PROTECT, related_name="actors"
+    )
+    country = CountryField(blank=True, help_text="Where the actor is believed to operate from")
+    description = models.TextField(blank=True, help_text=MARKDOWN_HELP)
+    attack_id = models.CharField(
+        "ATT&CK group ID", max_length=12, blank=True, help_text="e.g. G0007, when ATT&CK tracks it"
+    )
+    is_unattributed = models.BooleanField(
+        default=False,
+        help_text="A category of unnamed attacker (e.g. from VERIS), not one identified group",
+    )
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="threat_actors"
+    )
+    external_id = models.CharField(max_length=200, blank=True, help_text="Key in the dataset")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ThreatActorManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="threatactor_unique_name_ci"),
+            # Re-imports find the actor by its key in the dataset.
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"],
+                condition=Q(dataset__isnull=False),
+                name="threatactor_unique_external_id",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def get_absolute_url(self):
+        return reverse("incidents:actor_detail", args=[self.slug])
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = services.unique_slug(ThreatActor, self.name, exclude_pk=self.pk)
+        super().save(*args, **kwargs)

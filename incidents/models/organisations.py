@@ -1,0 +1,69 @@
+"""Victim organisations: who was affected; an organisation may have several incidents."""
+
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
+from django.urls import reverse
+from django_countries.fields import CountryField
+
+from .. import services
+from .base import CleanText, SlugManager
+from .reference import Sector
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Organisations with at least one incident ``user`` may see (None: anyone)."""
+        from .incident import Incident  # incident.py imports this module
+
+        return self.filter(
+            Exists(Incident.objects.visible_to(user).filter(organisation=OuterRef("pk")))
+        )
+
+    def with_incident_counts(self, user=None):
+        """Annotate ``incident_count``: incidents of this victim the viewer may see."""
+        from .incident import Incident
+
+        incidents = Incident.objects.visible_to(user).filter(organisation=OuterRef("pk"))
+        counts = incidents.order_by().values("organisation").annotate(n=Count("pk")).values("n")
+        return self.annotate(incident_count=Coalesce(Subquery(counts), Value(0)))
+
+
+class OrganisationManager(SlugManager.from_queryset(OrganisationQuerySet)):
+    pass
+
+
+class Organisation(CleanText):
+    """A victim organisation; it may have several incidents (a recurring victim)."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    country = CountryField(blank=True)
+    sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="organisations"
+    )
+    website = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganisationManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="organisation_unique_name_ci"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def get_absolute_url(self):
+        return reverse("incidents:organisation_detail", args=[self.slug])
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = services.unique_slug(Organisation, self.name, exclude_pk=self.pk)
+        super().save(*args, **kwargs)
