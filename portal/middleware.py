@@ -1,4 +1,7 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.http import QueryDict
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 
@@ -32,3 +35,25 @@ class PrivateCacheMiddleware:
             patch_cache_control(response, private=True, no_cache=True, max_age=0)
         patch_vary_headers(response, ["Cookie"])
         return response
+
+
+class StripNulMiddleware:
+    """Drop NUL bytes from query and form parameters (names and values), site-wide: no
+    field, database or log needs them, and PostgreSQL rejects them in text. A value with
+    a NUL behaves as the same value without it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.GET = _without_nul(request.GET)
+        if request.method == "POST":
+            request.POST = _without_nul(request.POST)
+        return self.get_response(request)
+
+
+def _without_nul(params):
+    pairs = [(key, value) for key, values in params.lists() for value in values]
+    if not any("\x00" in key or "\x00" in value for key, value in pairs):
+        return params
+    return QueryDict(urlencode([(k.replace("\x00", ""), v.replace("\x00", "")) for k, v in pairs]))

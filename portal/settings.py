@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.observability.RequestLogMiddleware",
+    "portal.middleware.StripNulMiddleware",
     "incidents.caching.CatalogueVersionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
