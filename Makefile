@@ -52,8 +52,10 @@ real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (def
 		--attack-mapping $(VERIS_ATTACK_MAPPING) --publish
 
 # The suite runs on two cores (pytest-xdist, one test file per worker at a time); the tests
-# that start servers or processes of their own run after it, one at a time.
-SERIAL_TESTS := tests/test_faults.py tests/test_backup_restore.py tests/test_multiprocess.py tests/e2e
+# that start servers or processes of their own run after it, one at a time, and last the
+# one module with a transactional test (its flush empties the tables the migrations fill).
+SERIAL_TESTS := tests/test_faults.py tests/test_backup_restore.py tests/test_multiprocess.py \
+	tests/e2e tests/test_operations.py
 PYTEST_PARALLEL = $(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SERIAL_TESTS))
 PYTEST_SERIAL = $(BIN)/python -m pytest $(SERIAL_TESTS)
 
