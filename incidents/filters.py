@@ -11,11 +11,13 @@ or validated; every form gets its own copy of its fields (Django's ``base_fields
 from __future__ import annotations
 
 import datetime
+import functools
 from functools import cached_property
 from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import F, Q
+from django.utils.datastructures import MultiValueDict
 from django_countries import countries
 
 from . import browse, caching
@@ -260,28 +262,55 @@ class MemberFinderForm(PublicFinderForm):
 class IncidentFilter:
     """An audience's finder form bound to the query parameters (None: nothing sent), over
     the incidents the viewer may see; what the view reads of it is ``form``, ``is_bound``,
-    ``is_valid()``, ``queryset`` and ``qs`` (the filtered incidents)."""
+    ``is_valid()``, ``queryset`` and ``qs`` (the filtered incidents). The form is built
+    only when it is read: a query string this process has checked before is answered from
+    memory (``_checked``)."""
 
     form_class = PublicFinderForm
 
     def __init__(self, data=None, queryset=None):
-        self.form = self.form_class(data)
+        self.data = data
         self.queryset = queryset
+
+    @cached_property
+    def form(self):
+        return self.form_class(self.data)
 
     @property
     def is_bound(self):
-        return self.form.is_bound
+        return self.data is not None
 
     def is_valid(self):
-        return self.form.is_valid()
+        return self.canonical is not None
+
+    @cached_property
+    def canonical(self) -> dict[str, str] | None:
+        """The applied filters as canonical query parameters; None if the data is invalid."""
+        if not self.is_bound:
+            return {}
+        lists = self.data.lists() if isinstance(self.data, MultiValueDict) else None
+        items = tuple(
+            (key, tuple(values))
+            for key, values in (lists or ((k, [v]) for k, v in self.data.items()))
+        )
+        # The choices a value is checked against change with the catalogue and the year.
+        return _checked(
+            self.form_class, items, caching.catalogue_version(), datetime.date.today().year
+        )
 
     @cached_property
     def qs(self):
         if not self.is_bound:
             return self.queryset.all()
-        if not self.is_valid():
+        if not self.form.is_valid():
             return self.queryset.none()
         return self.form.filter_qs(self.queryset.all())
+
+
+@functools.lru_cache(maxsize=512)
+def _checked(form_class, items, catalogue_version, year):
+    form = form_class(MultiValueDict({key: list(values) for key, values in items}))
+    return _canonical(form.cleaned_data) if form.is_valid() else None
 
 
 class PublicIncidentFilter(IncidentFilter):
@@ -305,11 +334,13 @@ def canonical_params(filterset) -> dict[str, str]:
     Built from cleaned values only, so anything the form ignored (members'
     filters sent by a non-member, unknown parameters) never reaches a link.
     """
-    if not filterset.is_bound or not filterset.is_valid():
-        return {}
+    return filterset.canonical or {}
+
+
+def _canonical(cleaned_data) -> dict[str, str]:
     params = {}
-    q = filterset.form.cleaned_data.get("q")
-    for name, value in filterset.form.cleaned_data.items():
+    q = cleaned_data.get("q")
+    for name, value in cleaned_data.items():
         if value in (None, "", [], ()):
             continue
         if name == "sort" and (value == default_sort(q) or (value == "relevance" and not q)):

@@ -2,6 +2,7 @@
 own fields, every field applied somewhere. What they find is tested in test_finder.py."""
 
 import pytest
+from django.http import QueryDict
 
 from incidents import filters
 from incidents.models import Incident
@@ -72,3 +73,24 @@ def test_actor_country_choices_leave_out_actors_known_only_from_drafts():
     codes = [code for code, _ in filters.actor_country_choices()]
     assert "RU" in codes
     assert "KP" not in codes
+
+
+def test_a_checked_query_string_is_answered_without_a_form(db):
+    data = QueryDict("date_from=2020-01-01&sort=oldest&utm_source=x")
+    expected = {"date_from": "2020-01-01", "sort": "oldest"}
+    first = filters.PublicIncidentFilter(data, queryset=Incident.objects.all())
+    assert first.is_valid()
+    assert filters.canonical_params(first) == expected
+    again = filters.PublicIncidentFilter(data.copy(), queryset=Incident.objects.all())
+    assert again.is_valid() and filters.canonical_params(again) == expected
+    assert "form" not in again.__dict__  # remembered: no form was built
+
+
+def test_remembered_checks_follow_the_catalogue(db):
+    """A value checked against the choices before a change is checked again after it."""
+    data = QueryDict("motive=new-motive")
+    assert not filters.MemberIncidentFilter(data, queryset=Incident.objects.all()).is_valid()
+    MotiveFactory(name="New motive", slug="new-motive")
+    after = filters.MemberIncidentFilter(data, queryset=Incident.objects.all())
+    assert after.is_valid()
+    assert filters.canonical_params(after) == {"motive": "new-motive"}
