@@ -60,11 +60,21 @@ real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (def
 	$(DEV) $(BIN)/python manage.py import_veris $(DATA)/vcdb/vcdb_validated.jsonl \
 		--attack-mapping $(VERIS_ATTACK_MAPPING) --publish
 
+# The suite runs on two cores (pytest-xdist, one test file per worker at a time); the tests
+# that start servers or processes of their own run after it, one at a time, and last the
+# one module with a transactional test (its flush empties the tables the migrations fill).
+SERIAL_TESTS := tests/test_faults.py tests/test_backup_restore.py tests/test_multiprocess.py \
+	tests/e2e tests/test_operations.py
+PYTEST_PARALLEL = $(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SERIAL_TESTS))
+PYTEST_SERIAL = $(BIN)/python -m pytest $(SERIAL_TESTS)
+
 test: install  ## The test suite on SQLite
-	$(BIN)/python -m pytest
+	$(PYTEST_PARALLEL)
+	$(PYTEST_SERIAL)
 
 test-postgres: install  ## The test suite on the local PostgreSQL
-	DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest
+	DATABASE_URL=$(PG_URL) $(PYTEST_PARALLEL)
+	DATABASE_URL=$(PG_URL) $(PYTEST_SERIAL)
 
 e2e-deps:  ## Chromium (Debian) and axe-core (pinned by tests/e2e/package-lock.json) for tests/e2e
 	test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }

@@ -1,27 +1,29 @@
 """Finding incidents: what each audience may filter and sort by.
 
-Allow-lists per audience: ``PublicIncidentFilter`` declares the filters anyone
-may use; ``MemberIncidentFilter`` adds the ones over members-only fields.
-A parameter a FilterSet does not declare is ignored, so a non-member who types
-``?motive=espionage`` by hand gets exactly the page they would get without it.
+Allow-lists per audience, as plain Django forms (pretix's ``FilterForm.filter_qs()``):
+``PublicFinderForm`` declares the filters anyone may use; ``MemberFinderForm`` adds the
+ones over members-only fields. A parameter a form does not declare is ignored, so a
+non-member who types ``?motive=espionage`` by hand gets exactly the page they would get
+without it. Choices are callables over cached vocabularies, read when a field is rendered
+or validated; every form gets its own copy of its fields (Django's ``base_fields``).
 """
 
 from __future__ import annotations
 
-import copy
 import datetime
+import functools
+from functools import cached_property
 from urllib.parse import urlencode
 
-import django_filters
 from django import forms
 from django.db.models import F, Q
+from django.utils.datastructures import MultiValueDict
 from django_countries import countries
 
 from . import browse, caching
 from .models import (
     ActorType,
     Impact,
-    Incident,
     Motive,
     Sector,
     Tactic,
@@ -110,176 +112,137 @@ class CleanCharField(forms.CharField):
         return clean_query(super().to_python(value))
 
 
-class SearchFilter(django_filters.CharFilter):
-    field_class = CleanCharField
+def _after_any(label, choices):
+    """``choices`` (a callable, read each time the field is rendered or validated) after an
+    empty "any" choice."""
+    return lambda: [("", label), *choices()]
 
 
-class _SharedOnCopy(dict):
-    """A form's fields, shared by every form of its class: "deep" copies copy the dict."""
-
-    def __deepcopy__(self, memo):
-        return dict(self)
+IMPACT_CHOICES = [("", "Any"), *Impact.choices]
 
 
-class _ShallowFilterCopies(dict):
-    """A FilterSet's filters: django-filter deep-copies them for every FilterSet, but a
-    filter's only per-request state is its parent and model, so a shallow copy each will
-    do (with its method proxy bound to the copy, not the original)."""
-
-    def __deepcopy__(self, memo):
-        copies = {}
-        for name, original in self.items():
-            copies[name] = copy.copy(original)
-            if original.method is not None:
-                copies[name].method = original.method
-        return copies
+def _impact_field(label):
+    # Callables, here and for sort: a form copies a callable more cheaply than a list.
+    return forms.ChoiceField(choices=lambda: IMPACT_CHOICES, label=label, required=False)
 
 
-class LeanFilterSetMetaclass(django_filters.filterset.FilterSetMetaclass):
-    def __new__(mcs, name, bases, attrs):
-        new_class = super().__new__(mcs, name, bases, attrs)
-        new_class.base_filters = _ShallowFilterCopies(new_class.base_filters)
-        return new_class
+class PublicFinderForm(forms.Form):
+    """The filters anyone may use. ``filter_qs`` applies the cleaned values: each field is
+    either a plain lookup in ``lookups`` or has a ``filter_<name>`` method; ``q`` and
+    ``sort`` are applied by the view, which knows the viewer (incidents.search)."""
 
-
-class PublicIncidentFilter(django_filters.FilterSet, metaclass=LeanFilterSetMetaclass):
-    q = SearchFilter(
+    q = CleanCharField(
         label="Search",
-        method="filter_nothing",  # applied by the view, which knows the viewer (incidents.search)
+        required=False,
         max_length=MAX_QUERY_LENGTH * 5,
         widget=forms.TextInput(
             attrs={"type": "search", "placeholder": 'Victim, words, "a phrase", -exclude'}
         ),
     )
-    date_from = django_filters.DateFilter(
-        field_name="date",
-        lookup_expr="gte",
-        label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = django_filters.DateFilter(
-        field_name="date",
-        lookup_expr="lte",
-        label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    year = django_filters.ChoiceFilter(
-        choices=_year_choices, method="filter_year", label="Year", empty_label="Any year"
+    year = forms.ChoiceField(
+        choices=_after_any("Any year", _year_choices), label="Year", required=False
     )
-    country = django_filters.ChoiceFilter(
-        choices=incident_country_choices, label="Victim country", empty_label="Any country"
+    country = forms.ChoiceField(
+        choices=_after_any("Any country", incident_country_choices),
+        label="Victim country",
+        required=False,
     )
-    sector = django_filters.ChoiceFilter(
-        field_name="sector__slug", choices=sector_choices, label="Sector", empty_label="Any sector"
+    sector = forms.ChoiceField(
+        choices=_after_any("Any sector", sector_choices), label="Sector", required=False
     )
-    organisation = django_filters.CharFilter(
-        field_name="organisation__slug", label="Organisation", widget=forms.HiddenInput
+    organisation = forms.CharField(label="Organisation", required=False, widget=forms.HiddenInput)
+    records_min = forms.DecimalField(
+        label="Records at least", required=False, min_value=0, max_value=MAX_RECORDS
     )
-    records_min = django_filters.NumberFilter(
-        field_name="records_affected",
-        lookup_expr="gte",
-        label="Records at least",
-        min_value=0,
-        max_value=MAX_RECORDS,
+    records_max = forms.DecimalField(
+        label="Records at most", required=False, min_value=0, max_value=MAX_RECORDS
     )
-    records_max = django_filters.NumberFilter(
-        field_name="records_affected",
-        lookup_expr="lte",
-        label="Records at most",
-        min_value=0,
-        max_value=MAX_RECORDS,
-    )
-    sort = django_filters.ChoiceFilter(
-        choices=SORT_CHOICES, method="filter_nothing", label="Sort", empty_label=None
-    )
+    sort = forms.ChoiceField(choices=lambda: SORT_CHOICES, label="Sort", required=False)
 
-    def get_form_class(self):
-        # django-filter builds a new form class (and new fields) for every FilterSet; the
-        # fields depend only on the class (choices are callables, read when used), so
-        # build it once per class, and let its forms share the fields (nothing here
-        # changes a field per form; Django would deep-copy all of them per request).
-        cls = type(self)
-        if "_form_class" not in cls.__dict__:
-            form_class = super().get_form_class()
-            form_class.base_fields = _SharedOnCopy(form_class.base_fields)
-            cls._form_class = form_class
-        return cls._form_class
+    applied_by_the_view = frozenset({"q", "sort"})
+    lookups = {
+        "date_from": "date__gte",
+        "date_to": "date__lte",
+        "country": "country",
+        "sector": "sector__slug",
+        "organisation": "organisation__slug",
+        "records_min": "records_affected__gte",
+        "records_max": "records_affected__lte",
+    }
 
-    def filter_nothing(self, queryset, name, value):
+    def filter_qs(self, queryset):
+        """``queryset`` narrowed by every filled-in filter of this valid form."""
+        for name, value in self.cleaned_data.items():
+            if value in (None, "") or name in self.applied_by_the_view:
+                continue
+            if name in self.lookups:
+                queryset = queryset.filter(**{self.lookups[name]: value})
+            else:
+                queryset = getattr(self, f"filter_{name}")(queryset, value)
         return queryset
 
-    def filter_year(self, queryset, name, value):
+    def filter_year(self, queryset, value):
         # A range, not __year, so the (status, date) index serves it.
         year = int(value)
         return queryset.filter(
             date__gte=datetime.date(year, 1, 1), date__lt=datetime.date(year + 1, 1, 1)
         )
 
-    class Meta:
-        model = Incident
-        fields = []
 
-
-class MemberIncidentFilter(PublicIncidentFilter):
+class MemberFinderForm(PublicFinderForm):
     """Members also filter by the fields only they can see."""
 
-    motive = django_filters.ChoiceFilter(
-        choices=motive_choices, method="filter_motive", label="Motive", empty_label="Any motive"
+    motive = forms.ChoiceField(
+        choices=_after_any("Any motive", motive_choices), label="Motive", required=False
     )
-    technique = django_filters.CharFilter(
-        method="filter_technique",
+    technique = forms.CharField(
         label="ATT&CK technique",
+        required=False,
         max_length=12,
         widget=forms.TextInput(attrs={"placeholder": "T1566"}),
     )
-    tactic = django_filters.ChoiceFilter(
-        choices=tactic_choices, method="filter_tactic", label="Tactic", empty_label="Any tactic"
+    tactic = forms.ChoiceField(
+        choices=_after_any("Any tactic", tactic_choices), label="Tactic", required=False
     )
-    actor = django_filters.CharFilter(
-        method="filter_actor", label="Threat actor", widget=forms.HiddenInput
-    )
-    actor_type = django_filters.ChoiceFilter(
-        choices=actor_type_choices,
-        method="filter_actor_type",
+    actor = forms.CharField(label="Threat actor", required=False, widget=forms.HiddenInput)
+    actor_type = forms.ChoiceField(
+        choices=_after_any("Any actor type", actor_type_choices),
         label="Actor type",
-        empty_label="Any actor type",
+        required=False,
     )
-    actor_country = django_filters.ChoiceFilter(
-        choices=actor_country_choices,
-        method="filter_actor_country",
+    actor_country = forms.ChoiceField(
+        choices=_after_any("Any location", actor_country_choices),
         label="Actor location",
-        empty_label="Any location",
+        required=False,
     )
-    confidentiality = django_filters.ChoiceFilter(
-        field_name="cia_posture__confidentiality",
-        choices=Impact.choices,
-        empty_label="Any",
-        label="Confidentiality impact",
-    )
-    integrity = django_filters.ChoiceFilter(
-        field_name="cia_posture__integrity",
-        choices=Impact.choices,
-        empty_label="Any",
-        label="Integrity impact",
-    )
-    availability = django_filters.ChoiceFilter(
-        field_name="cia_posture__availability",
-        choices=Impact.choices,
-        empty_label="Any",
-        label="Availability impact",
-    )
+    confidentiality = _impact_field("Confidentiality impact")
+    integrity = _impact_field("Integrity impact")
+    availability = _impact_field("Availability impact")
 
-    def filter_motive(self, queryset, name, value):
+    lookups = {
+        **PublicFinderForm.lookups,
+        "confidentiality": "cia_posture__confidentiality",
+        "integrity": "cia_posture__integrity",
+        "availability": "cia_posture__availability",
+    }
+
+    def filter_motive(self, queryset, value):
         return queryset.filter(linked("motives", motive__slug=value))
 
-    def filter_technique(self, queryset, name, value):
+    def filter_technique(self, queryset, value):
         code = value.strip().upper()
         techniques = Technique.objects.filter(
             Q(attack_id=code) | Q(attack_id__startswith=code + ".")
         )
         return queryset.filter(linked("techniques", technique__in=techniques.values("pk")))
 
-    def filter_tactic(self, queryset, name, value):
+    def filter_tactic(self, queryset, value):
         techniques = Technique.objects.filter(tactics__shortname=value)
         return queryset.filter(linked("techniques", technique__in=techniques.values("pk")))
 
@@ -287,36 +250,98 @@ class MemberIncidentFilter(PublicIncidentFilter):
         actors = ThreatActor.objects.filter(**lookups).values("pk")
         return queryset.filter(linked("threat_actors", threatactor__in=actors))
 
-    def filter_actor(self, queryset, name, value):
+    def filter_actor(self, queryset, value):
         return self._by_actors(queryset, slug=value)
 
-    def filter_actor_type(self, queryset, name, value):
+    def filter_actor_type(self, queryset, value):
         return self._by_actors(queryset, actor_type__slug=value)
 
-    def filter_actor_country(self, queryset, name, value):
+    def filter_actor_country(self, queryset, value):
         return self._by_actors(queryset, country=value)
 
 
+class IncidentFilter:
+    """An audience's finder form bound to the query parameters (None: nothing sent), over
+    the incidents the viewer may see; what the view reads of it is ``form``, ``is_bound``,
+    ``is_valid()``, ``queryset`` and ``qs`` (the filtered incidents). The form is built
+    only when it is read: a query string this process has checked before is answered from
+    memory (``_checked``)."""
+
+    form_class = PublicFinderForm
+
+    def __init__(self, data=None, queryset=None):
+        self.data = data
+        self.queryset = queryset
+
+    @cached_property
+    def form(self):
+        return self.form_class(self.data)
+
+    @property
+    def is_bound(self):
+        return self.data is not None
+
+    def is_valid(self):
+        return self.canonical is not None
+
+    @cached_property
+    def canonical(self) -> dict[str, str] | None:
+        """The applied filters as canonical query parameters; None if the data is invalid."""
+        if not self.is_bound:
+            return {}
+        lists = self.data.lists() if isinstance(self.data, MultiValueDict) else None
+        items = tuple(
+            (key, tuple(values))
+            for key, values in (lists or ((k, [v]) for k, v in self.data.items()))
+        )
+        # The choices a value is checked against change with the catalogue and the year.
+        return _checked(
+            self.form_class, items, caching.catalogue_version(), datetime.date.today().year
+        )
+
+    @cached_property
+    def qs(self):
+        if not self.is_bound:
+            return self.queryset.all()
+        if not self.form.is_valid():
+            return self.queryset.none()
+        return self.form.filter_qs(self.queryset.all())
+
+
+@functools.lru_cache(maxsize=512)
+def _checked(form_class, items, catalogue_version, year):
+    form = form_class(MultiValueDict({key: list(values) for key, values in items}))
+    return _canonical(form.cleaned_data) if form.is_valid() else None
+
+
+class PublicIncidentFilter(IncidentFilter):
+    form_class = PublicFinderForm
+
+
+class MemberIncidentFilter(IncidentFilter):
+    form_class = MemberFinderForm
+
+
 MEMBER_ONLY_FILTERS = [
-    name
-    for name in MemberIncidentFilter.base_filters
-    if name not in PublicIncidentFilter.base_filters
+    name for name in MemberFinderForm.base_fields if name not in PublicFinderForm.base_fields
 ]
 # What non-members see, locked, in place of the members' filters.
-LOCKED_FILTER_LABELS = [MemberIncidentFilter.base_filters[n].label for n in MEMBER_ONLY_FILTERS]
+LOCKED_FILTER_LABELS = [MemberFinderForm.base_fields[n].label for n in MEMBER_ONLY_FILTERS]
 
 
 def canonical_params(filterset) -> dict[str, str]:
     """The applied filters as query parameters, in declaration order, defaults left out.
 
-    Built from cleaned values only, so anything the FilterSet ignored (members'
+    Built from cleaned values only, so anything the form ignored (members'
     filters sent by a non-member, unknown parameters) never reaches a link.
     """
-    if not filterset.is_bound or not filterset.is_valid():
-        return {}
+    return filterset.canonical or {}
+
+
+def _canonical(cleaned_data) -> dict[str, str]:
     params = {}
-    q = filterset.form.cleaned_data.get("q")
-    for name, value in filterset.form.cleaned_data.items():
+    q = cleaned_data.get("q")
+    for name, value in cleaned_data.items():
         if value in (None, "", [], ()):
             continue
         if name == "sort" and (value == default_sort(q) or (value == "relevance" and not q)):

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -11,6 +12,11 @@ from tests.factories import SubscriptionFactory, UserFactory
 NON_MEMBERS = ["anonymous", "registered", "expired_member"]
 MEMBERS = ["member", "staff"]
 VIEWERS = NON_MEMBERS + MEMBERS
+# One viewer per audience that incidents.caching.audience() tells apart (public, member,
+# staff). Shared catalogue HTML (finder, article bodies) is rendered and cached per audience,
+# so where a test checks that HTML, anonymous stands for every non-member; the gating,
+# canary and access tests keep all five viewers.
+AUDIENCES = ["anonymous", "member", "staff"]
 
 
 def make_viewer(kind):
@@ -64,3 +70,29 @@ def non_member_client(request, db):
 @pytest.fixture(params=MEMBERS)
 def member_client(request, db):
     return client_for(request.param)
+
+
+@pytest.fixture(params=AUDIENCES)
+def audience_viewer(request, db):
+    """(kind, client, is_member) for one viewer of each audience."""
+    return request.param, client_for(request.param), request.param in MEMBERS
+
+
+@pytest.fixture
+def anonymous_client():
+    return Client()
+
+
+@pytest.fixture(scope="module")
+def module_transaction(django_db_setup, django_db_blocker):
+    """A transaction around a whole test module, rolled back at its end: data built in it
+    (by module-scoped fixtures that request this one) is built once. Each test still runs
+    in its own savepoint inside it (pytest-django's ``db``), so what a test writes is undone
+    after it."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+    yield
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)

@@ -1,9 +1,11 @@
 """Bad input gets a clear 4xx page, never a 500, and is never reflected unescaped."""
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
+from portal.middleware import StripNulMiddleware
 from tests.factories import IncidentFactory, ThreatActorFactory
 
 LISTS = ["incidents:incident_list", "incidents:organisation_list", "incidents:actor_list"]
@@ -42,6 +44,36 @@ def test_nul_bytes_in_a_page_number_are_stripped(client, name):
     """portal.middleware.StripNulMiddleware reads "1\\x00" as "1" (tests/test_nul_bytes.py)."""
     assert client.get(reverse(name), {"page": "1\x00"}).status_code == 200
     assert client.get(reverse(name), {"page": "\x002"}).status_code == 404
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_a_nul_byte_in_a_parameter_is_as_if_absent(client, name):
+    """portal.middleware.StripNulMiddleware: one answer, the page without the NUL byte."""
+    with_nul = client.get(reverse(name), {"page": "1\x00"})
+    assert with_nul.status_code == 200
+    assert with_nul.content == client.get(reverse(name), {"page": "1"}).content
+
+
+def test_nul_bytes_are_dropped_from_names_and_values_of_get_and_post(rf):
+    seen = {}
+
+    def view(request):
+        seen.update(get=list(request.GET.lists()), post=list(request.POST.lists()))
+        return HttpResponse()
+
+    request = rf.post("/?q=ac%00me&co%00untry=DE&country=FR", {"no\x00te": ["a\x00", "b"]})
+    StripNulMiddleware(view)(request)
+    assert seen == {
+        "get": [("q", ["acme"]), ("country", ["DE", "FR"])],
+        "post": [("note", ["a", "b"])],
+    }
+
+
+def test_parameters_without_nul_bytes_are_left_as_they_are(rf):
+    request = rf.get("/?q=acme&q=rockets")
+    original = request.GET
+    StripNulMiddleware(lambda r: HttpResponse())(request)
+    assert request.GET is original
 
 
 @pytest.mark.parametrize(

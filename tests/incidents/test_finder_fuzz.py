@@ -19,7 +19,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents.filters import MemberIncidentFilter
+from incidents.filters import MemberFinderForm
 from tests.conftest import client_for
 from tests.factories import (
     ActorTypeFactory,
@@ -33,7 +33,7 @@ from tests.factories import (
     ThreatActorFactory,
 )
 
-PARAM_NAMES = [*MemberIncidentFilter.base_filters, "page", "after"]
+PARAM_NAMES = [*MemberFinderForm.base_fields, "page", "after"]
 VALID_VALUES = [
     "2020-01-01",
     "2021-05-17",
