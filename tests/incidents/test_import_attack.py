@@ -10,7 +10,6 @@ not-a-bundle.json.
 import io
 import json
 import socket
-import time
 import urllib.error
 from pathlib import Path
 from types import SimpleNamespace
@@ -517,7 +516,6 @@ def test_real_enterprise_bundle(db):
     raw = json.loads(REAL_BUNDLE.read_text())["objects"]
     groups = [o for o in raw if o["type"] == "intrusion-set"]
     retired = [o for o in groups if o.get("revoked") or o.get("x_mitre_deprecated")]
-    started = time.monotonic()
 
     output = run(REAL_BUNDLE, "--release", "18.1")
 
@@ -544,7 +542,6 @@ def test_real_enterprise_bundle(db):
     output = run(REAL_BUNDLE, "--release", "18.1")
     assert "technique: 835 unchanged" in output
     assert "threat actor: 172 unchanged, 15 skipped" in output
-    assert time.monotonic() - started < 60  # a guard against pathologies, not a benchmark
 
 
 def test_data_sources_page_shows_the_release_and_licence(db, client):
