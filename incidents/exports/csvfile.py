@@ -56,7 +56,7 @@ MEMBER_COLUMNS = (
     ("techniques", lambda r: _joined(t["name"] for t in r["techniques"])),
     (
         "tactics",
-        lambda r: _joined(sorted({tac for t in r["techniques"] for tac in t["tactics"]})),
+        lambda r: _joined(sorted({tac for t in r["techniques"] for tac in t["tactic_names"]})),
     ),
     ("threat_actors", lambda r: _joined(a["name"] for a in r["threat_actors"])),
     ("threat_actor_types", lambda r: _joined(a["type"] for a in r["threat_actors"])),

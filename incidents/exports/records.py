@@ -85,6 +85,7 @@ def member_record(incident, base_url: str) -> dict:
                     "name": t.name,
                     "parent": t.parent.name if t.parent_id else "",
                     "tactics": sorted(tac.shortname for tac in t.tactics.all()),
+                    "tactic_names": sorted(tac.name for tac in t.tactics.all()),
                     "url": t.url,
                     "stix_id": t.stix_id,
                 }
