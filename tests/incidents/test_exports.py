@@ -518,3 +518,17 @@ def test_finder_links_for_members_include_stix(three_incidents):
     for fmt in FORMATS:
         assert f'href="/incidents/export.{fmt}?country=DE"'.encode() in html
     assert b"100,000 of 100,000 rows left today" in html
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_file_starts_before_any_incident_is_read(fmt, db):
+    populate(3)
+    response = client_for("member").get(f"/incidents/export.{fmt}")
+    assert response.streaming
+    pieces = iter(response.streaming_content)
+    with CaptureQueriesContext(connection) as queries:
+        first = next(pieces)
+    assert first.startswith((b"\xef\xbb\xbfurl,", b'{"format"', b'{"type":"bundle"'))
+    assert not [q for q in queries if 'FROM "incidents_incident"' in q["sql"]]
+    rest = b"".join(pieces)
+    assert b"Public summary" in first + rest
