@@ -532,3 +532,18 @@ def test_the_file_starts_before_any_incident_is_read(fmt, db):
     assert not [q for q in queries if 'FROM "incidents_incident"' in q["sql"]]
     rest = b"".join(pieces)
     assert b"Public summary" in first + rest
+
+
+def test_an_export_never_writes_more_rows_than_it_reserved(three_incidents, monkeypatch):
+    from incidents.exports.quota import ExportQuota
+
+    reserve = ExportQuota.reserve
+
+    def reserve_then_publish(self, rows):
+        IncidentFactory(organisation__name="Published Meanwhile")
+        return reserve(self, rows)
+
+    monkeypatch.setattr(ExportQuota, "reserve", reserve_then_publish)
+    response = export(client_for("anonymous"), "csv")
+    assert response["X-Export-Rows-Remaining"] == "9997"
+    assert len(csv_rows(response.body)) == 3
