@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 from .feeds import LatestIncidentsFeed
@@ -6,6 +6,11 @@ from .feeds import LatestIncidentsFeed
 app_name = "incidents"
 urlpatterns = [
     path("incidents/", views.incident_list, name="incident_list"),
+    re_path(
+        r"^incidents/export\.(?P<fmt>csv|json|stix\.json)$",
+        views.incident_export,
+        name="incident_export",
+    ),
     path("incidents/feed/", LatestIncidentsFeed(), name="incident_feed"),
     path("incidents/<slug:slug>/", views.incident_detail, name="incident_detail"),
     path("browse/", views.browse_index, name="browse"),

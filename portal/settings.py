@@ -332,6 +332,11 @@ if TESTING:
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 PORTAL_PAGE_SIZE = 25
+# Exports (incidents.exports, docs/exports.md): rows per UTC day, members per account
+# (a per-plan quota is for later), everyone else per IP address; rows read per query.
+EXPORT_ROWS_PER_DAY = env.int("EXPORT_ROWS_PER_DAY", default=100_000)
+EXPORT_PUBLIC_ROWS_PER_DAY = env.int("EXPORT_PUBLIC_ROWS_PER_DAY", default=10_000)
+EXPORT_CHUNK_SIZE = 1000
 # JSON lines on stderr: one per request (portal.observability) and every warning.
 LOGGING = {
     "version": 1,

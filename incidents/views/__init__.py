@@ -2,6 +2,7 @@
 members' part of the context only when the answer is yes."""
 
 from ..filters import LOCKED_FILTER_LABELS
+from .exports import incident_export
 from .finder import applied_filters, incident_list
 from .home import data_sources, home
 from .pages import (
@@ -25,6 +26,7 @@ __all__ = [
     "get_incident_for_viewer",
     "home",
     "incident_detail",
+    "incident_export",
     "incident_list",
     "organisation_detail",
     "organisation_list",

@@ -25,6 +25,7 @@ from accounts.access import is_member
 from .. import caching, filters, presenters, search
 from ..http import INVALID_PAGE, NotFound
 from ..models import Incident
+from .exports import export_links
 from .pages import page_number, page_of
 
 COUNT_CAP = 10_000
@@ -84,7 +85,12 @@ def incident_list(request):
     page_number = position[1] if position[0] == "page" else None
     return page.render(
         "incidents/incident_list.html",
-        {"finder_html": finder_html, "text": text, "page_number": page_number},
+        {
+            "finder_html": finder_html,
+            "text": text,
+            "page_number": page_number,
+            "exports": export_links(request, params, member=member),
+        },
     )
 
 

@@ -1,0 +1,153 @@
+"""One incident as an export record, per audience (allow-lists: a field is in a file
+only if it is named here)."""
+
+from __future__ import annotations
+
+from ..models import Impact, incident_date_iso
+
+OWN_RECORDS_LICENCE = "Cyber Incident Portal"
+
+
+def _country(value) -> str:
+    return value.code if value else ""
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def public_record(incident, base_url: str) -> dict:
+    """What anyone may export: the public fields and the gated counts as pages show them."""
+    org = incident.organisation
+    dataset = incident.dataset if incident.dataset_id else None
+    return {
+        "slug": incident.slug,
+        "url": base_url + incident.get_absolute_url(),
+        "victim": {
+            "name": org.name,
+            "slug": org.slug,
+            "country": _country(org.country),
+            "website": org.website,
+        },
+        "date": incident_date_iso(incident.date, incident.date_precision),
+        "date_precision": incident.date_precision,
+        "country": _country(incident.country),
+        "sector": incident.sector.name if incident.sector_id else "",
+        "summary": incident.summary,
+        "description": incident.description,
+        "records_affected": incident.records_affected,
+        "published_at": _iso(incident.published_at),
+        "updated_at": _iso(incident.updated_at),
+        "sources": [
+            {
+                "url": s.url,
+                "title": s.title,
+                "publisher": s.publisher,
+                "published_on": s.published_on.isoformat() if s.published_on else None,
+            }
+            for s in incident.sources.all()
+        ],
+        "counts": {
+            "motives": incident.motive_count,
+            "techniques": incident.technique_count,
+            "threat_actors": incident.actor_count,
+        },
+        "provenance": {
+            "dataset": dataset.name if dataset else OWN_RECORDS_LICENCE,
+            "licence": dataset.licence if dataset else "",
+            "licence_url": dataset.licence_url if dataset else "",
+        },
+    }
+
+
+def member_record(incident, base_url: str) -> dict:
+    """Members only (call after is_member(), on a row of ``for_export(member=True)``)."""
+    record = public_record(incident, base_url)
+    try:
+        posture = incident.cia_posture
+    except incident._meta.model.cia_posture.RelatedObjectDoesNotExist:
+        posture = None
+    record.update(
+        {
+            "status": incident.status,
+            "cia_posture": None
+            if posture is None
+            else {
+                "confidentiality": Impact(posture.confidentiality).value,
+                "integrity": Impact(posture.integrity).value,
+                "availability": Impact(posture.availability).value,
+                "notes": posture.notes,
+            },
+            "motives": sorted(m.name for m in incident.motives.all()),
+            "techniques": [
+                {
+                    "attack_id": t.attack_id,
+                    "name": t.name,
+                    "parent": t.parent.name if t.parent_id else "",
+                    "tactics": sorted(tac.shortname for tac in t.tactics.all()),
+                    "tactic_names": sorted(tac.name for tac in t.tactics.all()),
+                    "url": t.url,
+                    "stix_id": t.stix_id,
+                }
+                for t in sorted(incident.techniques.all(), key=lambda t: t.attack_id)
+            ],
+            "threat_actors": [
+                {
+                    "name": a.name,
+                    "slug": a.slug,
+                    "url": base_url + a.get_absolute_url(),
+                    "type": a.actor_type.name if a.actor_type_id else "",
+                    "location": _country(a.country),
+                    "aliases": [str(x) for x in (a.aliases or [])],
+                    "attack_id": a.attack_id,
+                }
+                for a in sorted(incident.threat_actors.all(), key=lambda a: a.slug)
+            ],
+        }
+    )
+    return record
+
+
+ATTACK_NOTICE = {
+    "name": "MITRE ATT&CK®",
+    "copyright": "© The MITRE Corporation. This work is reproduced and distributed with "
+    "the permission of The MITRE Corporation.",
+    "licence_url": "https://attack.mitre.org/resources/legal-and-branding/terms-of-use/",
+}
+NOTICE = (
+    "Each incident names the dataset it comes from and that dataset's licence (VERIS "
+    "Community Database: CC BY-SA 4.0, share alike, attribute the VERIS Community "
+    "Database). Reuse must follow it."
+)
+
+
+def licence(datasets, *, member: bool) -> dict:
+    """The licence statement of a file: the notice, every dataset's licence and, for
+    members (whose files carry ATT&CK techniques), ATT&CK's terms."""
+    statement = {
+        "notice": NOTICE,
+        "datasets": [
+            {
+                "name": d.name,
+                "url": d.url,
+                "licence": d.licence,
+                "licence_url": d.licence_url,
+                "attribution": d.attribution,
+            }
+            for d in datasets
+        ],
+    }
+    if member:
+        statement["attack"] = ATTACK_NOTICE
+    return statement
+
+
+def licence_text(statement: dict) -> str:
+    parts = [statement["notice"]]
+    parts += [
+        f"{d['name']}: {d['licence']} {d['licence_url']}".strip() for d in statement["datasets"]
+    ]
+    if "attack" in statement:
+        attack = statement["attack"]
+        parts.append(f"{attack['name']} {attack['copyright']} {attack['licence_url']}")
+    return " ".join(parts)
