@@ -14,6 +14,7 @@ from .pages import (
     organisation_list,
     paginate,
 )
+from .statistics import statistics, statistics_csv
 
 __all__ = [
     "LOCKED_FILTER_LABELS",
@@ -29,4 +30,6 @@ __all__ = [
     "organisation_detail",
     "organisation_list",
     "paginate",
+    "statistics",
+    "statistics_csv",
 ]

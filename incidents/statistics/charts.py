@@ -1,0 +1,182 @@
+"""A chart's numbers, and how they are drawn as server-rendered SVG.
+
+A ``Chart`` is plain data (it is cached and pickled): a title, a caption, a table of
+rows and, per row or per cell, the finder query that lists what was counted. The SVG
+geometry is worked out here and drawn by templates/incidents/statistics/_chart.html
+with presentation attributes only (the CSP allows no inline styles). One hue,
+Okabe-Ito blue, in steps of opacity: readable with any colour vision.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+BLUE = "#0072B2"
+EMPTY_CELL = "#eef1f5"
+INK = "#15202b"
+WIDTH = 640
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    values: tuple[int, ...]
+    query: str = ""  # the finder's query string for this row ("" when no filter fits)
+    key: str = ""  # the filter value (code, slug, year) written to the CSV
+    cell_queries: tuple[str, ...] = ()  # a heatmap's per-cell finder queries
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    title: str
+    caption: str
+    label_header: str
+    value_headers: tuple[str, ...]
+    rows: tuple[Row, ...]
+    layout: str = "bars"  # "bars" (horizontal, ranked), "columns" (a time line), "heatmap"
+    log_scale: bool = False
+    note: str = ""
+    column_keys: tuple[str, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not any(any(r.values) for r in self.rows)
+
+    def csv_rows(self):
+        yield ("key", self.label_header, *self.value_headers)
+        for row in self.rows:
+            yield (row.key, row.label, *row.values)
+
+
+def _scale(value, top, length, log):
+    if value <= 0 or top <= 0:
+        return 0.0
+    if log:
+        return length * math.log10(value + 1) / math.log10(top + 1)
+    return length * value / top
+
+
+def _number(value) -> str:
+    return f"{value:,}"
+
+
+def bars(chart: Chart, finder_url: str) -> dict:
+    """Horizontal bars, each under its label (long names need the whole width)."""
+    row_height, bar_height, top_pad = 36, 14, 4
+    value_room = 90
+    top = max((r.values[0] for r in chart.rows), default=0)
+    items = []
+    for i, row in enumerate(chart.rows):
+        y = top_pad + i * row_height
+        length = _scale(row.values[0], top, WIDTH - value_room, chart.log_scale)
+        items.append(
+            {
+                "label": row.label,
+                "value": _number(row.values[0]),
+                "href": f"{finder_url}?{row.query}" if row.query else "",
+                "text_y": y + 12,
+                "bar_y": y + 17,
+                "bar_height": bar_height,
+                "width": f"{max(length, 1.0):.1f}",
+                "value_x": f"{max(length, 1.0) + 6:.1f}",
+                "value_y": y + 17 + bar_height - 2,
+            }
+        )
+    return {
+        "width": WIDTH,
+        "height": top_pad + len(chart.rows) * row_height + 4,
+        "items": items,
+        "fill": BLUE,
+    }
+
+
+def columns(chart: Chart, finder_url: str) -> dict:
+    """A time line: one column per year or month, the axis labelled every few columns."""
+    left, bottom, plot_top, height = 56, 28, 12, 240
+    plot_height = height - bottom - plot_top
+    count = max(len(chart.rows), 1)
+    slot = (WIDTH - left - 4) / count
+    step = max(1, math.ceil(count / 10))
+    top = max((r.values[0] for r in chart.rows), default=0)
+    items = []
+    for i, row in enumerate(chart.rows):
+        h = _scale(row.values[0], top, plot_height, chart.log_scale)
+        x = left + i * slot
+        items.append(
+            {
+                "label": row.label,
+                "value": _number(row.values[0]),
+                "href": f"{finder_url}?{row.query}" if row.query else "",
+                "x": f"{x + slot * 0.1:.1f}",
+                "y": f"{plot_top + plot_height - h:.1f}",
+                "width": f"{max(slot * 0.8, 1.0):.1f}",
+                "height": f"{h:.1f}",
+                "hit_x": f"{x:.1f}",
+                "hit_width": f"{slot:.1f}",
+                "tick": i % step == 0,
+                "tick_x": f"{x + slot / 2:.1f}",
+            }
+        )
+    return {
+        "width": WIDTH,
+        "height": height,
+        "items": items,
+        "fill": BLUE,
+        "left": left,
+        "plot_top": plot_top,
+        "plot_bottom": plot_top + plot_height,
+        "plot_height": plot_height,
+        "label_y": height - 8,
+        "top_label": _number(top) + (" (log)" if chart.log_scale else ""),
+        "axis_x": WIDTH - 4,
+    }
+
+
+def heatmap(chart: Chart, finder_url: str) -> dict:
+    """Rows by columns, each cell's count in one hue whose strength grows with it."""
+    label_width, cell_w, cell_h, header = 170, 44, 30, 96
+    top = max((v for r in chart.rows for v in r.values), default=0)
+    cells, labels = [], []
+    for i, row in enumerate(chart.rows):
+        y = header + i * cell_h
+        labels.append({"label": row.label, "y": y + cell_h / 2 + 4})
+        for j, value in enumerate(row.values):
+            strength = value / top if top else 0
+            query = row.cell_queries[j] if j < len(row.cell_queries) else ""
+            cells.append(
+                {
+                    "x": label_width + j * cell_w,
+                    "y": y,
+                    "text_x": label_width + j * cell_w + cell_w / 2,
+                    "text_y": y + cell_h / 2 + 4,
+                    "fill": BLUE if value else EMPTY_CELL,
+                    "opacity": f"{0.15 + 0.85 * strength:.2f}" if value else "1",
+                    "text_fill": "#ffffff" if strength > 0.5 else INK,
+                    "value": _number(value),
+                    "href": f"{finder_url}?{query}" if value and query else "",
+                    "name": f"{row.label}, {chart.value_headers[j]}: {_number(value)}",
+                }
+            )
+    heads = [
+        {"label": name, "x": label_width + j * cell_w + cell_w / 2 + 4, "y": header - 6}
+        for j, name in enumerate(chart.value_headers)
+    ]
+    return {
+        "width": label_width + len(chart.value_headers) * cell_w + 8,
+        "height": header + len(chart.rows) * cell_h + 4,
+        "cells": cells,
+        "labels": labels,
+        "heads": heads,
+        "cell_w": cell_w - 2,
+        "cell_h": cell_h - 2,
+        "label_x": label_width - 8,
+    }
+
+
+LAYOUTS = {"bars": bars, "columns": columns, "heatmap": heatmap}
+
+
+def drawing(chart: Chart, finder_url: str) -> dict:
+    return LAYOUTS[chart.layout](chart, finder_url)
