@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 BLUE = "#0072B2"
 EMPTY_CELL = "#eef1f5"
 INK = "#15202b"
-WIDTH = 640
+BARS_WIDTH = 400  # narrow enough to stay readable when a phone scales it down
+COLUMNS_WIDTH = 480
+MAX_TICKS = 6
 
 
 @dataclass(frozen=True)
@@ -62,30 +64,39 @@ def _number(value) -> str:
     return f"{value:,}"
 
 
+def _compact(value) -> str:
+    """An axis label that fits: 950, 12K, 3.4M, 1.2B."""
+    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if value >= size:
+            short = f"{value / size:.1f}".removesuffix(".0")
+            return short + suffix
+    return str(value)
+
+
 def bars(chart: Chart, finder_url: str) -> dict:
     """Horizontal bars, each under its label (long names need the whole width)."""
-    row_height, bar_height, top_pad = 36, 14, 4
-    value_room = 90
+    row_height, bar_height, top_pad = 38, 14, 4
+    value_room = 70
     top = max((r.values[0] for r in chart.rows), default=0)
     items = []
     for i, row in enumerate(chart.rows):
         y = top_pad + i * row_height
-        length = _scale(row.values[0], top, WIDTH - value_room, chart.log_scale)
+        length = _scale(row.values[0], top, BARS_WIDTH - value_room, chart.log_scale)
         items.append(
             {
                 "label": row.label,
                 "value": _number(row.values[0]),
                 "href": f"{finder_url}?{row.query}" if row.query else "",
-                "text_y": y + 12,
-                "bar_y": y + 17,
+                "text_y": y + 13,
+                "bar_y": y + 18,
                 "bar_height": bar_height,
                 "width": f"{max(length, 1.0):.1f}",
                 "value_x": f"{max(length, 1.0) + 6:.1f}",
-                "value_y": y + 17 + bar_height - 2,
+                "value_y": y + 18 + bar_height - 2,
             }
         )
     return {
-        "width": WIDTH,
+        "width": BARS_WIDTH,
         "height": top_pad + len(chart.rows) * row_height + 4,
         "items": items,
         "fill": BLUE,
@@ -94,11 +105,11 @@ def bars(chart: Chart, finder_url: str) -> dict:
 
 def columns(chart: Chart, finder_url: str) -> dict:
     """A time line: one column per year or month, the axis labelled every few columns."""
-    left, bottom, plot_top, height = 56, 28, 12, 240
+    left, bottom, plot_top, height = 52, 28, 12, 240
     plot_height = height - bottom - plot_top
     count = max(len(chart.rows), 1)
-    slot = (WIDTH - left - 4) / count
-    step = max(1, math.ceil(count / 10))
+    slot = (COLUMNS_WIDTH - left - 4) / count
+    step = max(1, math.ceil(count / MAX_TICKS))
     top = max((r.values[0] for r in chart.rows), default=0)
     items = []
     for i, row in enumerate(chart.rows):
@@ -120,7 +131,7 @@ def columns(chart: Chart, finder_url: str) -> dict:
             }
         )
     return {
-        "width": WIDTH,
+        "width": COLUMNS_WIDTH,
         "height": height,
         "items": items,
         "fill": BLUE,
@@ -129,8 +140,8 @@ def columns(chart: Chart, finder_url: str) -> dict:
         "plot_bottom": plot_top + plot_height,
         "plot_height": plot_height,
         "label_y": height - 8,
-        "top_label": _number(top) + (" (log)" if chart.log_scale else ""),
-        "axis_x": WIDTH - 4,
+        "top_label": _compact(top),
+        "axis_x": COLUMNS_WIDTH - 4,
     }
 
 
@@ -154,7 +165,7 @@ def heatmap(chart: Chart, finder_url: str) -> dict:
                     "fill": BLUE if value else EMPTY_CELL,
                     "opacity": f"{0.15 + 0.85 * strength:.2f}" if value else "1",
                     "text_fill": "#ffffff" if strength > 0.5 else INK,
-                    "value": _number(value),
+                    "value": _number(value) if value else "",
                     "href": f"{finder_url}?{query}" if value and query else "",
                     "name": f"{row.label}, {chart.value_headers[j]}: {_number(value)}",
                 }
@@ -164,7 +175,8 @@ def heatmap(chart: Chart, finder_url: str) -> dict:
         for j, name in enumerate(chart.value_headers)
     ]
     return {
-        "width": label_width + len(chart.value_headers) * cell_w + 8,
+        # room on the right for the last column's slanted heading
+        "width": label_width + len(chart.value_headers) * cell_w + header,
         "height": header + len(chart.rows) * cell_h + 4,
         "cells": cells,
         "labels": labels,

@@ -154,13 +154,12 @@ def records(incidents, params):
     for year, n in rows:
         by_year[year].append(n)
     totals, medians = [], []
-    for year in sorted(by_year):
-        values = by_year[year]
-        query = _link(params, year=year, date_from="", date_to="")
+    for year in range(min(by_year, default=0), max(by_year, default=-1) + 1):
+        values = by_year.get(year, [])
+        median = round(pystats.median(values)) if values else 0
+        query = _link(params, year=year, date_from="", date_to="") if values else ""
         totals.append(Row(str(year), (sum(values), len(values)), query, str(year)))
-        medians.append(
-            Row(str(year), (round(pystats.median(values)), len(values)), query, str(year))
-        )
+        medians.append(Row(str(year), (median, len(values)), query, str(year)))
     source = (
         "Published incidents in this selection that report how many records were affected, by year"
     )
@@ -510,12 +509,13 @@ MEMBERS = [
     cia,
     actor_type_by_sector,
 ]
+# In page order: the two wide heatmaps each after a pair of half-width charts.
 MEMBER_CHARTS = {
     "motives": "Motives",
+    "actor-types": "Threat actor types",
     "motives-by-year": "Motives over time",
     "techniques": "Top ATT&CK techniques",
     "tactics": "ATT&CK tactics",
-    "actor-types": "Threat actor types",
     "actor-countries": "Threat actor locations",
     "cia": "Impact on confidentiality, integrity and availability",
     "actor-type-sector": "Who attacks which sector",
