@@ -105,10 +105,10 @@ def bars(chart: Chart, finder_url: str) -> dict:
 
 def columns(chart: Chart, finder_url: str) -> dict:
     """A time line: one column per year or month, the axis labelled every few columns."""
-    left, bottom, plot_top, height = 52, 28, 12, 240
+    left, right, bottom, plot_top, height = 52, 20, 28, 12, 240
     plot_height = height - bottom - plot_top
     count = max(len(chart.rows), 1)
-    slot = (COLUMNS_WIDTH - left - 4) / count
+    slot = (COLUMNS_WIDTH - left - right) / count
     step = max(1, math.ceil(count / MAX_TICKS))
     top = max((r.values[0] for r in chart.rows), default=0)
     items = []
@@ -130,7 +130,16 @@ def columns(chart: Chart, finder_url: str) -> dict:
                 "tick_x": f"{x + slot / 2:.1f}",
             }
         )
+    # A log scale's gridlines: every thousandfold below the top.
+    gridlines = []
+    if chart.log_scale:
+        power = 1000
+        while power * 100 < top:
+            y = plot_top + plot_height - _scale(power, top, plot_height, True)
+            gridlines.append({"y": f"{y:.1f}", "label": _compact(power)})
+            power *= 1000
     return {
+        "gridlines": gridlines,
         "width": COLUMNS_WIDTH,
         "height": height,
         "items": items,
@@ -141,7 +150,7 @@ def columns(chart: Chart, finder_url: str) -> dict:
         "plot_height": plot_height,
         "label_y": height - 8,
         "top_label": _compact(top),
-        "axis_x": COLUMNS_WIDTH - 4,
+        "axis_x": COLUMNS_WIDTH - right,
     }
 
 

@@ -167,7 +167,8 @@ def records(incidents, params):
         Chart(
             "records-total",
             "Records affected per year (total)",
-            source + "; the sum of their records. Logarithmic scale: each step is ten times more.",
+            source + "; the sum of their records. Logarithmic scale (gridlines a thousandfold "
+            "apart).",
             "Year",
             ("Records affected", "Incidents reporting records"),
             tuple(totals),
@@ -177,7 +178,8 @@ def records(incidents, params):
         Chart(
             "records-median",
             "Records affected per year (median incident)",
-            source + "; half of them affected fewer records, half more. Logarithmic scale.",
+            source + "; half of them affected fewer records, half more. Logarithmic scale "
+            "(gridlines a thousandfold apart).",
             "Year",
             ("Median records affected", "Incidents reporting records"),
             tuple(medians),

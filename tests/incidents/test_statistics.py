@@ -298,3 +298,23 @@ def test_site_navigation_and_browse_link_to_statistics(world):
     client = client_for("anonymous")
     assert f'href="{reverse("incidents:statistics")}"' in client.get("/").content.decode()
     assert f'href="{reverse("incidents:statistics")}"' in client.get("/browse/").content.decode()
+
+
+def test_log_scale_axis_is_labelled_compactly():
+    from incidents.statistics.charts import Chart, Row, columns
+
+    chart = Chart(
+        "records-total",
+        "t",
+        "c",
+        "Year",
+        ("Records",),
+        (Row("2020", (5_000,)), Row("2021", (12_900_000_000,))),
+        layout="columns",
+        log_scale=True,
+    )
+    drawing = columns(chart, "/incidents/")
+    assert drawing["top_label"] == "12.9B"
+    assert [line["label"] for line in drawing["gridlines"]] == ["1K", "1M"]
+    small, large = drawing["items"]
+    assert 0 < float(small["height"]) < float(large["height"])
