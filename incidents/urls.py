@@ -11,6 +11,7 @@ urlpatterns = [
     path("browse/", views.browse_index, name="browse"),
     path("statistics/", views.statistics, name="statistics"),
     path("statistics/<slug:chart>.csv", views.statistics_csv, name="statistics_csv"),
+    path("statistics/attack-layer.json", views.statistics_layer, name="statistics_layer"),
     path("organisations/", views.organisation_list, name="organisation_list"),
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation_detail"),
     path("actors/", views.actor_list, name="actor_list"),

@@ -70,6 +70,8 @@ EXTRA_URLS = [
     "/statistics/actor-countries.csv",
     "/statistics/cia.csv",
     "/statistics/actor-type-sector.csv",
+    "/statistics/attack-matrix.csv",
+    "/statistics/attack-layer.json",
 ]
 
 

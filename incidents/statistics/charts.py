@@ -27,6 +27,8 @@ class Row:
     query: str = ""  # the finder's query string for this row ("" when no filter fits)
     key: str = ""  # the filter value (code, slug, year) written to the CSV
     cell_queries: tuple[str, ...] = ()  # a heatmap's per-cell finder queries
+    group: str = ""  # the ATT&CK matrix's column (a tactic's name) ...
+    group_key: str = ""  # ... and its shortname
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class Chart:
         return not any(any(r.values) for r in self.rows)
 
     def csv_rows(self):
+        if self.layout == "matrix":
+            yield ("tactic", "key", self.label_header, *self.value_headers)
+            for row in self.rows:
+                yield (row.group_key, row.key, row.label, *row.values)
+            return
         yield ("key", self.label_header, *self.value_headers)
         for row in self.rows:
             yield (row.key, row.label, *row.values)
@@ -196,7 +203,55 @@ def heatmap(chart: Chart, finder_url: str) -> dict:
     }
 
 
-LAYOUTS = {"bars": bars, "columns": columns, "heatmap": heatmap}
+MATRIX_SHOWN = 12  # techniques per tactic on the page; the CSV and the layer hold all
+HEAT_LEVELS = 5
+# The levels' colours (static/css/site.css .heat-N has the same), for the Navigator layer.
+HEAT_COLOURS = ("#e6f1f8", "#b3d4ea", "#80b8dc", "#0072b2", "#004a75")
+
+
+def heat_level(value, top) -> int:
+    """1 (fewest) to HEAT_LEVELS (most), on a square-root scale so rare techniques show."""
+    if value <= 0 or top <= 0:
+        return 0
+    return max(1, math.ceil(HEAT_LEVELS * math.sqrt(value / top)))
+
+
+def heat_legend(top) -> list[tuple[int, str]]:
+    """(level, "from-to incidents") for each level that can occur."""
+    legend, low = [], 1
+    for level in range(1, HEAT_LEVELS + 1):
+        high = math.floor(top * (level / HEAT_LEVELS) ** 2)
+        if level == HEAT_LEVELS:
+            high = top
+        if high >= low:
+            legend.append((level, f"{low:,}" if high == low else f"{low:,}–{high:,}"))
+            low = high + 1
+    return legend
+
+
+def matrix(chart: Chart, finder_url: str) -> dict:
+    """The ATT&CK matrix: tactics as columns, each technique's cell shaded by its count."""
+    top = max((r.values[0] for r in chart.rows), default=0)
+    tactics = []
+    for row in chart.rows:
+        if not tactics or tactics[-1]["key"] != row.group_key:
+            tactics.append({"key": row.group_key, "name": row.group, "cells": [], "more": 0})
+        column = tactics[-1]
+        if len(column["cells"]) < MATRIX_SHOWN:
+            column["cells"].append(
+                {
+                    "label": row.label,
+                    "value": _number(row.values[0]),
+                    "href": f"{finder_url}?{row.query}" if row.query else "",
+                    "level": heat_level(row.values[0], top),
+                }
+            )
+        else:
+            column["more"] += 1
+    return {"tactics": tactics, "legend": heat_legend(top)}
+
+
+LAYOUTS = {"bars": bars, "columns": columns, "heatmap": heatmap, "matrix": matrix}
 
 
 def drawing(chart: Chart, finder_url: str) -> dict:

@@ -501,6 +501,46 @@ def actor_type_by_sector(incidents, params):
     ]
 
 
+def attack_matrix(incidents, params):
+    counts = (
+        _links(incidents, "techniques")
+        .exclude(technique__tactics=None)
+        .values_list(
+            "technique__tactics__order",
+            "technique__tactics__shortname",
+            "technique__tactics__name",
+            "technique__attack_id",
+            "technique__name",
+        )
+        .annotate(n=Count("incident", distinct=True))
+    )
+    ordered = sorted(counts, key=lambda c: (c[0], c[2], -c[5], c[3]))
+    rows = [
+        Row(
+            f"{attack_id} {name}",
+            (n,),
+            _link(params, technique=attack_id),
+            attack_id,
+            group=tactic_name,
+            group_key=shortname,
+        )
+        for _, shortname, tactic_name, attack_id, name, n in ordered
+    ]
+    return [
+        Chart(
+            "attack-matrix",
+            "ATT&CK matrix",
+            "Incidents in this selection using each ATT&CK technique, under each of its tactics "
+            "(tactics as columns, in the matrix's order; a sub-technique counts on its own). "
+            "Darker cells: more incidents.",
+            "Technique",
+            ("Incidents",),
+            tuple(rows),
+            layout="matrix",
+        )
+    ]
+
+
 MEMBERS = [
     motives,
     motives_by_year,
@@ -510,6 +550,7 @@ MEMBERS = [
     actor_countries,
     cia,
     actor_type_by_sector,
+    attack_matrix,
 ]
 # In page order: the two wide heatmaps each after a pair of half-width charts.
 MEMBER_CHARTS = {
@@ -521,6 +562,7 @@ MEMBER_CHARTS = {
     "actor-countries": "Threat actor locations",
     "cia": "Impact on confidentiality, integrity and availability",
     "actor-type-sector": "Who attacks which sector",
+    "attack-matrix": "ATT&CK matrix",
 }
 
 

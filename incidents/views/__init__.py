@@ -14,7 +14,7 @@ from .pages import (
     organisation_list,
     paginate,
 )
-from .statistics import statistics, statistics_csv
+from .statistics import statistics, statistics_csv, statistics_layer
 
 __all__ = [
     "LOCKED_FILTER_LABELS",
@@ -32,4 +32,5 @@ __all__ = [
     "paginate",
     "statistics",
     "statistics_csv",
+    "statistics_layer",
 ]

@@ -8,6 +8,7 @@ viewer is a member, and a non-member's page names them without a number.
 """
 
 import csv
+import json
 from functools import partial
 
 from django.http import HttpResponse
@@ -19,11 +20,13 @@ from accounts.access import is_member
 
 from .. import caching, filters, search
 from ..http import NotFound
-from ..models import Incident
+from ..models import Dataset, Incident
 from ..statistics import charts, counts
 
 UNKNOWN_CHART = "There is no chart of that name."
 MEMBERS_CHART = "This chart is available to members."
+LAYER_CHART = "attack-matrix"
+ATTACK_DATASET = "mitre-attack-enterprise"
 # Parameters of the finder that do not change what is counted.
 NOT_COUNTED = ("sort",)
 
@@ -104,12 +107,19 @@ def render_body(user, params, *, member):
     return caching.render_shared("incidents/statistics/_body.html", context)
 
 
+def _with_query(url, query):
+    return f"{url}?{query}" if query else url
+
+
 def _chart_context(chart, finder_url, query):
-    csv_url = reverse("incidents:statistics_csv", args=[chart.name])
+    layer_url = ""
+    if chart.name == LAYER_CHART:
+        layer_url = _with_query(reverse("incidents:statistics_layer"), query)
     return {
         "chart": chart,
         "drawing": charts.drawing(chart, finder_url) if not chart.empty else None,
-        "csv_url": f"{csv_url}?{query}" if query else csv_url,
+        "csv_url": _with_query(reverse("incidents:statistics_csv", args=[chart.name]), query),
+        "layer_url": layer_url,
         "finder_url": finder_url,
     }
 
@@ -156,3 +166,74 @@ def statistics_csv(request, chart):
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="statistics-{chart}.csv"'
     return response
+
+
+@require_safe
+def statistics_layer(request):
+    """The ATT&CK matrix of the filtered incidents as an ATT&CK Navigator layer (format 4.5)."""
+    member = is_member(request.user)
+    if not member:
+        raise NotFound(MEMBERS_CHART)
+    filterset = _filterset(request.GET, request.user, member)
+    if filterset.is_bound and not filterset.is_valid():
+        return HttpResponse(
+            "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+    params = _params(filterset)
+    chart = chart_data(request.user, params, member=member)[LAYER_CHART]
+    release = (
+        Dataset.objects.filter(slug=ATTACK_DATASET).values_list("version", flat=True).first() or ""
+    )
+    layer = navigator_layer(chart, params, attack_version=release.split(".")[0])
+    response = HttpResponse(
+        json.dumps(layer, indent=1, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="statistics-attack-layer.json"'
+    return response
+
+
+def navigator_layer(chart, params, *, attack_version=""):
+    """A layer in ATT&CK Navigator's format 4.5: each technique (per tactic) scored by how
+    many of the selected incidents use it."""
+    top = max((row.values[0] for row in chart.rows), default=0)
+    selection = ", ".join(f"{k}={v}" for k, v in params.items()) or "all incidents"
+    versions = {"layer": "4.5", "navigator": "5.1.0"}
+    if attack_version:
+        versions["attack"] = attack_version
+    return {
+        "name": "Cyber Incident Portal: techniques of " + selection,
+        "versions": versions,
+        "domain": "enterprise-attack",
+        "description": (
+            "How many published incidents of the Cyber Incident Portal use each technique, "
+            f"for {selection}."
+        ),
+        "sorting": 3,
+        "hideDisabled": False,
+        "techniques": [
+            {
+                "techniqueID": row.key,
+                "tactic": row.group_key,
+                "score": row.values[0],
+                "comment": f"{row.values[0]} incident{'s' if row.values[0] != 1 else ''}",
+                "enabled": True,
+                "showSubtechniques": True,
+            }
+            for row in chart.rows
+        ],
+        "gradient": {
+            "colors": [charts.HEAT_COLOURS[0], charts.HEAT_COLOURS[-1]],
+            "minValue": 0,
+            "maxValue": max(top, 1),
+        },
+        "legendItems": [
+            {
+                "label": f"{text} incident{'' if text == '1' else 's'}",
+                "color": charts.HEAT_COLOURS[level - 1],
+            }
+            for level, text in charts.heat_legend(top)
+        ],
+        "showTacticRowBackground": False,
+        "selectTechniquesAcrossTactics": True,
+        "selectSubtechniquesWithParent": False,
+    }

@@ -3,6 +3,8 @@
 import csv
 import datetime
 import io
+import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -157,7 +159,10 @@ def test_page_draws_every_chart_with_links_to_the_finder(world):
     for name in [*counts.PUBLIC_CHARTS, *counts.MEMBER_CHARTS]:
         assert f'id="chart-{name}"' in html, name
         assert f"/statistics/{name}.csv?sector=health" in html, name
-    assert html.count("<svg") == len(counts.PUBLIC_CHARTS) + len(counts.MEMBER_CHARTS)
+    # every chart an SVG but the ATT&CK matrix, a grid of links
+    assert html.count("<svg") == len(counts.PUBLIC_CHARTS) + len(counts.MEMBER_CHARTS) - 1
+    assert 'class="heat heat-5" href="/incidents/?sector=health&amp;technique=T1566"' in html
+    assert 'href="/statistics/attack-layer.json?sector=health"' in html
     assert 'href="/incidents/?sector=health&amp;country=FR"' in html
     assert 'href="/incidents/?sector=health&amp;motive=spying"' in html
     assert 'href="/incidents/?sector=health&amp;actor_type=gang"' in html
@@ -274,8 +279,8 @@ def test_each_chart_is_one_query(function, db, django_assert_num_queries):
 # Queries of a first (uncached) statistics page, after the viewer's own:
 # the filter form's choices: victim countries, sectors (members add motives, tactics,
 # actor types, actor countries); one per public chart function (7); members add one per
-# members' chart function (8).
-PAGE_QUERIES = {"anonymous": 2 + 7, "member": 6 + 7 + 8 + 3}
+# members' chart function (9).
+PAGE_QUERIES = {"anonymous": 2 + 7, "member": 6 + 7 + 9 + 3}
 
 
 @pytest.mark.parametrize("kind", ["anonymous", "member"])
@@ -318,3 +323,55 @@ def test_log_scale_axis_is_labelled_compactly():
     assert [line["label"] for line in drawing["gridlines"]] == ["1K", "1M"]
     small, large = drawing["items"]
     assert 0 < float(small["height"]) < float(large["height"])
+
+
+def test_attack_matrix_counts_techniques_under_each_tactic(world):
+    response = client_for("member").get("/statistics/attack-matrix.csv")
+    assert response.status_code == 200
+    assert rows_of(response) == [
+        ["entry", "T1566", "T1566 Phishing Technique", "2"],
+        ["harm", "T1486", "T1486 Encrypt Technique", "1"],
+    ]
+
+
+LAYER_FIELDS = {"name", "versions", "domain", "description", "techniques", "gradient"}
+TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+
+
+def test_navigator_layer_follows_format_4_5_and_loads_back(world):
+    Dataset.objects.create(slug="mitre-attack-enterprise", name="MITRE ATT&CK", version="18.1")
+    response = client_for("member").get("/statistics/attack-layer.json?sector=health")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    layer = json.loads(response.content)
+    assert set(layer) >= LAYER_FIELDS
+    assert layer["versions"] == {"layer": "4.5", "navigator": "5.1.0", "attack": "18"}
+    assert layer["domain"] == "enterprise-attack"
+    for technique in layer["techniques"]:
+        assert TECHNIQUE_ID.match(technique["techniqueID"])
+        assert isinstance(technique["score"], int) and isinstance(technique["comment"], str)
+        assert isinstance(technique["enabled"], bool)
+    loaded = {(t["techniqueID"], t["tactic"]): t["score"] for t in layer["techniques"]}
+    assert loaded == {("T1566", "entry"): 2, ("T1486", "harm"): 1}
+    gradient = layer["gradient"]
+    assert len(gradient["colors"]) >= 2 and gradient["minValue"] < gradient["maxValue"] == 2
+    assert all(re.match(r"^#[0-9a-f]{6}$", c) for c in gradient["colors"])
+    assert layer["legendItems"] == [
+        {"label": "1 incident", "color": "#0072b2"},
+        {"label": "2 incidents", "color": "#004a75"},
+    ]
+    assert "sector=health" in layer["name"]
+
+
+def test_navigator_layer_of_a_filtered_set(world):
+    layer = json.loads(client_for("member").get("/statistics/attack-layer.json?year=2021").content)
+    assert [(t["techniqueID"], t["score"]) for t in layer["techniques"]] == [("T1566", 1)]
+    assert client_for("member").get("/statistics/attack-layer.json?year=x").status_code == 400
+
+
+def test_heat_levels_and_legend():
+    from incidents.statistics.charts import heat_legend, heat_level
+
+    assert [heat_level(v, 100) for v in (0, 1, 4, 16, 36, 64, 100)] == [0, 1, 1, 2, 3, 4, 5]
+    assert heat_legend(100) == [(1, "1–4"), (2, "5–16"), (3, "17–36"), (4, "37–64"), (5, "65–100")]
+    assert heat_legend(1) == [(5, "1")]

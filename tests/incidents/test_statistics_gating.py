@@ -94,6 +94,9 @@ def test_members_csvs_answer_404_to_non_members(world, kind):
             response = client.get(f"/statistics/{name}.csv?{query}")
             assert response.status_code == 404, name
             assert_nothing_gated(response.content, name)
+        layer = client.get("/statistics/attack-layer.json?" + query)
+        assert layer.status_code == 404
+        assert_nothing_gated(layer.content, "attack-layer.json")
 
 
 @pytest.mark.parametrize("kind", NON_MEMBERS)
