@@ -59,6 +59,19 @@ EXTRA_URLS = [
     "/incidents/?page=abc",
     "/incidents/?page=999999",
     "/actors/?page=0",
+    "/statistics/",
+    "/statistics/?motive=canary-motive&technique=T9900&actor_type=canary-type&confidentiality=high",
+    "/statistics/no-such-chart.csv",
+    "/statistics/motives.csv",
+    "/statistics/motives-by-year.csv",
+    "/statistics/techniques.csv",
+    "/statistics/tactics.csv",
+    "/statistics/actor-types.csv",
+    "/statistics/actor-countries.csv",
+    "/statistics/cia.csv",
+    "/statistics/actor-type-sector.csv",
+    "/statistics/attack-matrix.csv",
+    "/statistics/attack-layer.json",
 ]
 
 

@@ -15,6 +15,7 @@ from .pages import (
     organisation_list,
     paginate,
 )
+from .statistics import statistics, statistics_csv, statistics_layer
 
 __all__ = [
     "LOCKED_FILTER_LABELS",
@@ -31,4 +32,7 @@ __all__ = [
     "organisation_detail",
     "organisation_list",
     "paginate",
+    "statistics",
+    "statistics_csv",
+    "statistics_layer",
 ]

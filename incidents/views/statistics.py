@@ -1,0 +1,239 @@
+"""The statistics page and each chart's CSV, over the finder's filters.
+
+The query is parsed by the finder's FilterSet for the viewer's audience, so a
+non-member's members-only parameters are ignored exactly as on the finder. The
+charts are counted once per (audience, canonical query) until the catalogue changes
+(incidents.caching); members' charts are counted only when accounts.access says the
+viewer is a member, and a non-member's page names them without a number.
+"""
+
+import csv
+import json
+from functools import partial
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from accounts.access import is_member
+
+from .. import caching, filters, search
+from ..http import NotFound
+from ..models import Dataset, Incident
+from ..statistics import charts, counts
+
+UNKNOWN_CHART = "There is no chart of that name."
+MEMBERS_CHART = "This chart is available to members."
+LAYER_CHART = "attack-matrix"
+ATTACK_DATASET = "mitre-attack-enterprise"
+# Parameters of the finder that do not change what is counted.
+NOT_COUNTED = ("sort",)
+
+
+def _filterset(data, user, member):
+    filter_class = filters.MemberIncidentFilter if member else filters.PublicIncidentFilter
+    return filter_class(data or None, queryset=Incident.objects.visible_to(user))
+
+
+def _params(filterset) -> dict:
+    return {k: v for k, v in filters.canonical_params(filterset).items() if k not in NOT_COUNTED}
+
+
+def chart_data(user, params, *, member) -> dict:
+    """Every chart ``user``'s audience may see for ``params``, cached for that audience."""
+    return caching.cached(
+        "statistics-data",
+        caching.audience(user),
+        [filters.encode(params)],
+        partial(compute, user, params, member=member),
+    )
+
+
+def compute(user, params, *, member):
+    filterset = _filterset(params, user, member)
+    incidents = filterset.qs
+    if params.get("q"):
+        matching = search.search(incidents, params["q"], member=member)
+        incidents = Incident.objects.filter(pk__in=matching.values("pk"))
+    return counts.compute(incidents, params, member=member)
+
+
+@require_safe
+def statistics(request):
+    member = is_member(request.user)
+    filterset = _filterset(request.GET, request.user, member)
+    if filterset.is_bound and not filterset.is_valid():
+        body = caching.render_shared(
+            "incidents/statistics/_body.html", _form_context(filterset, member), invalid=True
+        )
+        return render(
+            request, "incidents/statistics/statistics.html", {"body_html": body}, status=400
+        )
+    params = _params(filterset)
+    query = filters.encode(params)
+    page = caching.WholePage(request, "statistics", [query])
+    if page.html is not None:
+        return page.response()
+    body = caching.cached(
+        "statistics",
+        caching.audience(request.user),
+        [query],
+        partial(render_body, request.user, params, member=member),
+    )
+    return page.render("incidents/statistics/statistics.html", {"body_html": body})
+
+
+def render_body(user, params, *, member):
+    """The form and the charts, rendered from the canonical parameters alone."""
+    data = chart_data(user, params, member=member)
+    finder_url = reverse("incidents:incident_list")
+    query = filters.encode(params)
+
+    def shown(names):
+        return [_chart_context(data[n], finder_url, query) for n in names if n in data]
+
+    context = _form_context(_filterset(params, user, member), member)
+    context.update(
+        {
+            "query": query,
+            "filtered": bool(params),
+            "total": sum(row.values[0] for row in data["years"].rows),
+            "public_charts": shown(counts.PUBLIC_CHARTS),
+            "member_charts": shown(counts.MEMBER_CHARTS) if member else [],
+            "locked_charts": [] if member else list(counts.MEMBER_CHARTS.values()),
+        }
+    )
+    return caching.render_shared("incidents/statistics/_body.html", context)
+
+
+def _with_query(url, query):
+    return f"{url}?{query}" if query else url
+
+
+def _chart_context(chart, finder_url, query):
+    layer_url = ""
+    if chart.name == LAYER_CHART:
+        layer_url = _with_query(reverse("incidents:statistics_layer"), query)
+    return {
+        "chart": chart,
+        "drawing": charts.drawing(chart, finder_url) if not chart.empty else None,
+        "csv_url": _with_query(reverse("incidents:statistics_csv", args=[chart.name]), query),
+        "layer_url": layer_url,
+        "finder_url": finder_url,
+    }
+
+
+def _form_context(filterset, member):
+    visible = [f for f in filterset.form.visible_fields() if f.name not in ("q", "sort")]
+    return {
+        "filterset": filterset,
+        "public_fields": [f for f in visible if f.name not in filters.MEMBER_ONLY_FILTERS],
+        "member_fields": [f for f in visible if f.name in filters.MEMBER_ONLY_FILTERS],
+        "member_filters": member,
+        "locked_filters": [] if member else filters.LOCKED_FILTER_LABELS,
+        "statistics_url": reverse("incidents:statistics"),
+    }
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _cell(value):
+    """A CSV cell a spreadsheet will not run as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@require_safe
+def statistics_csv(request, chart):
+    if chart not in counts.PUBLIC_CHARTS and chart not in counts.MEMBER_CHARTS:
+        raise NotFound(UNKNOWN_CHART)
+    member = is_member(request.user)
+    if chart in counts.MEMBER_CHARTS and not member:
+        raise NotFound(MEMBERS_CHART)
+    filterset = _filterset(request.GET, request.user, member)
+    if filterset.is_bound and not filterset.is_valid():
+        return HttpResponse(
+            "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+    data = chart_data(request.user, _params(filterset), member=member)[chart]
+    writer = csv.writer(_Echo())
+    body = "".join(writer.writerow([_cell(v) for v in row]) for row in data.csv_rows())
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="statistics-{chart}.csv"'
+    return response
+
+
+@require_safe
+def statistics_layer(request):
+    """The ATT&CK matrix of the filtered incidents as an ATT&CK Navigator layer (format 4.5)."""
+    member = is_member(request.user)
+    if not member:
+        raise NotFound(MEMBERS_CHART)
+    filterset = _filterset(request.GET, request.user, member)
+    if filterset.is_bound and not filterset.is_valid():
+        return HttpResponse(
+            "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+    params = _params(filterset)
+    chart = chart_data(request.user, params, member=member)[LAYER_CHART]
+    release = (
+        Dataset.objects.filter(slug=ATTACK_DATASET).values_list("version", flat=True).first() or ""
+    )
+    layer = navigator_layer(chart, params, attack_version=release.split(".")[0])
+    response = HttpResponse(
+        json.dumps(layer, indent=1, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="statistics-attack-layer.json"'
+    return response
+
+
+def navigator_layer(chart, params, *, attack_version=""):
+    """A layer in ATT&CK Navigator's format 4.5: each technique (per tactic) scored by how
+    many of the selected incidents use it."""
+    top = max((row.values[0] for row in chart.rows), default=0)
+    selection = ", ".join(f"{k}={v}" for k, v in params.items()) or "all incidents"
+    versions = {"layer": "4.5", "navigator": "5.1.0"}
+    if attack_version:
+        versions["attack"] = attack_version
+    return {
+        "name": "Cyber Incident Portal: techniques of " + selection,
+        "versions": versions,
+        "domain": "enterprise-attack",
+        "description": (
+            "How many published incidents of the Cyber Incident Portal use each technique, "
+            f"for {selection}."
+        ),
+        "sorting": 3,
+        "hideDisabled": False,
+        "techniques": [
+            {
+                "techniqueID": row.key,
+                "tactic": row.group_key,
+                "score": row.values[0],
+                "comment": f"{row.values[0]} incident{'s' if row.values[0] != 1 else ''}",
+                "enabled": True,
+                "showSubtechniques": True,
+            }
+            for row in chart.rows
+        ],
+        "gradient": {
+            "colors": [charts.HEAT_COLOURS[0], charts.HEAT_COLOURS[-1]],
+            "minValue": 0,
+            "maxValue": max(top, 1),
+        },
+        "legendItems": [
+            {
+                "label": f"{text} incident{'' if text == '1' else 's'}",
+                "color": charts.HEAT_COLOURS[level - 1],
+            }
+            for level, text in charts.heat_legend(top)
+        ],
+        "showTacticRowBackground": False,
+        "selectTechniquesAcrossTactics": True,
+        "selectSubtechniquesWithParent": False,
+    }
