@@ -100,7 +100,7 @@ def checkout_session_completed(event: dict, cause: str) -> str:
         stripe_subscription_id=subscription_id,
         billing_interval=interval,
     )
-    return _save(subscription, None, event, cause)
+    return _save(subscription, None, event, cause, stamp=False)
 
 
 def customer_subscription_changed(event: dict, cause: str) -> str:
@@ -271,9 +271,12 @@ def _start_grace(subscription: Subscription, event: dict) -> None:
         subscription.grace_ends_at = _time(event["created"]) + datetime.timedelta(days=days)
 
 
-def _save(subscription: Subscription, before: dict | None, event: dict, cause: str) -> str:
+def _save(
+    subscription: Subscription, before: dict | None, event: dict, cause: str, *, stamp=True
+) -> str:
     after = _snapshot(subscription)
-    subscription.stripe_state_at = max(subscription.stripe_state_at, int(event["created"]))
+    if stamp:
+        subscription.stripe_state_at = max(subscription.stripe_state_at, int(event["created"]))
     # The period must end after it starts (a subscription deleted at once).
     if subscription.ends_at is not None and subscription.ends_at <= subscription.starts_at:
         subscription.ends_at = subscription.starts_at + datetime.timedelta(seconds=1)

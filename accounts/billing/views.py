@@ -129,12 +129,14 @@ def stripe_webhook(request):
     if not secret:
         raise Http404("No webhook secret is configured.")
     try:
-        stripe.Webhook.construct_event(
-            request.body, request.headers.get("Stripe-Signature", ""), secret
-        )
         event = json.loads(request.body)
+        # The library builds an Event from any JSON object; it needs one.
+        if isinstance(event, dict):
+            stripe.Webhook.construct_event(
+                request.body, request.headers.get("Stripe-Signature", ""), secret
+            )
     except (ValueError, stripe.SignatureVerificationError):
-        logger.warning("Stripe webhook: bad or missing signature")
+        logger.warning("Stripe webhook: bad or missing signature, or not JSON")
         return HttpResponseBadRequest("Invalid signature or payload.")
     if not _well_formed(event):
         logger.warning("Stripe webhook: signed but malformed event")
