@@ -14,7 +14,7 @@ import pytest
 import stripe
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import timezone
 
 from accounts.access import is_member
