@@ -5,15 +5,13 @@ checkout with Django's test client; the payment reaches membership through the s
 ``lifecycle.receive`` as Stripe's webhook.
 """
 
-
 import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from accounts.access import is_member
-from accounts.billing import get_backend
-from accounts.billing.testmode import TestModeBackend
+from accounts.billing import get_backend, testmode
 from accounts.models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
 from tests.conftest import VIEWERS, client_for
 from tests.factories import CIAPostureFactory, IncidentFactory, PlanFactory, UserFactory
@@ -64,12 +62,12 @@ def test_backend_choice(settings):
 def test_test_mode_is_refused_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(ImproperlyConfigured):
-        TestModeBackend()
+        testmode.TestModeBackend()
 
 
 def test_test_mode_pages_are_404_without_debug(settings, plan, reader, reader_client):
     settings.DEBUG = True
-    token_url = TestModeBackend().start_checkout(None, reader, plan, "month")
+    token_url = testmode.TestModeBackend().start_checkout(None, reader, plan, "month")
     settings.DEBUG = False
     assert reader_client.get(token_url).status_code == 404
     assert reader_client.post(token_url).status_code == 404
@@ -166,7 +164,7 @@ def test_checkout_creation_is_rate_limited_per_user(reader_client, plan, test_mo
 
 
 def test_test_checkout_link_of_another_user_is_404(plan, reader, test_mode):
-    url = TestModeBackend().start_checkout(None, reader, plan, "month")
+    url = testmode.TestModeBackend().start_checkout(None, reader, plan, "month")
     intruder = Client()
     intruder.force_login(UserFactory())
     assert intruder.get(url).status_code == 404
