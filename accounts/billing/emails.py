@@ -30,7 +30,10 @@ def on_change(subscription: Subscription, before: dict | None, after: dict) -> N
     was = before["status"] if before else None
     now = after["status"]
     ref = subscription.stripe_subscription_id or f"local-{subscription.pk}"
-    if now in ACCESS and was not in ACCESS and was != Status.PAST_DUE:
+    # Overdue with a grace period is a failed renewal (its recovery is no welcome); overdue
+    # without one is a first payment still pending.
+    renewal_failed = was == Status.PAST_DUE and before["grace_ends_at"] is not None
+    if now in ACCESS and was not in ACCESS and not renewal_failed:
         queue(subscription, "welcome", ref)
     elif now == Status.PAST_DUE and was != Status.PAST_DUE and after["grace_ends_at"]:
         queue(subscription, "payment_failed", f"{ref}.{after['grace_ends_at']:%Y%m%d%H%M}")

@@ -6,6 +6,7 @@ import logging
 import stripe
 from allauth.core.ratelimit import respond_429
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
@@ -78,6 +79,9 @@ def checkout(request):
     backend = get_backend()
     if backend is None:
         return redirect("billing:pricing")
+    if is_member(request.user):
+        messages.info(request, "You are a member already: change your plan from Manage billing.")
+        return redirect("accounts:membership")
     if _over_checkout_limit(request.user):
         return respond_429(request)
     try:

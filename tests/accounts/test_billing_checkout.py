@@ -280,3 +280,21 @@ def test_demo_plans_have_prices(db):
     assert individual.monthly_price and individual.yearly_price
     assert Plan.objects.get(slug="team").yearly_price
     assert not Plan.objects.get(slug="complimentary").is_for_sale
+
+
+def test_a_member_cannot_start_a_second_checkout(plan, test_mode):
+    from tests.factories import SubscriptionFactory
+
+    member = SubscriptionFactory().user
+    client = Client()
+    client.force_login(member)
+    response = client.post("/billing/checkout/", {"plan": "analyst", "interval": "month"})
+    assert response["Location"] == "/accounts/membership/"
+    assert not BillingCustomer.objects.exists()
+
+
+def test_pricing_page_queries(client, plan, django_assert_max_num_queries):
+    PlanFactory(slug="another", is_for_sale=True, monthly_price=5)
+    # Anonymous: the public plans (one query); no membership query for anonymous.
+    with django_assert_max_num_queries(1):
+        assert client.get("/pricing/").status_code == 200

@@ -470,3 +470,60 @@ def test_billing_emails_carry_no_gated_words(client, plan, buyer):
         text = message.body + message.alternatives[0][0]
         for word in ("confidentiality:", "espionage", "T1", "threat actor:"):
             assert word not in text
+
+
+def test_first_payment_pending_then_paid_welcomes_once(client, plan, buyer):
+    start = now()
+    pending = subscription(
+        "sub_1",
+        "cus_buyer",
+        "price_analyst_month",
+        status="incomplete",
+        start=start,
+        period_end=start + 30 * DAY,
+    )
+    post_event(client, event("customer.subscription.created", pending, created=start))
+    assert is_member(fresh(buyer)) is False
+    assert not mail.outbox
+    active = dict(pending, status="active")
+    post_event(client, event("customer.subscription.updated", active, created=start + 1))
+    post_event(
+        client,
+        event(
+            "customer.subscription.updated", dict(active, metadata={"x": "1"}), created=start + 2
+        ),
+    )
+    assert is_member(fresh(buyer)) is True
+    assert [m.subject.split("] ")[1] for m in mail.outbox] == ["Welcome: your membership is active"]
+
+
+def test_recovery_from_a_failed_renewal_is_no_second_welcome(client, plan, buyer):
+    buy(client, plan, buyer, start=now() - 30 * DAY, period_end=now())
+    failed = invoice("cus_buyer", "sub_1", period_start=now(), period_end=now() + 30 * DAY)
+    post_event(client, event("invoice.payment_failed", failed, created=now()))
+    paid = invoice("cus_buyer", "sub_1", period_start=now(), period_end=now() + 30 * DAY)
+    post_event(client, event("invoice.paid", paid, created=now() + 1))
+    subjects = [m.subject.split("] ")[1] for m in mail.outbox]
+    assert subjects == ["Welcome: your membership is active", "Your membership payment failed"]
+
+
+def test_history_is_shown_inline_in_the_admin_and_staff_actions_are_recorded(client, plan, buyer):
+    sub = buy(client, plan, buyer)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    admin_client = Client()
+    admin_client.force_login(staff)
+    page = admin_client.get(f"/admin/accounts/subscription/{sub.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "customer.subscription.created" in html
+    assert "Stripe event" in html
+    response = admin_client.post(
+        "/admin/accounts/subscription/",
+        {"action": "cancel_now", "_selected_action": [sub.pk]},
+    )
+    assert response.status_code == 302
+    change = sub.changes.order_by("-pk").first()
+    assert change.cause == SubscriptionChange.Cause.STAFF
+    assert change.staff == staff
+    assert "cancelled" in change.summary
+    assert is_member(fresh(buyer)) is False
