@@ -221,7 +221,12 @@ def portal(request):
     )
     if request.method == "POST":
         action = request.POST.get("action", "")
-        if subscription is None or action not in ("cancel", "resume", "fail_renewal", "end_period"):
+        running = subscription is not None and subscription.status in (
+            Subscription.Status.ACTIVE,
+            Subscription.Status.TRIALING,
+            Subscription.Status.PAST_DUE,
+        )
+        if not running or action not in ("cancel", "resume", "fail_renewal", "end_period"):
             return render(request, "accounts/billing/test_portal.html", {"error": True}, status=400)
         portal_action(subscription, action)
         return redirect("billing:test_portal")

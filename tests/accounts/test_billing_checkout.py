@@ -245,6 +245,10 @@ def test_reader_buys_membership_in_test_mode_end_to_end(reader, reader_client, p
     assert sub.status == "cancelled"
     assert is_member(fresh(reader)) is False
     assert "Payroll data copied." not in Client().get(incident.get_absolute_url()).content.decode()
+    # An ended subscription cannot be brought back from the test portal.
+    assert reader_client.post("/billing/test/portal/", {"action": "resume"}).status_code == 400
+    sub.refresh_from_db()
+    assert sub.status == "cancelled"
     after = Client()
     after.force_login(reader)
     assert "Payroll data copied." not in after.get(incident.get_absolute_url()).content.decode()
