@@ -15,9 +15,11 @@ def is_member(user) -> bool:
     """True when ``user`` may see members-only data right now.
 
     Staff are members. Otherwise the user needs a subscription whose status is
-    active or trialing and whose period contains the present moment; expired,
-    cancelled, overdue or future subscriptions do not count. The answer is
-    remembered on the user object, which lives for one request.
+    active or trialing and whose period contains the present moment (one cancelled
+    at period end stays active until then), or one overdue whose grace period
+    (``grace_ends_at``) has not ended; expired, cancelled, future subscriptions and
+    overdue ones without grace do not count. The answer is remembered on the user
+    object, which lives for one request.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return False

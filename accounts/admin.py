@@ -6,14 +6,54 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from .models import Plan, Subscription
+from .models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
 
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "price", "currency", "interval", "is_public"]
+    list_display = [
+        "name",
+        "monthly_price",
+        "yearly_price",
+        "currency",
+        "is_public",
+        "is_for_sale",
+        "grace_days",
+    ]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
+
+
+class SubscriptionChangeInline(admin.TabularInline):
+    """The subscription's history: what changed, when, from which event or staff action."""
+
+    model = SubscriptionChange
+    extra = 0
+    can_delete = False
+    fields = ["at", "cause", "event_type", "event_id", "staff", "summary"]
+    readonly_fields = fields
+    ordering = ["-at", "-pk"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def _record_staff_change(request, subscription, before, summary_fields):
+    changed = [
+        f"{f}: {before[f]} → {getattr(subscription, f)}"
+        for f in summary_fields
+        if before[f] != getattr(subscription, f)
+    ]
+    if changed:
+        SubscriptionChange.objects.create(
+            subscription=subscription,
+            cause=SubscriptionChange.Cause.STAFF,
+            staff=request.user,
+            summary="; ".join(changed)[:500],
+        )
 
 
 @admin.register(Subscription)
@@ -24,8 +64,30 @@ class SubscriptionAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__username", "note"]
     autocomplete_fields = ["user"]
     date_hierarchy = "starts_at"
-    readonly_fields = ["cancelled_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "cancelled_at",
+        "created_at",
+        "updated_at",
+        "stripe_subscription_id",
+        "billing_interval",
+        "cancel_at_period_end",
+        "grace_ends_at",
+        "stripe_state_at",
+    ]
     actions = ["extend_30_days", "extend_one_year", "cancel_now"]
+    inlines = [SubscriptionChangeInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.changed_data:
+            SubscriptionChange.objects.create(
+                subscription=obj,
+                cause=SubscriptionChange.Cause.STAFF,
+                staff=request.user,
+                summary=("created" if not change else "changed")
+                + ": "
+                + ", ".join(form.changed_data),
+            )
 
     def get_queryset(self, request):
         # "Member now" asks the one membership rule (SubscriptionQuerySet.active).
@@ -43,11 +105,13 @@ class SubscriptionAdmin(admin.ModelAdmin):
             if sub.ends_at is None or sub.status == Subscription.Status.CANCELLED:
                 continue  # open-ended already, or cancelled on purpose
             extended += 1
+            before = {"ends_at": sub.ends_at, "status": sub.status}
             base = sub.ends_at if sub.ends_at and sub.ends_at > now else now
             sub.ends_at = base + timedelta(days=days)
             if sub.status in (Subscription.Status.EXPIRED, Subscription.Status.PAST_DUE):
                 sub.status = Subscription.Status.ACTIVE
             sub.save(update_fields=["ends_at", "status", "updated_at"])
+            _record_staff_change(request, sub, before, ["ends_at", "status"])
         self.message_user(
             request, f"Extended {extended} subscription(s) by {days} days.", messages.SUCCESS
         )
@@ -63,9 +127,17 @@ class SubscriptionAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel now (member access ends immediately)", permissions=["change"])
     def cancel_now(self, request, queryset):
         now = timezone.now()
-        n = queryset.exclude(status=Subscription.Status.CANCELLED).update(
-            status=Subscription.Status.CANCELLED, cancelled_at=now, updated_at=now
+        to_cancel = queryset.exclude(status=Subscription.Status.CANCELLED)
+        SubscriptionChange.objects.bulk_create(
+            SubscriptionChange(
+                subscription_id=pk,
+                cause=SubscriptionChange.Cause.STAFF,
+                staff=request.user,
+                summary=f"status: {status} → cancelled (admin: cancel now)",
+            )
+            for pk, status in to_cancel.values_list("pk", "status")
         )
+        n = to_cancel.update(status=Subscription.Status.CANCELLED, cancelled_at=now, updated_at=now)
         self.message_user(request, f"Cancelled {n} subscription(s).", messages.SUCCESS)
 
 
@@ -85,3 +157,34 @@ class PortalUserAdmin(UserAdmin):
     """Django's user admin, plus the user's subscriptions (grant one with "add another")."""
 
     inlines = [SubscriptionInline]
+
+
+@admin.register(BillingCustomer)
+class BillingCustomerAdmin(admin.ModelAdmin):
+    list_display = ["user", "stripe_customer_id", "created_at"]
+    search_fields = ["user__email", "stripe_customer_id"]
+    readonly_fields = ["user", "stripe_customer_id", "created_at"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    """Payment events as received, read-only (the lifecycle's input)."""
+
+    list_display = ["event_id", "type", "received_at", "outcome"]
+    list_filter = ["type"]
+    search_fields = ["event_id", "outcome"]
+    readonly_fields = [
+        "event_id",
+        "type",
+        "created",
+        "livemode",
+        "payload",
+        "received_at",
+        "outcome",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -4,6 +4,7 @@ the record of completed background events (accounts.jobs)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -22,26 +23,66 @@ class Plan(models.Model):
     currency = models.CharField(max_length=3, default="EUR")
     interval = models.CharField(max_length=5, choices=Interval.choices, default=Interval.YEAR)
     is_public = models.BooleanField(default=True, help_text="Offered on the membership page")
+    # Online sale (accounts.billing): a price per billing interval, each with its Stripe price.
+    is_for_sale = models.BooleanField(
+        default=False, help_text="Offered on the pricing page with online checkout"
+    )
+    monthly_price = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True, help_text="Empty: not sold monthly"
+    )
+    yearly_price = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True, help_text="Empty: not sold yearly"
+    )
+    stripe_monthly_price_id = models.CharField(
+        max_length=100, blank=True, help_text="Stripe price id (price_...) of the monthly price"
+    )
+    stripe_yearly_price_id = models.CharField(
+        max_length=100, blank=True, help_text="Stripe price id (price_...) of the yearly price"
+    )
+    grace_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days of continued access after a failed renewal payment"
+    )
 
     class Meta:
         ordering = ["price", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="plan_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(monthly_price__isnull=True) | Q(monthly_price__gt=0),
+                name="plan_monthly_price_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(yearly_price__isnull=True) | Q(yearly_price__gt=0),
+                name="plan_yearly_price_positive",
+            ),
         ]
 
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("billing:pricing") + f"#plan-{self.slug}"
+
+    def sale_price(self, interval: str):
+        """The price of one ``interval`` ("month" or "year"), None when not sold so."""
+        return {"month": self.monthly_price, "year": self.yearly_price}.get(interval)
+
+    def stripe_price_id(self, interval: str) -> str:
+        return {"month": self.stripe_monthly_price_id, "year": self.stripe_yearly_price_id}.get(
+            interval, ""
+        )
+
 
 class SubscriptionQuerySet(models.QuerySet):
     def active(self, at=None):
-        """Subscriptions that make their user a member at ``at`` (default: now)."""
+        """Subscriptions that make their user a member at ``at`` (default: now): active or
+        trialing within their period, or overdue within their grace period."""
         at = at or timezone.now()
-        return self.filter(
-            Q(ends_at__isnull=True) | Q(ends_at__gt=at),
-            status__in=Subscription.MEMBER_STATUSES,
-            starts_at__lte=at,
+        in_period = Q(status__in=Subscription.MEMBER_STATUSES) & (
+            Q(ends_at__isnull=True) | Q(ends_at__gt=at)
         )
+        in_grace = Q(status=Subscription.Status.PAST_DUE, grace_ends_at__gt=at)
+        return self.filter(in_period | in_grace, starts_at__lte=at)
 
 
 class Subscription(models.Model):
@@ -72,6 +113,18 @@ class Subscription(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: no end date")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
+    # Paid online (accounts.billing.lifecycle keeps these in step with Stripe's events).
+    stripe_subscription_id = models.CharField(max_length=100, blank=True)
+    billing_interval = models.CharField(max_length=5, choices=Plan.Interval.choices, blank=True)
+    cancel_at_period_end = models.BooleanField(
+        default=False, help_text="Cancelled by the member: access until the end of the period"
+    )
+    grace_ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="Payment overdue: access until this moment"
+    )
+    stripe_state_at = models.PositiveBigIntegerField(
+        default=0, help_text="Creation time (Unix) of the newest Stripe event applied"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,6 +141,12 @@ class Subscription(models.Model):
                 condition=Q(status__in=["active", "trialing", "past_due", "cancelled", "expired"]),
                 name="subscription_status_valid",
             ),
+            # accounts.billing.lifecycle: the subscription a Stripe event is about.
+            models.UniqueConstraint(
+                fields=["stripe_subscription_id"],
+                condition=~Q(stripe_subscription_id=""),
+                name="subscription_stripe_id_unique",
+            ),
         ]
         indexes = [
             # accounts.access.is_member: a user's subscriptions by status.
@@ -96,6 +155,65 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.plan} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("accounts:membership")
+
+
+class SubscriptionChange(models.Model):
+    """One change of a subscription: what changed, when, and what caused it."""
+
+    class Cause(models.TextChoices):
+        STRIPE = "stripe", "Stripe event"
+        TEST_MODE = "test", "Test-mode payment"
+        STAFF = "staff", "Staff action"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField(default=timezone.now)
+    cause = models.CharField(max_length=6, choices=Cause.choices)
+    event_id = models.CharField(max_length=100, blank=True, help_text="Stripe event id")
+    event_type = models.CharField(max_length=60, blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.summary}"
+
+
+class BillingCustomer(models.Model):
+    """A user's customer record at the payment provider (reused for every checkout)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="billing_customer"
+    )
+    stripe_customer_id = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.user} · {self.stripe_customer_id}"
+
+
+class StripeEvent(models.Model):
+    """A payment event received (webhook or test mode): stored once by its id, never twice."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=60)
+    created = models.PositiveBigIntegerField(help_text="Stripe's creation time (Unix)")
+    livemode = models.BooleanField(default=False)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"
 
 
 class CompletedEvent(models.Model):

@@ -2,7 +2,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from .access import current_subscription, is_member
-from .models import Plan, Subscription
+from .models import BillingCustomer, Plan, Subscription
 
 
 @require_safe
@@ -15,6 +15,7 @@ def membership(request):
         "subscription": subscription,
         "past_subscriptions": [],
         "plans": Plan.objects.filter(is_public=True),
+        "has_billing": False,
     }
     if user.is_authenticated:
         context["past_subscriptions"] = (
@@ -22,4 +23,5 @@ def membership(request):
             .select_related("plan")
             .order_by("-starts_at")[:10]
         )
+        context["has_billing"] = BillingCustomer.objects.filter(user=user).exists()
     return render(request, "accounts/membership.html", context)

@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("", include("incidents.urls")),
     path("accounts/", include("accounts.urls")),
+    path("", include("accounts.billing.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

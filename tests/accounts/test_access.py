@@ -187,3 +187,50 @@ def test_subscription_without_end_or_ending_later_is_valid(db):
     SubscriptionFactory(starts_at=start, ends_at=None)
     SubscriptionFactory(starts_at=start, ends_at=start + datetime.timedelta(seconds=1))
     assert Subscription.objects.count() == 2
+
+
+# Grace after a failed renewal, and cancellation at the end of the paid period (issue 11).
+
+
+@pytest.mark.parametrize(
+    ("grace_from_now", "member"),
+    [
+        (DAY, True),  # payment overdue, grace running: still a member
+        (-datetime.timedelta(seconds=1), False),  # grace over
+        (None, False),  # overdue without grace (first payment incomplete)
+    ],
+)
+def test_past_due_is_a_member_only_during_grace(db, grace_from_now, member):
+    now = timezone.now()
+    sub = SubscriptionFactory(
+        status=Subscription.Status.PAST_DUE,
+        grace_ends_at=None if grace_from_now is None else now + grace_from_now,
+    )
+    assert is_member(fresh(sub.user)) is member
+
+
+def test_grace_outlasts_the_period_that_was_not_paid(db):
+    now = timezone.now()
+    sub = SubscriptionFactory(
+        status=Subscription.Status.PAST_DUE,
+        starts_at=now - 40 * DAY,
+        ends_at=now - DAY,
+        grace_ends_at=now + 6 * DAY,
+    )
+    assert is_member(fresh(sub.user)) is True
+    assert current_subscription(sub.user) == sub
+
+
+@pytest.mark.parametrize("status", [Subscription.Status.CANCELLED, Subscription.Status.EXPIRED])
+def test_grace_counts_only_while_payment_is_overdue(db, status):
+    sub = SubscriptionFactory(status=status, grace_ends_at=timezone.now() + DAY)
+    assert is_member(fresh(sub.user)) is False
+
+
+@pytest.mark.parametrize(("ends_in", "member"), [(DAY, True), (-DAY, False)])
+def test_cancelled_at_period_end_keeps_access_until_the_period_ends(db, ends_in, member):
+    now = timezone.now()
+    sub = SubscriptionFactory(
+        starts_at=now - 20 * DAY, ends_at=now + ends_in, cancel_at_period_end=True
+    )
+    assert is_member(fresh(sub.user)) is member

@@ -1,0 +1,34 @@
+"""Buying membership online: the payment backend interface.
+
+A backend has four methods:
+
+- ``start_checkout(request, user, plan, interval) -> str``: the URL to send the buyer to;
+- ``customer_portal_url(request, user) -> str``: where a paying member manages card, plan,
+  cancellation and invoices;
+- ``retrieve_subscription(subscription_id) -> dict | None``: the provider's current state of a
+  subscription (Stripe-shaped), or None when it cannot be asked;
+- ``test_mode``: True for the offline development backend.
+
+Whatever the backend, payments reach the membership rule only through Stripe-shaped events
+applied by ``accounts.billing.lifecycle.receive``.
+"""
+
+from django.conf import settings
+
+
+class CheckoutUnavailable(Exception):
+    """The plan cannot be bought online with this backend (no price configured)."""
+
+
+def get_backend():
+    """Stripe when ``STRIPE_SECRET_KEY`` is set; the test-mode backend in development (DEBUG)
+    without a key; otherwise None (the pricing page then offers the invoice request only)."""
+    if settings.STRIPE_SECRET_KEY:
+        from .stripe_backend import StripeBackend
+
+        return StripeBackend(settings.STRIPE_SECRET_KEY, api_base=settings.STRIPE_API_BASE)
+    if settings.DEBUG:
+        from .testmode import TestModeBackend
+
+        return TestModeBackend()
+    return None

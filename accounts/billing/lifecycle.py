@@ -1,0 +1,360 @@
+"""Stripe's subscription events applied to ``accounts.Subscription``, one function per type.
+
+``receive(event)`` stores the event once by id and applies it in the same transaction: a
+replayed event changes nothing, and an event whose processing fails leaves no trace (the
+webhook answers 500 and Stripe delivers it again). Events are Stripe-shaped dicts, from the
+webhook or from the test-mode backend.
+
+Ordering: each subscription remembers the ``created`` time of the newest event applied to it
+(``stripe_state_at``). An older event is not applied over a newer state; with a Stripe key
+the subscription is fetched instead (Stripe's current state wins).
+"""
+
+import datetime
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
+
+from . import emails
+
+logger = logging.getLogger(__name__)
+
+Status = Subscription.Status
+ACCESS_STATUSES = (Status.ACTIVE, Status.TRIALING)
+ENDED_STATUSES = (Status.CANCELLED, Status.EXPIRED)
+
+# Stripe's subscription statuses. "incomplete" (first payment pending) gives no access and,
+# having no grace period, reads as overdue; "unpaid" (retries exhausted) and "paused" end it.
+STRIPE_STATUS = {
+    "active": Status.ACTIVE,
+    "trialing": Status.TRIALING,
+    "past_due": Status.PAST_DUE,
+    "incomplete": Status.PAST_DUE,
+    "unpaid": Status.EXPIRED,
+    "paused": Status.EXPIRED,
+    "incomplete_expired": Status.EXPIRED,
+    "canceled": Status.CANCELLED,
+}
+TRACKED = ["plan_id", "status", "ends_at", "cancel_at_period_end", "grace_ends_at"]
+INTERVAL_LENGTH = {"month": datetime.timedelta(days=31), "year": datetime.timedelta(days=366)}
+
+
+def receive(event: dict, *, cause: str = SubscriptionChange.Cause.STRIPE) -> str:
+    """Store ``event`` once by its id and apply it; returns what happened (for logs)."""
+    with transaction.atomic():
+        stored, created = StripeEvent.objects.get_or_create(
+            event_id=event["id"],
+            defaults={
+                "type": event["type"],
+                "created": event["created"],
+                "livemode": bool(event.get("livemode")),
+                "payload": event,
+            },
+        )
+        if not created:
+            return "replay: already received"
+        handler = HANDLERS.get(event["type"])
+        outcome = handler(event, cause) if handler else "ignored: event type not handled"
+        stored.outcome = outcome[:300]
+        stored.save(update_fields=["outcome"])
+    logger.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
+    return outcome
+
+
+# -- the handlers ------------------------------------------------------------------------
+
+
+def checkout_session_completed(event: dict, cause: str) -> str:
+    session = event["data"]["object"]
+    customer = _customer(session.get("customer"))
+    if customer is None or str(customer.user_id) != str(session.get("client_reference_id")):
+        return _unknown_customer(event, session.get("customer"))
+    subscription_id = session.get("subscription")
+    if session.get("mode") != "subscription" or not subscription_id:
+        return "ignored: not a subscription checkout"
+    if _locked(subscription_id) is not None:
+        return "no change: the subscription's own events came first"
+    fetched = _fetch(subscription_id)
+    if fetched is not None:
+        return _apply_subscription(fetched, event, cause, fetched_now=True)
+    if session.get("payment_status") not in ("paid", "no_payment_required"):
+        return "ignored: checkout completed without payment"
+    metadata = session.get("metadata") or {}
+    plan = Plan.objects.filter(slug=metadata.get("plan", "")).first()
+    interval = metadata.get("interval", "")
+    if plan is None or interval not in INTERVAL_LENGTH:
+        return "ignored: checkout for an unknown plan"
+    # Provisional until the subscription's own events bring its period (state stamp 0: any
+    # of them applies, however old).
+    start = _time(event["created"])
+    subscription = Subscription(
+        user_id=customer.user_id,
+        plan=plan,
+        status=Status.ACTIVE,
+        source=Subscription.Source.PAYMENT,
+        starts_at=start,
+        ends_at=start + INTERVAL_LENGTH[interval],
+        stripe_subscription_id=subscription_id,
+        billing_interval=interval,
+    )
+    return _save(subscription, None, event, cause, stamp=False)
+
+
+def customer_subscription_changed(event: dict, cause: str) -> str:
+    """customer.subscription.created, .updated and .deleted: the object is the whole state."""
+    return _apply_subscription(event["data"]["object"], event, cause)
+
+
+def invoice_paid(event: dict, cause: str) -> str:
+    invoice = event["data"]["object"]
+    subscription, outcome = _subscription_for_invoice(invoice, event, cause)
+    if subscription is None:
+        return outcome
+    if subscription.status in ENDED_STATUSES:
+        return "no change: the subscription has ended"
+    before = _snapshot(subscription)
+    subscription.status = Status.ACTIVE
+    subscription.grace_ends_at = None
+    period_end = _invoice_period_end(invoice)
+    if period_end is not None and (
+        subscription.ends_at is None or period_end > subscription.ends_at
+    ):
+        subscription.ends_at = period_end
+    return _save(subscription, before, event, cause)
+
+
+def invoice_payment_failed(event: dict, cause: str) -> str:
+    invoice = event["data"]["object"]
+    subscription, outcome = _subscription_for_invoice(invoice, event, cause)
+    if subscription is None:
+        return outcome
+    if subscription.status in ENDED_STATUSES:
+        return "no change: the subscription has ended"
+    before = _snapshot(subscription)
+    subscription.status = Status.PAST_DUE
+    _start_grace(subscription, event)
+    return _save(subscription, before, event, cause)
+
+
+HANDLERS = {
+    "checkout.session.completed": checkout_session_completed,
+    "customer.subscription.created": customer_subscription_changed,
+    "customer.subscription.updated": customer_subscription_changed,
+    "customer.subscription.deleted": customer_subscription_changed,
+    "invoice.paid": invoice_paid,
+    "invoice.payment_failed": invoice_payment_failed,
+}
+
+
+# -- applying a subscription object ------------------------------------------------------
+
+
+def _apply_subscription(obj: dict, event: dict, cause: str, *, fetched_now=False) -> str:
+    customer = _customer(obj.get("customer"))
+    if customer is None:
+        return _unknown_customer(event, obj.get("customer"))
+    plan, interval = _plan_of(obj)
+    if plan is None:
+        logger.warning("Stripe subscription %s: no plan has its price", obj.get("id"))
+        return "ignored: no plan has this price"
+    subscription = _locked(obj["id"])
+    if subscription is not None and not fetched_now and _is_stale(subscription, event):
+        fetched = _fetch(obj["id"])
+        if fetched is None:
+            return "ignored: older than the state already applied"
+        obj, fetched_now = fetched, True
+    before = None
+    if subscription is None:
+        subscription = Subscription(
+            user_id=customer.user_id,
+            source=Subscription.Source.PAYMENT,
+            starts_at=_time(obj.get("start_date") or event["created"]),
+            stripe_subscription_id=obj["id"],
+        )
+    else:
+        before = _snapshot(subscription)
+    subscription.plan = plan
+    subscription.billing_interval = interval
+    stripe_status = obj.get("status", "")
+    subscription.status = STRIPE_STATUS.get(stripe_status, Status.EXPIRED)
+    cancel_at = obj.get("cancel_at")
+    subscription.cancel_at_period_end = bool(obj.get("cancel_at_period_end") or cancel_at)
+    period_end = _subscription_period_end(obj)
+    if subscription.status in ENDED_STATUSES:
+        # Deleted, refunded, retries exhausted: access ends now, whatever was paid for.
+        ended = obj.get("ended_at") or obj.get("canceled_at") or event["created"]
+        subscription.ends_at = _time(ended)
+        subscription.cancelled_at = subscription.cancelled_at or _time(
+            obj.get("canceled_at") or ended
+        )
+    elif period_end is not None:
+        subscription.ends_at = period_end
+        if cancel_at:
+            subscription.ends_at = min(period_end, _time(cancel_at))
+    elif subscription.ends_at is None:
+        subscription.ends_at = subscription.starts_at + INTERVAL_LENGTH.get(
+            interval, INTERVAL_LENGTH["month"]
+        )
+    if stripe_status == "past_due":
+        _start_grace(subscription, event)
+    else:
+        subscription.grace_ends_at = None
+    return _save(subscription, before, event, cause)
+
+
+def _plan_of(obj: dict):
+    """The plan and interval a Stripe subscription is for: by its price id, else by the
+    metadata our checkout put on it."""
+    items = (obj.get("items") or {}).get("data") or []
+    price = (items[0].get("price") or {}) if items else {}
+    price_id = price.get("id", "")
+    interval = (price.get("recurring") or {}).get("interval", "")
+    if price_id:
+        for plan in Plan.objects.filter(stripe_monthly_price_id=price_id):
+            return plan, "month"
+        for plan in Plan.objects.filter(stripe_yearly_price_id=price_id):
+            return plan, "year"
+    metadata = obj.get("metadata") or {}
+    plan = Plan.objects.filter(slug=metadata.get("plan", "")).first()
+    return plan, interval or metadata.get("interval", "")
+
+
+def _subscription_period_end(obj: dict):
+    # Since API version 2025-03-31 the period is on the subscription's items.
+    items = (obj.get("items") or {}).get("data") or []
+    end = (items[0].get("current_period_end") if items else None) or obj.get("current_period_end")
+    return _time(end) if end else None
+
+
+# -- invoices ----------------------------------------------------------------------------
+
+
+def _subscription_for_invoice(invoice: dict, event: dict, cause: str):
+    """(subscription locked for update, None) or (None, outcome)."""
+    # Since API version 2025-03-31 an invoice names its subscription under parent.
+    parent = (invoice.get("parent") or {}).get("subscription_details") or {}
+    subscription_id = parent.get("subscription") or invoice.get("subscription")
+    if not subscription_id:
+        return None, "ignored: not a subscription invoice"
+    if _customer(invoice.get("customer")) is None:
+        return None, _unknown_customer(event, invoice.get("customer"))
+    subscription = _locked(subscription_id)
+    if subscription is None:
+        fetched = _fetch(subscription_id)
+        if fetched is None:
+            return None, "ignored: subscription not known yet (its own events will bring it)"
+        _apply_subscription(fetched, event, cause, fetched_now=True)
+        subscription = _locked(subscription_id)
+        if subscription is None:
+            return None, "ignored: the fetched subscription was not applied"
+    if _is_stale(subscription, event):
+        return None, "ignored: older than the state already applied"
+    return subscription, None
+
+
+def _invoice_period_end(invoice: dict):
+    lines = (invoice.get("lines") or {}).get("data") or []
+    end = ((lines[0].get("period") or {}).get("end")) if lines else None
+    return _time(end) if end else None
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _start_grace(subscription: Subscription, event: dict) -> None:
+    """A failed renewal: access for the plan's grace days from the first failure."""
+    if subscription.grace_ends_at is None:
+        days = subscription.plan.grace_days
+        subscription.grace_ends_at = _time(event["created"]) + datetime.timedelta(days=days)
+
+
+def _save(
+    subscription: Subscription, before: dict | None, event: dict, cause: str, *, stamp=True
+) -> str:
+    after = _snapshot(subscription)
+    if stamp:
+        subscription.stripe_state_at = max(subscription.stripe_state_at, int(event["created"]))
+    # The period must end after it starts (a subscription deleted at once).
+    if subscription.ends_at is not None and subscription.ends_at <= subscription.starts_at:
+        subscription.ends_at = subscription.starts_at + datetime.timedelta(seconds=1)
+    subscription.save()
+    if before == after:
+        return "no change"
+    summary = _describe(before, after)
+    SubscriptionChange.objects.create(
+        subscription=subscription,
+        cause=cause,
+        event_id=event["id"],
+        event_type=event["type"],
+        summary=summary[:500],
+    )
+    emails.on_change(subscription, before, after)
+    return summary
+
+
+def _snapshot(subscription: Subscription) -> dict:
+    return {field: getattr(subscription, field) for field in TRACKED}
+
+
+def _describe(before: dict | None, after: dict) -> str:
+    if before is None:
+        return "created: " + ", ".join(f"{k}={_show(v)}" for k, v in after.items())
+    return "; ".join(
+        f"{k}: {_show(before[k])} → {_show(after[k])}" for k in TRACKED if before[k] != after[k]
+    )
+
+
+def _show(value) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return "—" if value is None else str(value)
+
+
+def _is_stale(subscription: Subscription, event: dict) -> bool:
+    return int(event["created"]) < subscription.stripe_state_at
+
+
+def _locked(subscription_id: str):
+    return (
+        Subscription.objects.select_for_update()
+        .select_related("plan")
+        .filter(stripe_subscription_id=subscription_id)
+        .first()
+    )
+
+
+def _customer(customer_id):
+    if not customer_id or not isinstance(customer_id, str):
+        return None
+    return BillingCustomer.objects.filter(stripe_customer_id=customer_id).first()
+
+
+def _unknown_customer(event: dict, customer_id) -> str:
+    logger.warning(
+        "Stripe event %s (%s) for unknown customer %r: ignored",
+        event["id"],
+        event["type"],
+        customer_id,
+    )
+    return "ignored: unknown customer"
+
+
+def _fetch(subscription_id: str):
+    """Stripe's current state of the subscription, when a Stripe key is configured."""
+    from . import get_backend
+
+    backend = get_backend()
+    if backend is None:
+        return None
+    return backend.retrieve_subscription(subscription_id)
+
+
+def _time(unix) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(int(unix), tz=datetime.UTC)
+
+
+def now_unix() -> int:
+    return int(timezone.now().timestamp())

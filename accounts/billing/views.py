@@ -1,0 +1,159 @@
+"""Pricing, checkout, the page after checkout, the customer portal link, Stripe's webhook."""
+
+import json
+import logging
+
+import stripe
+from allauth.core.ratelimit import respond_429
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.access import is_member
+from accounts.models import BillingCustomer, Plan
+
+from . import CheckoutUnavailable, get_backend, lifecycle
+
+logger = logging.getLogger(__name__)
+
+CHECKOUT_LIMIT = 10  # checkouts started per user ...
+CHECKOUT_WINDOW = 3600  # ... per hour (the default cache: shared by every process)
+
+
+def _invoice_request_url():
+    """The invoice request (accounts.invoice), when that page is installed."""
+    try:
+        return reverse("accounts:invoice_request")
+    except NoReverseMatch:
+        return None
+
+
+def _common(request):
+    backend = get_backend()
+    return {
+        "online_payment": backend is not None,
+        "test_mode": bool(backend and backend.test_mode),
+        "invoice_request_url": _invoice_request_url(),
+    }
+
+
+@require_safe
+def pricing(request):
+    """The plans on offer, monthly and yearly, for everyone."""
+    plans = Plan.objects.filter(is_public=True).order_by("yearly_price", "price", "name")
+    context = {
+        **_common(request),
+        "plans": plans,
+        "is_member": is_member(request.user),
+        "intervals": [("month", "Monthly"), ("year", "Yearly")],
+    }
+    return render(request, "accounts/billing/pricing.html", context)
+
+
+def _over_checkout_limit(user) -> bool:
+    key = f"billing:checkout:{user.pk}"
+    cache.add(key, 0, CHECKOUT_WINDOW)
+    try:
+        return cache.incr(key) > CHECKOUT_LIMIT
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, CHECKOUT_WINDOW)
+        return False
+
+
+@login_required
+@require_POST
+def checkout(request):
+    """Start paying for a plan: to Stripe Checkout (or the test-mode page)."""
+    plan = Plan.objects.filter(
+        slug=request.POST.get("plan", ""), is_public=True, is_for_sale=True
+    ).first()
+    interval = request.POST.get("interval", "")
+    if plan is None or interval not in ("month", "year") or plan.sale_price(interval) is None:
+        raise Http404("This plan is not for sale.")
+    backend = get_backend()
+    if backend is None:
+        return redirect("billing:pricing")
+    if is_member(request.user):
+        messages.info(request, "You are a member already: change your plan from Manage billing.")
+        return redirect("accounts:membership")
+    if _over_checkout_limit(request.user):
+        return respond_429(request)
+    try:
+        return redirect(backend.start_checkout(request, request.user, plan, interval))
+    except CheckoutUnavailable:
+        logger.warning("Checkout for %s (%s): no Stripe price set", plan.slug, interval)
+        return _unavailable(request, 404)
+    except stripe.StripeError:
+        logger.exception("Stripe refused or could not be reached for a checkout")
+        return _unavailable(request, 503)
+
+
+def _unavailable(request, status):
+    return render(request, "accounts/billing/unavailable.html", {**_common(request)}, status=status)
+
+
+@login_required
+@require_safe
+def checkout_return(request):
+    """Where checkout sends the buyer back: cancelled, confirmed, or waiting for the webhook."""
+    context = {
+        **_common(request),
+        "cancelled": "cancelled" in request.GET,
+        "confirmed": is_member(request.user),
+    }
+    return render(request, "accounts/billing/return.html", context)
+
+
+@login_required
+@require_POST
+def manage(request):
+    """To the customer portal: card, plan, cancellation, invoices."""
+    backend = get_backend()
+    if backend is None or not BillingCustomer.objects.filter(user=request.user).exists():
+        raise Http404("You have no online subscription to manage.")
+    try:
+        return redirect(backend.customer_portal_url(request, request.user))
+    except stripe.StripeError:
+        logger.exception("Stripe refused or could not be reached for the customer portal")
+        return _unavailable(request, 503)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """Stripe's events, verified with the endpoint's secret and applied inline (in one
+    transaction with storing the event: a failure answers 500 and Stripe delivers it again)."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        raise Http404("No webhook secret is configured.")
+    try:
+        event = json.loads(request.body)
+        # The library builds an Event from any JSON object; it needs one.
+        if isinstance(event, dict):
+            stripe.Webhook.construct_event(
+                request.body, request.headers.get("Stripe-Signature", ""), secret
+            )
+    except (ValueError, stripe.SignatureVerificationError):
+        logger.warning("Stripe webhook: bad or missing signature, or not JSON")
+        return HttpResponseBadRequest("Invalid signature or payload.")
+    if not _well_formed(event):
+        logger.warning("Stripe webhook: signed but malformed event")
+        return HttpResponseBadRequest("Malformed event.")
+    outcome = lifecycle.receive(event)
+    return HttpResponse(outcome, content_type="text/plain")
+
+
+def _well_formed(event) -> bool:
+    return (
+        isinstance(event, dict)
+        and isinstance(event.get("id"), str)
+        and isinstance(event.get("type"), str)
+        and isinstance(event.get("created"), int)
+        and isinstance((event.get("data") or {}).get("object"), dict)
+    )

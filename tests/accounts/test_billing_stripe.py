@@ -1,0 +1,239 @@
+"""The Stripe backend against a local HTTP server that answers like Stripe's API.
+
+localstripe (PyPI, 1.15.10) was checked first: it implements customers, plans, subscriptions
+and invoices but no Checkout Sessions, no billing-portal sessions and no Price objects, which
+are what this backend calls, so it cannot stand in here.
+
+The answers below are therefore Stripe-shaped JSON written from Stripe's API reference for API
+version 2026-10-28.endive (the version stripe 16.1.0 sends in ``Stripe-Version``), reduced to
+the fields the portal reads; they were NOT captured from the live API (this machine cannot
+reach it). Recorded: ``POST /v1/customers`` (a customer), ``POST /v1/checkout/sessions`` (a
+subscription-mode session with its ``url``), ``POST /v1/billing_portal/sessions`` (a portal
+session with its ``url``), ``GET /v1/subscriptions/<id>`` (an active subscription whose period
+is on its item) and a 400 ``invalid_request_error`` for an unknown price. The server records
+every request, so the tests assert what the backend sent, through the real ``stripe`` library.
+"""
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+from django.test import Client
+
+from accounts.access import is_member
+from accounts.models import BillingCustomer, Subscription
+from tests.accounts.billing_helpers import SECRET, event, invoice, post_event, subscription
+from tests.factories import PlanFactory, UserFactory
+
+NOW = int(time.time())
+PERIOD_END = NOW + 30 * 24 * 3600
+
+RECORDED = {
+    ("POST", "/v1/customers"): (
+        200,
+        {"id": "cus_R3c0rded", "object": "customer", "email": "buyer@example.org", "metadata": {}},
+    ),
+    ("POST", "/v1/checkout/sessions"): (
+        200,
+        {
+            "id": "cs_test_R3c0rded",
+            "object": "checkout.session",
+            "mode": "subscription",
+            "status": "open",
+            "customer": "cus_R3c0rded",
+            "url": "https://checkout.stripe.com/c/pay/cs_test_R3c0rded",
+        },
+    ),
+    ("POST", "/v1/billing_portal/sessions"): (
+        200,
+        {
+            "id": "bps_R3c0rded",
+            "object": "billing_portal.session",
+            "customer": "cus_R3c0rded",
+            "url": "https://billing.stripe.com/p/session/test_R3c0rded",
+        },
+    ),
+    ("GET", "/v1/subscriptions/sub_R3c0rded"): (
+        200,
+        subscription(
+            "sub_R3c0rded",
+            "cus_R3c0rded",
+            "price_analyst_month",
+            start=NOW - 60,
+            period_end=PERIOD_END,
+        ),
+    ),
+}
+UNKNOWN_PRICE = (
+    400,
+    {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "resource_missing",
+            "param": "line_items[0][price]",
+            "message": "No such price: 'price_gone'",
+        }
+    },
+)
+
+
+class FakeStripe(BaseHTTPRequestHandler):
+    requests: list = []
+
+    def _answer(self, method):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = parse_qs(self.rfile.read(length).decode()) if length else {}
+        self.requests.append((method, self.path, body, dict(self.headers)))
+        status, payload = RECORDED.get(
+            (method, self.path),
+            (404, {"error": {"type": "invalid_request_error", "message": "not recorded"}}),
+        )
+        if body.get("line_items[0][price]") == ["price_gone"]:
+            status, payload = UNKNOWN_PRICE
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self._answer("GET")
+
+    def do_POST(self):
+        self._answer("POST")
+
+    def log_message(self, *args):
+        pass
+
+
+def _free_port():
+    for port in range(9400, 9450):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port in 9400-9449")
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", _free_port()), FakeStripe)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeStripe.requests = []
+    settings.STRIPE_SECRET_KEY = "sk_test_portal"
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    settings.DEBUG = False
+    yield FakeStripe.requests
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def plan(db):
+    return PlanFactory(
+        slug="analyst",
+        name="Analyst",
+        is_for_sale=True,
+        monthly_price=29,
+        yearly_price=290,
+        stripe_monthly_price_id="price_analyst_month",
+        stripe_yearly_price_id="price_gone",
+    )
+
+
+@pytest.fixture
+def buyer_client(db):
+    user = UserFactory(email="buyer@example.org")
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def test_checkout_creates_a_customer_once_and_a_subscription_session(
+    fake_stripe, plan, buyer_client
+):
+    response = buyer_client.post("/billing/checkout/", {"plan": "analyst", "interval": "month"})
+    assert response.status_code == 302
+    assert response["Location"] == "https://checkout.stripe.com/c/pay/cs_test_R3c0rded"
+    user = buyer_client.user
+    assert BillingCustomer.objects.get(user=user).stripe_customer_id == "cus_R3c0rded"
+
+    (m1, path1, customer, h1), (m2, path2, session, _) = fake_stripe
+    assert (m1, path1) == ("POST", "/v1/customers")
+    assert customer["email"] == ["buyer@example.org"]
+    assert h1["Authorization"] == "Bearer sk_test_portal"
+    assert h1["Idempotency-Key"] == f"portal-customer-{user.pk}"
+    assert (m2, path2) == ("POST", "/v1/checkout/sessions")
+    assert session["mode"] == ["subscription"]
+    assert session["customer"] == ["cus_R3c0rded"]
+    assert session["client_reference_id"] == [str(user.pk)]
+    assert session["line_items[0][price]"] == ["price_analyst_month"]
+    assert session["success_url"] == [
+        "http://testserver/billing/return/?session_id={CHECKOUT_SESSION_ID}"
+    ]
+    assert session["cancel_url"] == ["http://testserver/billing/return/?cancelled=1"]
+    assert session["subscription_data[metadata][plan]"] == ["analyst"]
+
+    # The second checkout reuses the customer.
+    buyer_client.post("/billing/checkout/", {"plan": "analyst", "interval": "month"})
+    assert [p for _, p, _, _ in fake_stripe].count("/v1/customers") == 1
+
+
+def test_stripe_refusing_the_checkout_is_a_clear_page_not_a_500(fake_stripe, plan, buyer_client):
+    response = buyer_client.post("/billing/checkout/", {"plan": "analyst", "interval": "year"})
+    assert response.status_code == 503
+    assert "nothing was charged" in response.content.decode()
+
+
+def test_plan_without_a_stripe_price_cannot_be_bought(fake_stripe, buyer_client, db):
+    PlanFactory(slug="unpriced", is_for_sale=True, monthly_price=5)
+    response = buyer_client.post("/billing/checkout/", {"plan": "unpriced", "interval": "month"})
+    assert response.status_code == 404
+    assert fake_stripe == []
+
+
+def test_customer_portal(fake_stripe, plan, buyer_client):
+    BillingCustomer.objects.create(user=buyer_client.user, stripe_customer_id="cus_R3c0rded")
+    response = buyer_client.post("/billing/manage/")
+    assert response["Location"] == "https://billing.stripe.com/p/session/test_R3c0rded"
+    [(method, path, body, _)] = fake_stripe
+    assert (method, path) == ("POST", "/v1/billing_portal/sessions")
+    assert body["customer"] == ["cus_R3c0rded"]
+    assert body["return_url"] == ["http://testserver/accounts/membership/"]
+
+
+def test_an_invoice_for_an_unseen_subscription_fetches_it_from_stripe(
+    fake_stripe, plan, buyer_client
+):
+    BillingCustomer.objects.create(user=buyer_client.user, stripe_customer_id="cus_R3c0rded")
+    paid = invoice("cus_R3c0rded", "sub_R3c0rded", period_start=NOW, period_end=PERIOD_END)
+    assert post_event(Client(), event("invoice.paid", paid)).status_code == 200
+    assert ("GET", "/v1/subscriptions/sub_R3c0rded") in [(m, p) for m, p, _, _ in fake_stripe]
+    sub = Subscription.objects.get()
+    assert sub.stripe_subscription_id == "sub_R3c0rded"
+    assert int(sub.ends_at.timestamp()) == PERIOD_END
+    assert is_member(buyer_client.user) is True
+
+
+def test_a_stale_event_is_replaced_by_stripes_current_state(fake_stripe, plan, buyer_client):
+    BillingCustomer.objects.create(user=buyer_client.user, stripe_customer_id="cus_R3c0rded")
+    current = subscription(
+        "sub_R3c0rded", "cus_R3c0rded", "price_analyst_month", start=NOW - 60, period_end=PERIOD_END
+    )
+    post_event(Client(), event("customer.subscription.updated", current, created=NOW))
+    fake_stripe.clear()
+    stale = dict(current, status="incomplete")
+    response = post_event(Client(), event("customer.subscription.created", stale, created=NOW - 30))
+    assert response.status_code == 200
+    assert [(m, p) for m, p, _, _ in fake_stripe] == [("GET", "/v1/subscriptions/sub_R3c0rded")]
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
