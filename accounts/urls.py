@@ -11,8 +11,7 @@ urlpatterns = [
 # Self-service (accounts.selfserve).
 urlpatterns += [
     path("invoice/", selfserve_views.invoice_request, name="invoice_request"),
-    path("trial/<slug:slug>/", selfserve_views.start_trial, name="start_trial"),
+    path("trial/", selfserve_views.start_trial, name="start_trial"),
     path("data/", selfserve_views.my_data, name="my_data"),
-    path("data/download/", selfserve_views.download_my_data, name="download_my_data"),
     path("delete/", selfserve_views.delete_account, name="delete_account"),
 ]

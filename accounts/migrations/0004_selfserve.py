@@ -7,6 +7,12 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def individual_plan_trial(apps, schema_editor):
+    """The seeded Individual plan offers a 14-day free trial (staff change it in the admin)."""
+    Plan = apps.get_model("accounts", "Plan")
+    Plan.objects.filter(slug="individual", trial_days=0).update(trial_days=14)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -75,4 +81,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('user',), name='trial_once_per_user'), models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('started_at'))), name='trial_ends_after_start')],
             },
         ),
+        migrations.RunPython(individual_plan_trial, migrations.RunPython.noop),
     ]

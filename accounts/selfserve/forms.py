@@ -1,4 +1,5 @@
 from django import forms
+from django_countries import countries
 
 from accounts.models import InvoiceRequest, Plan
 
@@ -11,6 +12,13 @@ MULTI_SEAT_PLAN_SLUGS = {"team"}
 
 
 class InvoiceRequestForm(forms.ModelForm):
+    # Typed, not picked from a list: the full list of country names would put the names of
+    # threat actors' (members-only) locations on a page every reader can open.
+    country = forms.CharField(
+        max_length=60,
+        help_text="The country's name in English or its two-letter code (DE, FR, …).",
+    )
+
     class Meta:
         model = InvoiceRequest
         fields = [
@@ -39,6 +47,13 @@ class InvoiceRequestForm(forms.ModelForm):
         if plan.slug not in MULTI_SEAT_PLAN_SLUGS:
             self.fields["seats"].disabled = True
             self.fields["seats"].help_text = "This plan is for one person."
+
+    def clean_country(self):
+        typed = self.cleaned_data["country"].strip()
+        code = countries.alpha2(typed) if len(typed) == 2 else countries.by_name(typed)
+        if not code:
+            raise forms.ValidationError("Enter a country's name in English or its two-letter code.")
+        return code
 
     def clean_vat_id(self):
         return normalise_vat_id(self.cleaned_data["vat_id"])

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods
 
 from accounts.models import InvoiceRequest, Plan
 
@@ -68,9 +68,14 @@ def invoice_request(request):
 
 
 @login_required
-@require_POST
-def start_trial(request, slug):
-    plan = get_object_or_404(Plan, slug=slug, is_public=True, trial_days__gt=0)
+@require_http_methods(["GET", "HEAD", "POST"])
+def start_trial(request):
+    """The free trial on offer (GET), and starting it (POST ``plan=<slug>``)."""
+    if request.method != "POST":
+        return render(request, "accounts/trial.html", {"offer": trials.offer_for(request.user)})
+    plan = get_object_or_404(
+        Plan, slug=request.POST.get("plan", ""), is_public=True, trial_days__gt=0
+    )
     limited = consume_or_429(request, action="start_trial", config=RATE_LIMITS)
     if limited:
         return limited
@@ -88,14 +93,11 @@ def start_trial(request, slug):
 
 
 @login_required
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def my_data(request):
-    return render(request, "accounts/my_data.html")
-
-
-@login_required
-@require_safe
-def download_my_data(request):
+    """What the download holds (GET), and the download itself (POST: a JSON attachment)."""
+    if request.method != "POST":
+        return render(request, "accounts/my_data.html")
     body = json.dumps(account_data.export(request.user), indent=2, ensure_ascii=False)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     filename = f"incident-portal-account-{timezone.now():%Y-%m-%d}.json"

@@ -73,6 +73,19 @@ def test_the_form_shows_the_plan(client, plan):
     assert 'name="vat_id"' in body
 
 
+@pytest.mark.parametrize("typed", ["DE", "de", "Germany", " germany "])
+def test_the_country_is_typed_by_name_or_code(client, plan, typed):
+    assert post(client, country=typed).status_code == 302
+    assert InvoiceRequest.objects.get().country == "DE"
+
+
+def test_the_form_lists_no_country_names(client, plan):
+    """Threat actors' locations are members-only: no list of every country on the page."""
+    body = client.get(f"{URL}?plan=individual").content.decode()
+    for name in ["Tuvalu", "Nauru", "Naoero", "Germany", "Zimbabwe"]:
+        assert name not in body
+
+
 def test_without_a_plan_the_page_lists_the_plans(client, plan):
     PlanFactory(slug="team", name="Team", price=1490)
     body = client.get(URL).content.decode()
@@ -162,6 +175,7 @@ def test_valid_vat_ids(country, vat_id):
         {"company_name": ""},
         {"billing_address": ""},
         {"country": "XX"},
+        {"country": "Atlantis"},
         {"billing_email": "not-an-email"},
         {"interval": "decade"},
         {"company_name": "x" * 201},

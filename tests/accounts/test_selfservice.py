@@ -60,7 +60,7 @@ def client_for(user):
 
 
 def test_download_is_an_attachment_of_my_data_only(alice, bob):
-    response = client_for(alice).get(reverse("accounts:download_my_data"))
+    response = client_for(alice).post(reverse("accounts:my_data"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
     assert response["Content-Disposition"].startswith("attachment; filename=")
@@ -89,16 +89,25 @@ def test_download_is_an_attachment_of_my_data_only(alice, bob):
 
 
 def test_download_includes_trials(bob):
-    data = json.loads(client_for(bob).get(reverse("accounts:download_my_data")).content)
+    data = json.loads(client_for(bob).post(reverse("accounts:my_data")).content)
     assert [t["plan"] for t in data["trials"]] == ["Bob's trial plan"]
     assert [s["status"] for s in data["subscriptions"]] == ["trialing"]
 
 
-@pytest.mark.parametrize("name", ["my_data", "download_my_data", "delete_account"])
+@pytest.mark.parametrize("name", ["my_data", "delete_account"])
 def test_anonymous_is_sent_to_sign_in(db, name):
-    response = Client().get(reverse(f"accounts:{name}"))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_login"))
+    for response in [
+        Client().get(reverse(f"accounts:{name}")),
+        Client().post(reverse(f"accounts:{name}")),
+    ]:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_the_download_needs_csrf(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.post(reverse("accounts:my_data")).status_code == 403
 
 
 def test_account_pages_link_to_data_delete_and_invoices(alice):
@@ -109,7 +118,7 @@ def test_account_pages_link_to_data_delete_and_invoices(alice):
         assert reverse("accounts:delete_account") in body, url
         assert reverse("accounts:invoice_request") in body, url
     body = client.get(reverse("accounts:my_data")).content.decode()
-    assert reverse("accounts:download_my_data") in body
+    assert f'<form method="post" action="{reverse("accounts:my_data")}">' in body
 
 
 # Delete my account

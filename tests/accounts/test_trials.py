@@ -46,8 +46,11 @@ def client_for(user):
     return client
 
 
+URL = reverse("accounts:start_trial")
+
+
 def start(client, slug="analyst"):
-    return client.post(reverse("accounts:start_trial", args=[slug]), follow=True)
+    return client.post(URL, {"plan": slug}, follow=True)
 
 
 def test_a_verified_reader_starts_a_trial_and_is_a_member(reader, plan):
@@ -62,20 +65,47 @@ def test_a_verified_reader_starts_a_trial_and_is_a_member(reader, plan):
     assert is_member(fresh(reader))
 
 
-def test_the_membership_page_offers_the_trial(reader, plan):
-    body = client_for(reader).get(reverse("accounts:membership")).content.decode()
-    assert reverse("accounts:start_trial", args=["analyst"]) in body
-    assert "Start my free trial of Analyst (14 days)" in body
-    assert reverse("accounts:invoice_request") in body
+START_BUTTON = "Start my free trial of Analyst (14 days)"
 
 
-def test_the_membership_page_says_why_there_is_no_trial(db, plan):
-    unverified = UserFactory()
-    body = client_for(unverified).get(reverse("accounts:membership")).content.decode()
-    assert reverse("accounts:start_trial", args=["analyst"]) not in body
-    assert "Verify your email address first" in body
+@pytest.mark.parametrize("name", ["accounts:membership", "accounts:start_trial"])
+def test_the_membership_and_trial_pages_offer_the_trial(reader, plan, name):
+    body = client_for(reader).get(reverse(name)).content.decode()
+    assert f'action="{URL}"' in body
+    assert 'name="plan" value="analyst"' in body
+    assert START_BUTTON in body
+
+
+def test_the_seeded_individual_plan_has_a_trial(db):
+    from accounts.models import Plan
+
+    assert Plan.objects.get(slug="individual").trial_days == 14
+
+
+def test_the_pages_say_why_there_is_no_trial(db, plan):
+    unverified = client_for(UserFactory())
+    for name in ["accounts:membership", "accounts:start_trial"]:
+        body = unverified.get(reverse(name)).content.decode()
+        assert START_BUTTON not in body
+        assert "Verify your email address first" in body
+
+
+def test_anonymous_is_sent_to_sign_in_first(db, plan):
     body = Client().get(reverse("accounts:membership")).content.decode()
-    assert reverse("accounts:start_trial", args=["analyst"]) not in body
+    assert START_BUTTON not in body
+    assert f'href="{URL}"' in body
+    response = Client().get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_without_trial_plans_nothing_is_offered(reader, plan):
+    from accounts.models import Plan
+
+    Plan.objects.update(trial_days=0)
+    body = client_for(reader).get(reverse("accounts:membership")).content.decode()
+    assert URL not in body
+    assert "No free trial is on offer" in client_for(reader).get(URL).content.decode()
 
 
 def test_a_second_trial_is_refused_with_a_clear_message(reader, plan):
@@ -172,25 +202,24 @@ def test_a_member_does_not_need_a_trial(db, plan):
 def test_a_plan_without_a_trial_is_404(reader, plan, slug):
     PlanFactory(slug="no-trial", trial_days=0)
     PlanFactory(slug="hidden", trial_days=14, is_public=False)
-    response = client_for(reader).post(reverse("accounts:start_trial", args=[slug]))
+    response = client_for(reader).post(URL, {"plan": slug})
     assert response.status_code == 404
+    assert client_for(reader).post(URL).status_code == 404
     assert not Subscription.objects.exists()
 
 
 def test_starting_a_trial_needs_post_csrf_and_a_sign_in(reader, plan):
-    url = reverse("accounts:start_trial", args=["analyst"])
-    assert client_for(reader).get(url).status_code == 405
-    assert Client().post(url)["Location"].startswith(reverse("account_login"))
+    assert client_for(reader).get(URL).status_code == 200
+    assert Client().post(URL, {"plan": "analyst"})["Location"].startswith(reverse("account_login"))
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(reader)
-    assert csrf_client.post(url).status_code == 403
+    assert csrf_client.post(URL, {"plan": "analyst"}).status_code == 403
     assert not Subscription.objects.exists()
 
 
 def test_trial_starts_are_rate_limited(reader, plan):
     client = client_for(reader)
-    url = reverse("accounts:start_trial", args=["analyst"])
-    statuses = [client.post(url).status_code for _ in range(11)]
+    statuses = [client.post(URL, {"plan": "analyst"}).status_code for _ in range(11)]
     assert statuses == [302] * 10 + [429]
 
 
