@@ -33,7 +33,7 @@ def mark_paid(pk: int, staff_user) -> Subscription | None:
     """
     with transaction.atomic():
         invoice_request = (
-            InvoiceRequest.objects.select_for_update()
+            InvoiceRequest.objects.select_for_update(of=("self",))
             .select_related("plan", "user")
             .filter(pk=pk)
             .first()

@@ -2,9 +2,11 @@
 admin's "Mark paid" that activates a subscription once."""
 
 import datetime
+import threading
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -267,6 +269,31 @@ def test_mark_paid_twice_creates_one_subscription(staff_client, plan):
     assert invoices.mark_paid(request.pk, staff_client.staff) is None
     assert Subscription.objects.count() == 1
     assert len(mail.outbox) == 1  # one activation email
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_marking_paid_at_once_make_one_subscription():
+    plan = PlanFactory(slug="individual")
+    request = make_request(plan)
+    staff = UserFactory(is_staff=True)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def attempt():
+        try:
+            barrier.wait()
+            results.append(invoices.mark_paid(request.pk, staff))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(result is None for result in results) == [False, True]
+    assert Subscription.objects.count() == 1
 
 
 def test_mark_paid_skips_cancelled_requests_and_deleted_requesters(staff_client, plan):
