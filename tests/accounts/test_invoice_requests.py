@@ -88,6 +88,19 @@ def test_the_form_lists_no_country_names(client, plan):
         assert name not in body
 
 
+def test_the_page_lists_my_requests_in_a_fixed_number_of_queries(
+    client, reader, plan, django_assert_max_num_queries
+):
+    for n in range(3):
+        make_request(plan, user=reader).save()
+    make_request(plan)  # someone else's
+    # 1 session, 2 user, 3 the chosen plan, 4 is_member (the header's badge), 5 the plans
+    # for sale, 6 my requests with their plans.
+    with django_assert_max_num_queries(6):
+        response = client.get(f"{URL}?plan=individual")
+    assert len(response.context["requests"]) == 3
+
+
 def test_without_a_plan_the_page_lists_the_plans(client, plan):
     PlanFactory(slug="team", name="Team", price=1490)
     body = client.get(URL).content.decode()
