@@ -91,8 +91,8 @@ def test_the_form_lists_no_country_names(client, plan):
 def test_the_page_lists_my_requests_in_a_fixed_number_of_queries(
     client, reader, plan, django_assert_max_num_queries
 ):
-    for n in range(3):
-        make_request(plan, user=reader).save()
+    for _ in range(3):
+        make_request(plan, user=reader)
     make_request(plan)  # someone else's
     # 1 session, 2 user, 3 the chosen plan, 4 is_member (the header's badge), 5 the plans
     # for sale, 6 my requests with their plans.
