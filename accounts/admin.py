@@ -3,10 +3,23 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
-from .models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
+from .models import (
+    BillingCustomer,
+    InvoiceRequest,
+    MembershipOverview,
+    Plan,
+    StripeEvent,
+    Subscription,
+    SubscriptionChange,
+    Trial,
+)
+from .selfserve import invoices, overview
 
 
 @admin.register(Plan)
@@ -188,3 +201,114 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Self-service (accounts.selfserve): the invoice queue, trials, the membership overview.
+
+
+@admin.register(InvoiceRequest)
+class InvoiceRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "company_name",
+        "plan",
+        "interval",
+        "seats",
+        "country",
+        "user",
+        "status",
+        "created_at",
+        "paid_at",
+    ]
+    list_filter = ["status", "plan", "interval"]
+    list_select_related = ["plan", "user"]
+    search_fields = ["company_name", "vat_id", "billing_email", "user__email", "purchase_order"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "user",
+        "created_at",
+        "status",
+        "paid_at",
+        "paid_by",
+        "subscription",
+        "anonymised_at",
+    ]
+    actions = ["mark_paid", "cancel_requests"]
+
+    def has_add_permission(self, request):
+        return False  # readers make requests; staff act on them
+
+    @admin.action(description="Mark paid (activates the subscription)", permissions=["change"])
+    def mark_paid(self, request, queryset):
+        activated = [
+            sub
+            for pk in queryset.values_list("pk", flat=True)
+            if (sub := invoices.mark_paid(pk, request.user)) is not None
+        ]
+        skipped = queryset.count() - len(activated)
+        self.message_user(request, f"Activated {len(activated)} subscription(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"Skipped {skipped} request(s): already paid, cancelled, or the account is gone.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Cancel (no subscription)", permissions=["change"])
+    def cancel_requests(self, request, queryset):
+        n = queryset.filter(status=InvoiceRequest.Status.PENDING).update(
+            status=InvoiceRequest.Status.CANCELLED
+        )
+        self.message_user(request, f"Cancelled {n} request(s).", messages.SUCCESS)
+
+
+@admin.register(Trial)
+class TrialAdmin(admin.ModelAdmin):
+    list_display = ["user", "plan", "started_at", "ends_at"]
+    list_filter = ["plan"]
+    list_select_related = ["user", "plan"]
+    search_fields = ["user__email"]
+    readonly_fields = ["user", "plan", "subscription", "started_at", "ends_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(MembershipOverview)
+class MembershipOverviewAdmin(admin.ModelAdmin):
+    """One page, linked from the admin index: who is a member, trials, the last 30 days,
+    failed payments and monthly recurring revenue. For staff who may view subscriptions."""
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name="{}_{}_changelist".format(*info),
+            )
+        ]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.view_subscription")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Membership overview",
+            "overview": overview.build(),
+            "window_days": overview.WINDOW.days,
+        }
+        return TemplateResponse(request, "accounts/admin/membership_overview.html", context)

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 
 class Plan(models.Model):
@@ -41,6 +42,9 @@ class Plan(models.Model):
     )
     grace_days = models.PositiveSmallIntegerField(
         default=7, help_text="Days of continued access after a failed renewal payment"
+    )
+    trial_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Length of the free trial in days (0: no trial)"
     )
 
     class Meta:
@@ -231,3 +235,116 @@ class CompletedEvent(models.Model):
 
     def __str__(self):
         return self.key
+
+
+# Self-service: trials and invoice requests (accounts.selfserve).
+
+
+class Trial(models.Model):
+    """A free trial taken: at most one per person, ever. A per-team trial adds a nullable
+    ``team`` and its own partial unique constraint beside ``trial_once_per_user``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="trials"
+    )
+    subscription = models.OneToOneField(
+        Subscription, on_delete=models.SET_NULL, null=True, related_name="trial"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="trials")
+    started_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # accounts.selfserve.trials.start_trial: two requests racing for a second trial,
+            # the loser fails here.
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(user__isnull=False), name="trial_once_per_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("started_at")), name="trial_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Trial of {self.plan} for {self.user}"
+
+
+class InvoiceRequest(models.Model):
+    """A request to pay for a plan by invoice; staff mark it paid, which activates a
+    subscription. Kept, anonymised, when its requester deletes their account."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Interval(models.TextChoices):
+        MONTH = "month", "One month"
+        YEAR = "year", "One year"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invoice_requests",
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="invoice_requests")
+    interval = models.CharField(max_length=5, choices=Interval.choices, default=Interval.YEAR)
+    seats = models.PositiveSmallIntegerField(default=1)
+    company_name = models.CharField(max_length=200)
+    billing_address = models.TextField(max_length=1000)
+    country = CountryField()
+    vat_id = models.CharField("VAT id", max_length=20, blank=True)
+    billing_email = models.EmailField(blank=True)
+    purchase_order = models.CharField("purchase order reference", max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    subscription = models.OneToOneField(
+        Subscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invoice_request",
+    )
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(seats__gte=1), name="invoice_request_seats_min_1"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "paid", "cancelled"]),
+                name="invoice_request_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_at__isnull=False),
+                name="invoice_request_paid_has_date",
+            ),
+        ]
+        indexes = [
+            # The admin's queue: requests by status, newest first.
+            models.Index(fields=["status", "-created_at"], name="invoice_request_queue_idx"),
+        ]
+
+    def __str__(self):
+        return f"Invoice request #{self.pk}: {self.company_name} ({self.plan})"
+
+
+class MembershipOverview(Subscription):
+    """The staff membership overview in the admin (accounts.admin): no table of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "membership overview"
+        verbose_name_plural = "membership overview"

@@ -1,8 +1,17 @@
 from django.urls import path
 
 from . import views
+from .selfserve import views as selfserve_views
 
 app_name = "accounts"
 urlpatterns = [
     path("membership/", views.membership, name="membership"),
+]
+
+# Self-service (accounts.selfserve).
+urlpatterns += [
+    path("invoice/", selfserve_views.invoice_request, name="invoice_request"),
+    path("trial/", selfserve_views.start_trial, name="start_trial"),
+    path("data/", selfserve_views.my_data, name="my_data"),
+    path("delete/", selfserve_views.delete_account, name="delete_account"),
 ]

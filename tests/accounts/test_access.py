@@ -234,3 +234,42 @@ def test_cancelled_at_period_end_keeps_access_until_the_period_ends(db, ends_in,
         starts_at=now - 20 * DAY, ends_at=now + ends_in, cancel_at_period_end=True
     )
     assert is_member(fresh(sub.user)) is member
+
+
+# Free trials (accounts.selfserve.trials)
+
+
+@pytest.mark.parametrize(
+    ("status", "ends_in", "member"),
+    [
+        (Subscription.Status.TRIALING, 5 * DAY, True),  # running
+        (Subscription.Status.TRIALING, -datetime.timedelta(seconds=1), False),  # ended by itself
+        (Subscription.Status.EXPIRED, 5 * DAY, False),  # marked expired
+        (Subscription.Status.CANCELLED, 5 * DAY, False),  # account deleted during the trial
+    ],
+)
+def test_trial(db, status, ends_in, member):
+    now = timezone.now()
+    sub = SubscriptionFactory(
+        status=status,
+        source=Subscription.Source.TRIAL,
+        starts_at=now + ends_in - 14 * DAY,
+        ends_at=now + ends_in,
+    )
+    assert is_member(fresh(sub.user)) is member
+    assert (current_subscription(sub.user) == sub) is member
+
+
+def test_started_trial_is_a_member_until_its_end(db):
+    from allauth.account.models import EmailAddress
+
+    from accounts.selfserve.trials import start_trial
+
+    user = UserFactory()
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    sub = start_trial(user, PlanFactory(slug="trial-plan", trial_days=7))
+    assert is_member(fresh(user)) is True
+    Subscription.objects.filter(pk=sub.pk).update(
+        starts_at=sub.starts_at - 7 * DAY, ends_at=sub.ends_at - 7 * DAY
+    )
+    assert is_member(fresh(user)) is False

@@ -1,0 +1,91 @@
+"""A member's own data: the download, and the deletion of the account.
+
+What is kept after a deletion, and for how long (also on the page and in the README):
+invoice requests, anonymised (no link to the account, no billing email), for ten years
+from the request, as invoice records must be kept for tax purposes.
+"""
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import InvoiceRequest, Subscription, Trial
+
+INVOICE_RETENTION_YEARS = 10
+
+
+def _when(value):
+    return value.isoformat() if value else None
+
+
+def export(user) -> dict:
+    """Everything the portal holds about ``user``, and nothing about anyone else."""
+    return {
+        "account": {
+            "username": user.get_username(),
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "date_joined": _when(user.date_joined),
+            "last_login": _when(user.last_login),
+        },
+        "email_addresses": [
+            {"email": address.email, "verified": address.verified, "primary": address.primary}
+            for address in EmailAddress.objects.filter(user=user).order_by("pk")
+        ],
+        "subscriptions": [
+            {
+                "plan": sub.plan.name,
+                "status": sub.status,
+                "source": sub.source,
+                "starts_at": _when(sub.starts_at),
+                "ends_at": _when(sub.ends_at),
+                "cancelled_at": _when(sub.cancelled_at),
+            }
+            for sub in Subscription.objects.filter(user=user).select_related("plan")
+        ],
+        "trials": [
+            {
+                "plan": trial.plan.name,
+                "started_at": _when(trial.started_at),
+                "ends_at": _when(trial.ends_at),
+            }
+            for trial in Trial.objects.filter(user=user).select_related("plan")
+        ],
+        "invoice_requests": [
+            {
+                "plan": req.plan.name,
+                "interval": req.interval,
+                "seats": req.seats,
+                "company_name": req.company_name,
+                "billing_address": req.billing_address,
+                "country": str(req.country),
+                "vat_id": req.vat_id,
+                "billing_email": req.billing_email,
+                "purchase_order": req.purchase_order,
+                "status": req.status,
+                "created_at": _when(req.created_at),
+                "paid_at": _when(req.paid_at),
+            }
+            for req in InvoiceRequest.objects.filter(user=user).select_related("plan")
+        ],
+    }
+
+
+def on_account_deleted(user) -> None:
+    """Stop what ``user``'s account pays for, before the account goes. Runs inside the
+    deletion's transaction; a payment provider's cancellation hooks in here."""
+    now = timezone.now()
+    Subscription.objects.filter(user=user).exclude(
+        status__in=[Subscription.Status.CANCELLED, Subscription.Status.EXPIRED]
+    ).update(status=Subscription.Status.CANCELLED, cancelled_at=now, updated_at=now)
+
+
+def delete_account(user) -> None:
+    """Delete ``user`` and their personal data; keep their invoice records, anonymised."""
+    with transaction.atomic():
+        on_account_deleted(user)
+        InvoiceRequest.objects.filter(user=user).update(
+            user=None, billing_email="", anonymised_at=timezone.now()
+        )
+        user.delete()

@@ -1,0 +1,88 @@
+"""The staff membership overview: members by plan, trials, the last 30 days, failed
+payments and monthly recurring revenue, in a handful of queries."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import Plan, Subscription
+
+WINDOW = timedelta(days=30)
+PAID_SOURCES = (Subscription.Source.PAYMENT, Subscription.Source.INVOICE)
+
+
+def monthly_amount(price: Decimal, interval: str) -> Decimal:
+    """What one subscription of a plan brings in per month. The one place that knows how a
+    plan's price maps to a month (plans with several prices change only this)."""
+    if interval == Plan.Interval.MONTH:
+        return price
+    if interval == Plan.Interval.YEAR:
+        return (price / 12).quantize(Decimal("0.01"))
+    return Decimal(0)
+
+
+@dataclass(frozen=True)
+class Overview:
+    members: int
+    by_plan: list
+    trials_running: int
+    trials_started: int
+    new: int
+    ended: int
+    past_due: list
+    mrr: dict
+
+
+def build(now=None) -> Overview:
+    """Queries: (1) active subscriptions per plan, (2) distinct members, (3) counts of the
+    last 30 days and trials, (4) active paid subscriptions per price, (5) past-due list."""
+    now = now or timezone.now()
+    since = now - WINDOW
+    active = Subscription.objects.active(now)
+    by_plan = list(
+        active.values("plan__name")
+        .annotate(members=Count("user", distinct=True))
+        .order_by("-members", "plan__name")
+    )
+    members = active.values("user").distinct().count()
+    counts = Subscription.objects.aggregate(
+        trials_running=Count(
+            "pk", filter=Q(pk__in=active.values("pk"), status=Subscription.Status.TRIALING)
+        ),
+        trials_started=Count(
+            "pk", filter=Q(source=Subscription.Source.TRIAL, starts_at__gte=since)
+        ),
+        new=Count("pk", filter=Q(starts_at__gte=since, starts_at__lte=now)),
+        ended=Count(
+            "pk",
+            filter=Q(ends_at__gte=since, ends_at__lte=now)
+            | Q(cancelled_at__gte=since, cancelled_at__lte=now),
+        ),
+    )
+    revenue = defaultdict(Decimal)
+    paid = (
+        active.filter(status=Subscription.Status.ACTIVE, source__in=PAID_SOURCES)
+        .values("plan__price", "plan__interval", "plan__currency")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in paid:
+        revenue[row["plan__currency"]] += row["n"] * monthly_amount(
+            row["plan__price"], row["plan__interval"]
+        )
+    past_due = list(
+        Subscription.objects.filter(status=Subscription.Status.PAST_DUE)
+        .select_related("user", "plan")
+        .order_by("-updated_at")[:50]
+    )
+    return Overview(
+        members=members,
+        by_plan=by_plan,
+        past_due=past_due,
+        mrr=dict(sorted(revenue.items())),
+        **counts,
+    )

@@ -1,0 +1,121 @@
+"""Free trials: once per person, no card, ``Plan.trial_days`` long; they end by themselves
+(``accounts.access.is_member`` stops counting them at ``ends_at``)."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.access import is_member
+from accounts.jobs import run_once
+from accounts.models import Plan, Subscription, Trial
+
+from .emails import enqueue_email
+
+REMIND_BEFORE = timedelta(days=3)
+
+
+class TrialRefused(Exception):
+    """Why a trial cannot start, in words for the reader."""
+
+
+@dataclass(frozen=True)
+class TrialOffer:
+    """What the membership page offers a viewer: trial plans, and whether they may start one."""
+
+    plans: list
+    refusal: str = ""
+
+
+def has_had_trial(user) -> bool:
+    return (
+        Trial.objects.filter(user=user).exists()
+        or Subscription.objects.filter(user=user, source=Subscription.Source.TRIAL).exists()
+    )
+
+
+def refusal(user) -> str:
+    """Why ``user`` may not start a trial now ("" when they may)."""
+    if not user.is_authenticated:
+        return "Sign in to start a free trial."
+    if has_had_trial(user):
+        return "You have already had your free trial: there is one per person."
+    if is_member(user):
+        return "You are a member already."
+    if not EmailAddress.objects.filter(user=user, verified=True).exists():
+        return "Verify your email address first, then start your free trial."
+    return ""
+
+
+def offer_for(user) -> TrialOffer:
+    plans = list(Plan.objects.filter(is_public=True, trial_days__gt=0))
+    if not plans:
+        return TrialOffer(plans=[])
+    return TrialOffer(plans=plans, refusal=refusal(user))
+
+
+def start_trial(user, plan: Plan) -> Subscription:
+    """Start ``user``'s one free trial of ``plan``; raises TrialRefused with the reason."""
+    if plan.trial_days <= 0:
+        raise TrialRefused("This plan has no free trial.")
+    reason = refusal(user)
+    if reason:
+        raise TrialRefused(reason)
+    now = timezone.now()
+    ends_at = now + timedelta(days=plan.trial_days)
+    try:
+        with transaction.atomic():
+            subscription = Subscription.objects.create(
+                user=user,
+                plan=plan,
+                status=Subscription.Status.TRIALING,
+                source=Subscription.Source.TRIAL,
+                starts_at=now,
+                ends_at=ends_at,
+            )
+            Trial.objects.create(
+                user=user, plan=plan, subscription=subscription, started_at=now, ends_at=ends_at
+            )
+    except IntegrityError:
+        # Another request of the same person started a trial since refusal() looked.
+        raise TrialRefused(
+            "You have already had your free trial: there is one per person."
+        ) from None
+    return subscription
+
+
+def send_reminders(now=None) -> int:
+    """Queue one "your trial ends soon" email per trial ending within REMIND_BEFORE; a trial
+    already reminded is skipped, however often this runs. Returns how many were queued."""
+    now = now or timezone.now()
+    due = (
+        Subscription.objects.filter(
+            source=Subscription.Source.TRIAL,
+            status=Subscription.Status.TRIALING,
+            ends_at__gt=now,
+            ends_at__lte=now + REMIND_BEFORE,
+            user__is_active=True,
+        )
+        .select_related("user", "plan")
+        .order_by("ends_at")
+    )
+    queued = 0
+    for subscription in due:
+
+        def remind(subscription=subscription):
+            enqueue_email(subscription.user.email, "trial_ending", {"subscription": subscription})
+
+        queued += run_once(f"trial-reminder:{subscription.pk}", remind)
+    return queued
+
+
+def expire_ended(now=None) -> int:
+    """Mark trials whose period is over as expired (access had already ended at ends_at)."""
+    now = now or timezone.now()
+    return Subscription.objects.filter(
+        source=Subscription.Source.TRIAL,
+        status=Subscription.Status.TRIALING,
+        ends_at__lte=now,
+    ).update(status=Subscription.Status.EXPIRED, updated_at=now)
