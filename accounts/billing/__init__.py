@@ -1,12 +1,13 @@
 """Buying membership online: the payment backend interface.
 
-A backend has four methods:
+A backend has five members:
 
 - ``start_checkout(request, user, plan, interval) -> str``: the URL to send the buyer to;
 - ``customer_portal_url(request, user) -> str``: where a paying member manages card, plan,
   cancellation and invoices;
 - ``retrieve_subscription(subscription_id) -> dict | None``: the provider's current state of a
   subscription (Stripe-shaped), or None when it cannot be asked;
+- ``cancel_subscription(subscription_id)``: end it at the provider at once (account deletion);
 - ``test_mode``: True for the offline development backend.
 
 Whatever the backend, payments reach the membership rule only through Stripe-shaped events

@@ -71,6 +71,10 @@ class StripeBackend:
         )
         return session.url
 
+    def cancel_subscription(self, subscription_id: str) -> None:
+        """End the subscription at Stripe at once (no more charges); raises StripeError."""
+        self.client.v1.subscriptions.cancel(subscription_id)
+
     def retrieve_subscription(self, subscription_id: str) -> dict | None:
         try:
             return self.client.v1.subscriptions.retrieve(subscription_id).to_dict()

@@ -42,6 +42,9 @@ class TestModeBackend:
     def retrieve_subscription(self, subscription_id: str) -> None:
         return None  # nothing to ask: the events carry the whole state
 
+    def cancel_subscription(self, subscription_id: str) -> None:
+        pass  # nothing charges in test mode; the local subscription is ended by the caller
+
 
 # -- Stripe-shaped events ----------------------------------------------------------------
 

@@ -5,10 +5,12 @@ invoice requests, anonymised (no link to the account, no billing email), for ten
 from the request, as invoice records must be kept for tax purposes.
 """
 
+import stripe
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import billing
 from accounts.models import InvoiceRequest, Subscription, Trial
 
 INVOICE_RETENTION_YEARS = 10
@@ -74,11 +76,28 @@ def export(user) -> dict:
 
 def on_account_deleted(user) -> None:
     """Stop what ``user``'s account pays for, before the account goes. Runs inside the
-    deletion's transaction; a payment provider's cancellation hooks in here."""
+    deletion's transaction: a subscription paid through Stripe is cancelled there first, and
+    if Stripe cannot be reached the deletion fails as a whole (nobody is charged for an
+    account that no longer exists)."""
     now = timezone.now()
-    Subscription.objects.filter(user=user).exclude(
+    live = Subscription.objects.filter(user=user).exclude(
         status__in=[Subscription.Status.CANCELLED, Subscription.Status.EXPIRED]
-    ).update(status=Subscription.Status.CANCELLED, cancelled_at=now, updated_at=now)
+    )
+    paid_online = [s for s in live.values_list("stripe_subscription_id", flat=True) if s]
+    if paid_online:
+        backend = billing.get_backend()
+        if backend is None:
+            raise AccountNotDeleted("Online payments are not configured.")
+        for subscription_id in paid_online:
+            try:
+                backend.cancel_subscription(subscription_id)
+            except stripe.StripeError as exc:
+                raise AccountNotDeleted(str(exc)) from exc
+    live.update(status=Subscription.Status.CANCELLED, cancelled_at=now, updated_at=now)
+
+
+class AccountNotDeleted(Exception):
+    """What the account pays for could not be stopped, so the account was kept."""
 
 
 def delete_account(user) -> None:

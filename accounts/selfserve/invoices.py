@@ -52,6 +52,7 @@ def mark_paid(pk: int, staff_user) -> Subscription | None:
             source=Subscription.Source.INVOICE,
             starts_at=now,
             ends_at=add_months(now, MONTHS[invoice_request.interval]),
+            billing_interval=invoice_request.interval,
             note=f"Invoice request #{invoice_request.pk}, {invoice_request.seats} seat(s)",
         )
         invoice_request.status = InvoiceRequest.Status.PAID

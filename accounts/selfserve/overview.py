@@ -25,6 +25,16 @@ def monthly_amount(price: Decimal, interval: str) -> Decimal:
     return Decimal(0)
 
 
+def subscription_monthly_amount(row: dict) -> Decimal:
+    """A subscription's monthly amount: the plan's price for the interval it is billed at
+    (online payments and invoices record it), else the plan's single price."""
+    if row["billing_interval"] == Plan.Interval.MONTH and row["plan__monthly_price"]:
+        return row["plan__monthly_price"]
+    if row["billing_interval"] == Plan.Interval.YEAR and row["plan__yearly_price"]:
+        return monthly_amount(row["plan__yearly_price"], Plan.Interval.YEAR)
+    return monthly_amount(row["plan__price"], row["plan__interval"])
+
+
 @dataclass(frozen=True)
 class Overview:
     members: int
@@ -66,14 +76,19 @@ def build(now=None) -> Overview:
     revenue = defaultdict(Decimal)
     paid = (
         active.filter(status=Subscription.Status.ACTIVE, source__in=PAID_SOURCES)
-        .values("plan__price", "plan__interval", "plan__currency")
+        .values(
+            "billing_interval",
+            "plan__price",
+            "plan__interval",
+            "plan__monthly_price",
+            "plan__yearly_price",
+            "plan__currency",
+        )
         .annotate(n=Count("pk"))
         .order_by()
     )
     for row in paid:
-        revenue[row["plan__currency"]] += row["n"] * monthly_amount(
-            row["plan__price"], row["plan__interval"]
-        )
+        revenue[row["plan__currency"]] += row["n"] * subscription_monthly_amount(row)
     past_due = list(
         Subscription.objects.filter(status=Subscription.Status.PAST_DUE)
         .select_related("user", "plan")

@@ -117,11 +117,21 @@ def delete_account(request):
             return limited
         form = DeleteAccountForm(request.POST, user=user)
         if form.is_valid():
-            account_data.delete_account(user)
-            logout(request)
-            messages.success(request, "Your account has been deleted.")
-            return redirect("home")
-        status = 400
+            try:
+                account_data.delete_account(user)
+            except account_data.AccountNotDeleted:
+                form.add_error(
+                    None,
+                    "Your subscription could not be cancelled with our payment provider just "
+                    "now, so your account was kept. Please try again in a few minutes.",
+                )
+                status = 503
+            else:
+                logout(request)
+                messages.success(request, "Your account has been deleted.")
+                return redirect("home")
+        else:
+            status = 400
     else:
         form = DeleteAccountForm(user=user)
     context = {

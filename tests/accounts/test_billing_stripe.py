@@ -10,7 +10,7 @@ the fields the portal reads; they were NOT captured from the live API (this mach
 reach it). Recorded: ``POST /v1/customers`` (a customer), ``POST /v1/checkout/sessions`` (a
 subscription-mode session with its ``url``), ``POST /v1/billing_portal/sessions`` (a portal
 session with its ``url``), ``GET /v1/subscriptions/<id>`` (an active subscription whose period
-is on its item) and a 400 ``invalid_request_error`` for an unknown price. The server records
+is on its item), ``DELETE /v1/subscriptions/<id>`` (that subscription, canceled) and a 400 ``invalid_request_error`` for an unknown price. The server records
 every request, so the tests assert what the backend sent, through the real ``stripe`` library.
 """
 
@@ -55,6 +55,19 @@ RECORDED = {
             "object": "billing_portal.session",
             "customer": "cus_R3c0rded",
             "url": "https://billing.stripe.com/p/session/test_R3c0rded",
+        },
+    ),
+    ("DELETE", "/v1/subscriptions/sub_R3c0rded"): (
+        200,
+        {
+            **subscription(
+                "sub_R3c0rded",
+                "cus_R3c0rded",
+                "price_analyst_month",
+                start=NOW - 60,
+                period_end=PERIOD_END,
+            ),
+            "status": "canceled",
         },
     ),
     ("GET", "/v1/subscriptions/sub_R3c0rded"): (
@@ -106,6 +119,9 @@ class FakeStripe(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self._answer("POST")
+
+    def do_DELETE(self):
+        self._answer("DELETE")
 
     def log_message(self, *args):
         pass
@@ -237,3 +253,37 @@ def test_a_stale_event_is_replaced_by_stripes_current_state(fake_stripe, plan, b
     assert response.status_code == 200
     assert [(m, p) for m, p, _, _ in fake_stripe] == [("GET", "/v1/subscriptions/sub_R3c0rded")]
     assert Subscription.objects.get().status == Subscription.Status.ACTIVE
+
+
+def _paying_member(plan, stripe_id):
+    user = UserFactory(email="leaving@example.org")
+    user.set_password("leaving-portal-2026")
+    user.save()
+    Subscription.objects.create(
+        user=user, plan=plan, source=Subscription.Source.PAYMENT, stripe_subscription_id=stripe_id
+    )
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+def test_deleting_an_account_cancels_its_subscription_at_stripe_first(fake_stripe, plan):
+    user, client = _paying_member(plan, "sub_R3c0rded")
+    response = client.post(
+        "/accounts/delete/", {"password": "leaving-portal-2026", "confirm": "on"}
+    )
+    assert response.status_code == 302
+    assert ("DELETE", "/v1/subscriptions/sub_R3c0rded") in [(m, p) for m, p, _, _ in fake_stripe]
+    assert not type(user).objects.filter(pk=user.pk).exists()
+
+
+def test_an_account_whose_subscription_stripe_cannot_cancel_is_kept(fake_stripe, plan):
+    user, client = _paying_member(plan, "sub_Unkn0wn")
+    response = client.post(
+        "/accounts/delete/", {"password": "leaving-portal-2026", "confirm": "on"}
+    )
+    assert response.status_code == 503
+    assert "could not be cancelled" in response.content.decode()
+    assert ("DELETE", "/v1/subscriptions/sub_Unkn0wn") in [(m, p) for m, p, _, _ in fake_stripe]
+    user.refresh_from_db()
+    assert is_member(type(user).objects.get(pk=user.pk))

@@ -84,6 +84,17 @@ def test_monthly_amount(price, interval, monthly):
     assert overview.monthly_amount(price, interval) == monthly
 
 
+def test_revenue_uses_the_price_of_the_interval_each_subscription_is_billed_at(db):
+    plan = PlanFactory(
+        slug="analyst", price=0, interval=Plan.Interval.YEAR, monthly_price=29, yearly_price=300
+    )
+    for interval in (Plan.Interval.MONTH, Plan.Interval.YEAR):
+        SubscriptionFactory(
+            plan=plan, source=Subscription.Source.PAYMENT, billing_interval=interval
+        )
+    assert overview.build().mrr == {"EUR": Decimal("54.00")}  # 29 + 300 / 12
+
+
 def test_the_page_for_staff(data, django_assert_max_num_queries):
     client = Client()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
