@@ -92,32 +92,9 @@ class IncidentQuerySet(models.QuerySet):
 
     def for_export(self, *, member):
         """Rows of an export (incidents.exports), read with ``.iterator(chunk_size=...)``:
-        one query for the incidents, then per chunk one for sources and, for members, one
-        each for motives, techniques, their tactics and threat actors.
-
-        Non-members: the public columns, provenance and the gated counts, nothing else.
-        """
-        if not member:
-            return (
-                self.select_related("organisation", "sector", "dataset")
-                .only(*PUBLIC_INCIDENT_FIELDS, *PUBLIC_RELATED_FIELDS, *PUBLIC_PROVENANCE_FIELDS)
-                .with_gated_counts()
-                .prefetch_related("sources")
-            )
-        return (
-            self.select_related("organisation", "sector", "dataset", "cia_posture")
-            .defer("search_vector")
-            .with_gated_counts()
-            .prefetch_related(
-                "sources",
-                "motives",
-                models.Prefetch(
-                    "techniques",
-                    Technique.objects.select_related("parent").prefetch_related("tactics"),
-                ),
-                models.Prefetch("threat_actors", ThreatActor.objects.select_related("actor_type")),
-            )
-        )
+        the columns of an incident page for the audience (non-members: the public columns,
+        provenance and the gated counts, nothing else), related lists prefetched per chunk."""
+        return self.for_member_detail() if member else self.for_public_detail()
 
 
 class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
