@@ -11,7 +11,8 @@ Every FilterSet has its own filters, form and fields, as django-filter builds th
 from __future__ import annotations
 
 import datetime
-import functools
+import threading
+from collections import OrderedDict
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -126,8 +127,13 @@ class RecordsFilter(django_filters.NumberFilter):
 
 
 def _impact_filter(column, label):
+    # Choices as callables, here and for sort: a FilterSet copies a callable more cheaply
+    # than a list (django-filter deep-copies its filters and fields for each FilterSet).
     return django_filters.ChoiceFilter(
-        field_name=f"cia_posture__{column}", choices=Impact.choices, empty_label="Any", label=label
+        field_name=f"cia_posture__{column}",
+        choices=lambda: Impact.choices,
+        empty_label="Any",
+        label=label,
     )
 
 
@@ -182,7 +188,7 @@ class PublicFinderFilterSet(django_filters.FilterSet):
         max_value=MAX_RECORDS,
     )
     sort = django_filters.ChoiceFilter(
-        choices=SORT_CHOICES, method="applied_by_the_view", label="Sort", empty_label=None
+        choices=lambda: SORT_CHOICES, method="applied_by_the_view", label="Sort", empty_label=None
     )
 
     class Meta:
@@ -267,7 +273,8 @@ class IncidentFilter:
     the incidents the viewer may see; what the view reads of it is ``form``, ``is_bound``,
     ``is_valid()``, ``queryset`` and ``qs`` (the filtered incidents). The FilterSet is
     built only when its form or results are read: a query string this process has
-    checked before is answered from memory (``_checked``)."""
+    checked before is answered from memory (``_checked``); on a miss, the FilterSet that
+    checks it is the one the form and results are then read from."""
 
     filterset_class = PublicFinderFilterSet
 
@@ -301,9 +308,18 @@ class IncidentFilter:
             for key, values in (lists or ((k, [v]) for k, v in self.data.items()))
         )
         # The choices a value is checked against change with the catalogue and the year.
-        return _checked(
-            self.filterset_class, items, caching.catalogue_version(), datetime.date.today().year
-        )
+        key = (self.filterset_class, items, caching.catalogue_version(), datetime.date.today().year)
+        with _checked_lock:
+            if key in _checked:
+                _checked.move_to_end(key)
+                return _checked[key]
+        filterset = self.filterset
+        canonical = _canonical(filterset.form.cleaned_data) if filterset.is_valid() else None
+        with _checked_lock:
+            _checked[key] = canonical
+            while len(_checked) > CHECKED_MAX:
+                _checked.popitem(last=False)
+        return canonical
 
     @cached_property
     def qs(self):
@@ -312,11 +328,11 @@ class IncidentFilter:
         return self.filterset.qs
 
 
-@functools.lru_cache(maxsize=512)
-def _checked(filterset_class, items, catalogue_version, year):
-    data = MultiValueDict({key: list(values) for key, values in items})
-    filterset = filterset_class(data, queryset=Incident.objects.none())
-    return _canonical(filterset.form.cleaned_data) if filterset.is_valid() else None
+# Query strings this process has checked: (FilterSet class, parameters, catalogue version,
+# year) -> their canonical parameters, or None if invalid. Least recently used goes first.
+CHECKED_MAX = 512
+_checked: OrderedDict = OrderedDict()
+_checked_lock = threading.Lock()
 
 
 class PublicIncidentFilter(IncidentFilter):

@@ -123,14 +123,15 @@ def test_actor_country_choices_leave_out_actors_known_only_from_drafts():
 
 
 def test_a_checked_query_string_is_answered_without_a_form(db):
-    data = QueryDict("date_from=2020-01-01&sort=oldest&utm_source=x")
+    data = QueryDict("date_from=2020-01-01&sort=oldest&utm_source=test-filters-memory")
     expected = {"date_from": "2020-01-01", "sort": "oldest"}
     first = filters.PublicIncidentFilter(data, queryset=Incident.objects.all())
     assert first.is_valid()
     assert filters.canonical_params(first) == expected
     again = filters.PublicIncidentFilter(data.copy(), queryset=Incident.objects.all())
     assert again.is_valid() and filters.canonical_params(again) == expected
-    assert "form" not in again.__dict__  # remembered: no form was built
+    assert "filterset" in first.__dict__  # checked by the FilterSet it is then read from
+    assert "filterset" not in again.__dict__  # remembered: no FilterSet was built
 
 
 def test_remembered_checks_follow_the_catalogue(db):
