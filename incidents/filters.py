@@ -359,10 +359,11 @@ LOCKED_FILTER_LABELS = [MemberFinderFilterSet.base_filters[n].label for n in MEM
 def canonical_params(filterset) -> dict[str, str]:
     """The applied filters as query parameters, in declaration order, defaults left out.
 
-    Built from cleaned values only, so anything the form ignored (members'
-    filters sent by a non-member, unknown parameters) never reaches a link.
+    Built from cleaned values only, so anything the FilterSet ignored (members'
+    filters sent by a non-member, unknown parameters) never reaches a link. A copy: the
+    remembered parameters are shared by every request for the same query string.
     """
-    return filterset.canonical or {}
+    return dict(filterset.canonical or {})
 
 
 def _canonical(cleaned_data) -> dict[str, str]:

@@ -142,3 +142,13 @@ def test_remembered_checks_follow_the_catalogue(db):
     after = filters.MemberIncidentFilter(data, queryset=Incident.objects.all())
     assert after.is_valid()
     assert filters.canonical_params(after) == {"motive": "new-motive"}
+
+
+def test_remembered_parameters_are_each_callers_own(db):
+    """A caller that changes the parameters it was given cannot change the memory."""
+    data = QueryDict("sort=oldest&utm_source=test-filters-own-copy")
+    filters.canonical_params(
+        filters.PublicIncidentFilter(data, queryset=Incident.objects.all())
+    ).pop("sort")
+    again = filters.PublicIncidentFilter(data.copy(), queryset=Incident.objects.all())
+    assert filters.canonical_params(again) == {"sort": "oldest"}
