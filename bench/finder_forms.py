@@ -6,12 +6,21 @@ Builds an in-memory SQLite catalogue of synthetic incidents, signs in a member a
 ``--requests`` GETs of the finder with several members' filters, ``--runs`` times; prints the
 median and spread of the per-request time. "warm": the finder's HTML is cached (the usual
 case: the form is built and validated, the page header rendered); "cold": the catalogue
-version is bumped before every request, so the results are queried and rendered too.
-Compare figures from the same machine and the same minute only.
+version is bumped before every request, so the results are queried and rendered too;
+"first-seen": no HTTP, only the finder's filter object for a query string this process has
+not checked before (a new ``records_min`` each time): validated, its form built, its
+results' queryset built (not run). That is the work a new search costs in
+incidents.filters, which the two others mostly hide behind caches.
+Compare figures from the same machine and the same minute only. To compare with another
+commit, run this same file in a copy of it, with the same interpreter:
+
+    git archive REV | tar -x -C /tmp/base && cp bench/finder_forms.py /tmp/base/bench/
+    (cd /tmp/base && /path/to/.venv/bin/python bench/finder_forms.py)
 """
 
 import argparse
 import datetime
+import itertools
 import os
 import random
 import statistics
@@ -131,22 +140,50 @@ def timed(client, requests, cold):
     return statistics.median(per_request)
 
 
+def first_seen(requests, counter):
+    from django.http import QueryDict
+
+    from incidents import filters
+    from incidents.models import Incident
+
+    query = QUERY.split("?", 1)[1]
+    per_request = []
+    for _ in range(requests):
+        data = QueryDict(f"{query}&records_min={next(counter)}")
+        started = time.perf_counter()
+        finder = filters.MemberIncidentFilter(data, queryset=Incident.objects.all())
+        assert finder.is_valid()
+        assert finder.form.fields and finder.qs is not None
+        per_request.append(time.perf_counter() - started)
+    return statistics.median(per_request)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=3000)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--cold-requests", type=int, default=30)
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--warm-only", action="store_true")
+    parser.add_argument("--kinds", default="warm,cold,first-seen")
+    parser.add_argument("--warm-only", action="store_true", help="--kinds warm")
     args = parser.parse_args()
     setup_test_environment()
     connection.creation.create_test_db(verbosity=0, serialize=False)
     populate(args.incidents)
     client = member_client()
     assert b"Motive" in client.get(QUERY).content  # a member: the members' filters are there
-    for kind in ("warm",) if args.warm_only else ("warm", "cold"):
+    counter = itertools.count(1)
+    for kind in ["warm"] if args.warm_only else args.kinds.split(","):
         requests = args.cold_requests if kind == "cold" else args.requests
-        medians = [timed(client, requests, kind == "cold") * 1000 for _ in range(args.runs)]
+        medians = [
+            (
+                first_seen(requests, counter)
+                if kind == "first-seen"
+                else timed(client, requests, kind == "cold")
+            )
+            * 1000
+            for _ in range(args.runs)
+        ]
         print(
             f"{kind}: median {statistics.median(medians):.3f} ms per request, "
             f"best run {min(medians):.3f} (runs: {', '.join(f'{m:.3f}' for m in medians)}; "

@@ -1,20 +1,22 @@
 """Finding incidents: what each audience may filter and sort by.
 
-Allow-lists per audience, as plain Django forms (pretix's ``FilterForm.filter_qs()``):
-``PublicFinderForm`` declares the filters anyone may use; ``MemberFinderForm`` adds the
-ones over members-only fields. A parameter a form does not declare is ignored, so a
-non-member who types ``?motive=espionage`` by hand gets exactly the page they would get
-without it. Choices are callables over cached vocabularies, read when a field is rendered
-or validated; every form gets its own copy of its fields (Django's ``base_fields``).
+Allow-lists per audience, as django-filter FilterSets: ``PublicFinderFilterSet`` declares
+the filters anyone may use; ``MemberFinderFilterSet`` adds the ones over members-only
+fields. A parameter a FilterSet does not declare is ignored, so a non-member who types
+``?motive=espionage`` by hand gets exactly the page they would get without it. Choices
+are callables over cached vocabularies, read when a field is rendered or validated.
+Every FilterSet has its own filters, form and fields, as django-filter builds them.
 """
 
 from __future__ import annotations
 
 import datetime
-import functools
+import threading
+from collections import OrderedDict
 from functools import cached_property
 from urllib.parse import urlencode
 
+import django_filters
 from django import forms
 from django.db.models import F, Q
 from django.utils.datastructures import MultiValueDict
@@ -24,6 +26,7 @@ from . import browse, caching
 from .models import (
     ActorType,
     Impact,
+    Incident,
     Motive,
     Sector,
     Tactic,
@@ -112,82 +115,90 @@ class CleanCharField(forms.CharField):
         return clean_query(super().to_python(value))
 
 
-def _after_any(label, choices):
-    """``choices`` (a callable, read each time the field is rendered or validated) after an
-    empty "any" choice."""
-    return lambda: [("", label), *choices()]
+class SearchFilter(django_filters.CharFilter):
+    field_class = CleanCharField
 
 
-IMPACT_CHOICES = [("", "Any"), *Impact.choices]
+class RecordsFilter(django_filters.NumberFilter):
+    """A bound on records affected; the field's ``max_value`` is the column's range."""
+
+    def get_max_validator(self):
+        return None  # django-filter's own 1e50 bound would add a second message
 
 
-def _impact_field(label):
-    # Callables, here and for sort: a form copies a callable more cheaply than a list.
-    return forms.ChoiceField(choices=lambda: IMPACT_CHOICES, label=label, required=False)
+def _impact_filter(column, label):
+    # Choices as callables, here and for sort: a FilterSet copies a callable more cheaply
+    # than a list (django-filter deep-copies its filters and fields for each FilterSet).
+    return django_filters.ChoiceFilter(
+        field_name=f"cia_posture__{column}",
+        choices=lambda: Impact.choices,
+        empty_label="Any",
+        label=label,
+    )
 
 
-class PublicFinderForm(forms.Form):
-    """The filters anyone may use. ``filter_qs`` applies the cleaned values: each field is
-    either a plain lookup in ``lookups`` or has a ``filter_<name>`` method; ``q`` and
-    ``sort`` are applied by the view, which knows the viewer (incidents.search)."""
+class PublicFinderFilterSet(django_filters.FilterSet):
+    """The filters anyone may use. ``q`` and ``sort`` are validated here and applied by
+    the view, which knows the viewer (incidents.search)."""
 
-    q = CleanCharField(
+    q = SearchFilter(
         label="Search",
-        required=False,
+        method="applied_by_the_view",
         max_length=MAX_QUERY_LENGTH * 5,
         widget=forms.TextInput(
             attrs={"type": "search", "placeholder": 'Victim, words, "a phrase", -exclude'}
         ),
     )
-    date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    date_from = django_filters.DateFilter(
+        field_name="date",
+        lookup_expr="gte",
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    date_to = django_filters.DateFilter(
+        field_name="date",
+        lookup_expr="lte",
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    year = forms.ChoiceField(
-        choices=_after_any("Any year", _year_choices), label="Year", required=False
+    year = django_filters.ChoiceFilter(
+        choices=_year_choices, method="filter_year", label="Year", empty_label="Any year"
     )
-    country = forms.ChoiceField(
-        choices=_after_any("Any country", incident_country_choices),
-        label="Victim country",
-        required=False,
+    country = django_filters.ChoiceFilter(
+        choices=incident_country_choices, label="Victim country", empty_label="Any country"
     )
-    sector = forms.ChoiceField(
-        choices=_after_any("Any sector", sector_choices), label="Sector", required=False
+    sector = django_filters.ChoiceFilter(
+        field_name="sector__slug", choices=sector_choices, label="Sector", empty_label="Any sector"
     )
-    organisation = forms.CharField(label="Organisation", required=False, widget=forms.HiddenInput)
-    records_min = forms.DecimalField(
-        label="Records at least", required=False, min_value=0, max_value=MAX_RECORDS
+    organisation = django_filters.CharFilter(
+        field_name="organisation__slug", label="Organisation", widget=forms.HiddenInput
     )
-    records_max = forms.DecimalField(
-        label="Records at most", required=False, min_value=0, max_value=MAX_RECORDS
+    records_min = RecordsFilter(
+        field_name="records_affected",
+        lookup_expr="gte",
+        label="Records at least",
+        min_value=0,
+        max_value=MAX_RECORDS,
     )
-    sort = forms.ChoiceField(choices=lambda: SORT_CHOICES, label="Sort", required=False)
+    records_max = RecordsFilter(
+        field_name="records_affected",
+        lookup_expr="lte",
+        label="Records at most",
+        min_value=0,
+        max_value=MAX_RECORDS,
+    )
+    sort = django_filters.ChoiceFilter(
+        choices=lambda: SORT_CHOICES, method="applied_by_the_view", label="Sort", empty_label=None
+    )
 
-    applied_by_the_view = frozenset({"q", "sort"})
-    lookups = {
-        "date_from": "date__gte",
-        "date_to": "date__lte",
-        "country": "country",
-        "sector": "sector__slug",
-        "organisation": "organisation__slug",
-        "records_min": "records_affected__gte",
-        "records_max": "records_affected__lte",
-    }
+    class Meta:
+        model = Incident
+        fields = []
 
-    def filter_qs(self, queryset):
-        """``queryset`` narrowed by every filled-in filter of this valid form."""
-        for name, value in self.cleaned_data.items():
-            if value in (None, "") or name in self.applied_by_the_view:
-                continue
-            if name in self.lookups:
-                queryset = queryset.filter(**{self.lookups[name]: value})
-            else:
-                queryset = getattr(self, f"filter_{name}")(queryset, value)
+    def applied_by_the_view(self, queryset, name, value):
         return queryset
 
-    def filter_year(self, queryset, value):
+    def filter_year(self, queryset, name, value):
         # A range, not __year, so the (status, date) index serves it.
         year = int(value)
         return queryset.filter(
@@ -195,54 +206,51 @@ class PublicFinderForm(forms.Form):
         )
 
 
-class MemberFinderForm(PublicFinderForm):
+class MemberFinderFilterSet(PublicFinderFilterSet):
     """Members also filter by the fields only they can see."""
 
-    motive = forms.ChoiceField(
-        choices=_after_any("Any motive", motive_choices), label="Motive", required=False
+    motive = django_filters.ChoiceFilter(
+        choices=motive_choices, method="filter_motive", label="Motive", empty_label="Any motive"
     )
-    technique = forms.CharField(
+    technique = django_filters.CharFilter(
+        method="filter_technique",
         label="ATT&CK technique",
-        required=False,
         max_length=12,
         widget=forms.TextInput(attrs={"placeholder": "T1566"}),
     )
-    tactic = forms.ChoiceField(
-        choices=_after_any("Any tactic", tactic_choices), label="Tactic", required=False
+    tactic = django_filters.ChoiceFilter(
+        choices=tactic_choices, method="filter_tactic", label="Tactic", empty_label="Any tactic"
     )
-    actor = forms.CharField(label="Threat actor", required=False, widget=forms.HiddenInput)
-    actor_type = forms.ChoiceField(
-        choices=_after_any("Any actor type", actor_type_choices),
+    actor = django_filters.CharFilter(
+        method="filter_actor", label="Threat actor", widget=forms.HiddenInput
+    )
+    actor_type = django_filters.ChoiceFilter(
+        choices=actor_type_choices,
+        method="filter_actor_type",
         label="Actor type",
-        required=False,
+        empty_label="Any actor type",
     )
-    actor_country = forms.ChoiceField(
-        choices=_after_any("Any location", actor_country_choices),
+    actor_country = django_filters.ChoiceFilter(
+        choices=actor_country_choices,
+        method="filter_actor_country",
         label="Actor location",
-        required=False,
+        empty_label="Any location",
     )
-    confidentiality = _impact_field("Confidentiality impact")
-    integrity = _impact_field("Integrity impact")
-    availability = _impact_field("Availability impact")
+    confidentiality = _impact_filter("confidentiality", "Confidentiality impact")
+    integrity = _impact_filter("integrity", "Integrity impact")
+    availability = _impact_filter("availability", "Availability impact")
 
-    lookups = {
-        **PublicFinderForm.lookups,
-        "confidentiality": "cia_posture__confidentiality",
-        "integrity": "cia_posture__integrity",
-        "availability": "cia_posture__availability",
-    }
-
-    def filter_motive(self, queryset, value):
+    def filter_motive(self, queryset, name, value):
         return queryset.filter(linked("motives", motive__slug=value))
 
-    def filter_technique(self, queryset, value):
+    def filter_technique(self, queryset, name, value):
         code = value.strip().upper()
         techniques = Technique.objects.filter(
             Q(attack_id=code) | Q(attack_id__startswith=code + ".")
         )
         return queryset.filter(linked("techniques", technique__in=techniques.values("pk")))
 
-    def filter_tactic(self, queryset, value):
+    def filter_tactic(self, queryset, name, value):
         techniques = Technique.objects.filter(tactics__shortname=value)
         return queryset.filter(linked("techniques", technique__in=techniques.values("pk")))
 
@@ -250,32 +258,37 @@ class MemberFinderForm(PublicFinderForm):
         actors = ThreatActor.objects.filter(**lookups).values("pk")
         return queryset.filter(linked("threat_actors", threatactor__in=actors))
 
-    def filter_actor(self, queryset, value):
+    def filter_actor(self, queryset, name, value):
         return self._by_actors(queryset, slug=value)
 
-    def filter_actor_type(self, queryset, value):
+    def filter_actor_type(self, queryset, name, value):
         return self._by_actors(queryset, actor_type__slug=value)
 
-    def filter_actor_country(self, queryset, value):
+    def filter_actor_country(self, queryset, name, value):
         return self._by_actors(queryset, country=value)
 
 
 class IncidentFilter:
-    """An audience's finder form bound to the query parameters (None: nothing sent), over
+    """An audience's FilterSet bound to the query parameters (None: nothing sent), over
     the incidents the viewer may see; what the view reads of it is ``form``, ``is_bound``,
-    ``is_valid()``, ``queryset`` and ``qs`` (the filtered incidents). The form is built
-    only when it is read: a query string this process has checked before is answered from
-    memory (``_checked``)."""
+    ``is_valid()``, ``queryset`` and ``qs`` (the filtered incidents). The FilterSet is
+    built only when its form or results are read: a query string this process has
+    checked before is answered from memory (``_checked``); on a miss, the FilterSet that
+    checks it is the one the form and results are then read from."""
 
-    form_class = PublicFinderForm
+    filterset_class = PublicFinderFilterSet
 
     def __init__(self, data=None, queryset=None):
         self.data = data
         self.queryset = queryset
 
     @cached_property
+    def filterset(self):
+        return self.filterset_class(self.data, queryset=self.queryset)
+
+    @property
     def form(self):
-        return self.form_class(self.data)
+        return self.filterset.form
 
     @property
     def is_bound(self):
@@ -295,47 +308,62 @@ class IncidentFilter:
             for key, values in (lists or ((k, [v]) for k, v in self.data.items()))
         )
         # The choices a value is checked against change with the catalogue and the year.
-        return _checked(
-            self.form_class, items, caching.catalogue_version(), datetime.date.today().year
-        )
+        key = (self.filterset_class, items, caching.catalogue_version(), datetime.date.today().year)
+        with _checked_lock:
+            if key in _checked:
+                _checked.move_to_end(key)
+                return _checked[key]
+        filterset = self.filterset
+        canonical = _canonical(filterset.form.cleaned_data) if filterset.is_valid() else None
+        with _checked_lock:
+            _checked[key] = canonical
+            while len(_checked) > CHECKED_MAX:
+                _checked.popitem(last=False)
+        return canonical
 
     @cached_property
     def qs(self):
-        if not self.is_bound:
-            return self.queryset.all()
-        if not self.form.is_valid():
+        if self.is_bound and not self.is_valid():
             return self.queryset.none()
-        return self.form.filter_qs(self.queryset.all())
+        return self.filterset.qs
 
 
-@functools.lru_cache(maxsize=512)
-def _checked(form_class, items, catalogue_version, year):
-    form = form_class(MultiValueDict({key: list(values) for key, values in items}))
-    return _canonical(form.cleaned_data) if form.is_valid() else None
+# Query strings this process has checked: (FilterSet class, parameters, catalogue version,
+# year) -> their canonical parameters, or None if invalid. Least recently used goes first.
+CHECKED_MAX = 512
+_checked: OrderedDict = OrderedDict()
+_checked_lock = threading.Lock()
 
 
 class PublicIncidentFilter(IncidentFilter):
-    form_class = PublicFinderForm
+    filterset_class = PublicFinderFilterSet
 
 
 class MemberIncidentFilter(IncidentFilter):
-    form_class = MemberFinderForm
+    filterset_class = MemberFinderFilterSet
 
+
+# The form each audience's FilterSet builds, for reading its field names and labels.
+PublicFinderForm = PublicFinderFilterSet(queryset=Incident.objects.none()).get_form_class()
+MemberFinderForm = MemberFinderFilterSet(queryset=Incident.objects.none()).get_form_class()
 
 MEMBER_ONLY_FILTERS = [
-    name for name in MemberFinderForm.base_fields if name not in PublicFinderForm.base_fields
+    name
+    for name in MemberFinderFilterSet.base_filters
+    if name not in PublicFinderFilterSet.base_filters
 ]
 # What non-members see, locked, in place of the members' filters.
-LOCKED_FILTER_LABELS = [MemberFinderForm.base_fields[n].label for n in MEMBER_ONLY_FILTERS]
+LOCKED_FILTER_LABELS = [MemberFinderFilterSet.base_filters[n].label for n in MEMBER_ONLY_FILTERS]
 
 
 def canonical_params(filterset) -> dict[str, str]:
     """The applied filters as query parameters, in declaration order, defaults left out.
 
-    Built from cleaned values only, so anything the form ignored (members'
-    filters sent by a non-member, unknown parameters) never reaches a link.
+    Built from cleaned values only, so anything the FilterSet ignored (members'
+    filters sent by a non-member, unknown parameters) never reaches a link. A copy: the
+    remembered parameters are shared by every request for the same query string.
     """
-    return filterset.canonical or {}
+    return dict(filterset.canonical or {})
 
 
 def _canonical(cleaned_data) -> dict[str, str]:

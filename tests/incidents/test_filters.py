@@ -1,12 +1,21 @@
-"""The finder's forms (incidents.filters): one allow-list per audience, each form with its
-own fields, every field applied somewhere. What they find is tested in test_finder.py."""
+"""The finder's FilterSets (incidents.filters): one allow-list per audience, each FilterSet
+with its own filters and fields, every filter applied. What they find is tested in
+tests/incidents/finder/."""
 
 import pytest
+from django import forms
 from django.http import QueryDict
 
 from incidents import filters
 from incidents.models import Incident
-from tests.factories import IncidentFactory, MotiveFactory, ThreatActorFactory
+from tests.factories import (
+    ActorTypeFactory,
+    IncidentFactory,
+    MotiveFactory,
+    SectorFactory,
+    TacticFactory,
+    ThreatActorFactory,
+)
 
 
 def _form(filter_class):
@@ -16,13 +25,19 @@ def _form(filter_class):
 @pytest.mark.parametrize(
     "filter_class", [filters.PublicIncidentFilter, filters.MemberIncidentFilter]
 )
-def test_each_request_gets_its_own_fields(filter_class):
-    """A form that changed one of its fields (its choices, say) must not change the field
-    another request is using."""
-    first, second = _form(filter_class), _form(filter_class)
-    for name, field in first.fields.items():
-        assert field is not second.fields[name], name
-        assert field.widget is not second.fields[name].widget, name
+def test_each_request_gets_its_own_filters_and_fields(filter_class):
+    """A FilterSet that changed one of its fields (its choices, say) must not change the
+    field another request is using."""
+    first, second = (
+        filter_class(None, queryset=Incident.objects.none()).filterset for _ in range(2)
+    )
+    assert isinstance(first, filter_class.filterset_class)
+    for name, filter_ in first.filters.items():
+        assert filter_ is not second.filters[name], name
+        assert filter_ is not filter_class.filterset_class.base_filters[name], name
+    for name, field in first.form.fields.items():
+        assert field is not second.form.fields[name], name
+        assert field.widget is not second.form.fields[name].widget, name
 
 
 def test_changing_a_forms_choices_leaves_other_forms_alone(db):
@@ -35,21 +50,53 @@ def test_changing_a_forms_choices_leaves_other_forms_alone(db):
     )
 
 
-@pytest.mark.parametrize("form_class", [filters.PublicFinderForm, filters.MemberFinderForm])
-def test_every_field_is_applied_somewhere(form_class):
-    for name in form_class.base_fields:
-        assert (
-            name in form_class.applied_by_the_view
-            or name in form_class.lookups
-            or callable(getattr(form_class, f"filter_{name}", None))
-        ), name
+def _a_valid_value(field):
+    if isinstance(field, forms.ChoiceField):
+        return next(value for value, _ in field.choices if value)
+    if isinstance(field, forms.DateField):
+        return "2021-05-01"
+    if isinstance(field, forms.DecimalField):
+        return "10"
+    return "t1566"
 
 
-def test_the_public_form_has_no_members_field():
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "filterset_class", [filters.PublicFinderFilterSet, filters.MemberFinderFilterSet]
+)
+def test_every_declared_filter_is_applied(filterset_class):
+    """Each filter but the two the view applies (search and sort) narrows the queryset."""
+    SectorFactory()
+    MotiveFactory()
+    TacticFactory()
+    IncidentFactory(threat_actors=[ThreatActorFactory(actor_type=ActorTypeFactory())])
+    everything = str(Incident.objects.all().query)
+    for name, filter_ in filterset_class.base_filters.items():
+        field = filterset_class(queryset=Incident.objects.none()).form.fields[name]
+        filterset = filterset_class(
+            {name: _a_valid_value(field)},
+            queryset=Incident.objects.all(),
+        )
+        assert filterset.is_valid(), (name, filterset.errors)
+        if name in ("q", "sort"):
+            assert filter_.method == "applied_by_the_view", name
+            assert str(filterset.qs.query) == everything, name
+        else:
+            assert str(filterset.qs.query) != everything, name
+
+
+def test_the_public_filterset_has_no_members_filter():
+    public = filters.PublicFinderFilterSet
+    assert filters.MEMBER_ONLY_FILTERS
+    assert set(public.base_filters).isdisjoint(filters.MEMBER_ONLY_FILTERS)
     assert set(filters.PublicFinderForm.base_fields).isdisjoint(filters.MEMBER_ONLY_FILTERS)
-    assert not set(filters.PublicFinderForm.lookups) & set(filters.MEMBER_ONLY_FILTERS)
     for name in filters.MEMBER_ONLY_FILTERS:
-        assert not hasattr(filters.PublicFinderForm, f"filter_{name}"), name
+        assert not hasattr(public, f"filter_{name}"), name
+    members_only = QueryDict("motive=espionage&confidentiality=high&actor=apt-1")
+    ignored = filters.PublicIncidentFilter(members_only, queryset=Incident.objects.all())
+    assert ignored.is_valid()
+    assert filters.canonical_params(ignored) == {}
+    assert str(ignored.qs.query) == str(Incident.objects.all().query)
 
 
 def test_choices_follow_the_catalogue(db):
@@ -76,14 +123,15 @@ def test_actor_country_choices_leave_out_actors_known_only_from_drafts():
 
 
 def test_a_checked_query_string_is_answered_without_a_form(db):
-    data = QueryDict("date_from=2020-01-01&sort=oldest&utm_source=x")
+    data = QueryDict("date_from=2020-01-01&sort=oldest&utm_source=test-filters-memory")
     expected = {"date_from": "2020-01-01", "sort": "oldest"}
     first = filters.PublicIncidentFilter(data, queryset=Incident.objects.all())
     assert first.is_valid()
     assert filters.canonical_params(first) == expected
     again = filters.PublicIncidentFilter(data.copy(), queryset=Incident.objects.all())
     assert again.is_valid() and filters.canonical_params(again) == expected
-    assert "form" not in again.__dict__  # remembered: no form was built
+    assert "filterset" in first.__dict__  # checked by the FilterSet it is then read from
+    assert "filterset" not in again.__dict__  # remembered: no FilterSet was built
 
 
 def test_remembered_checks_follow_the_catalogue(db):
@@ -94,3 +142,13 @@ def test_remembered_checks_follow_the_catalogue(db):
     after = filters.MemberIncidentFilter(data, queryset=Incident.objects.all())
     assert after.is_valid()
     assert filters.canonical_params(after) == {"motive": "new-motive"}
+
+
+def test_remembered_parameters_are_each_callers_own(db):
+    """A caller that changes the parameters it was given cannot change the memory."""
+    data = QueryDict("sort=oldest&utm_source=test-filters-own-copy")
+    filters.canonical_params(
+        filters.PublicIncidentFilter(data, queryset=Incident.objects.all())
+    ).pop("sort")
+    again = filters.PublicIncidentFilter(data.copy(), queryset=Incident.objects.all())
+    assert filters.canonical_params(again) == {"sort": "oldest"}
