@@ -11,7 +11,8 @@ reach it). Recorded: ``POST /v1/customers`` (a customer), ``POST /v1/checkout/se
 subscription-mode session with its ``url``), ``POST /v1/billing_portal/sessions`` (a portal
 session with its ``url``), ``GET /v1/subscriptions/<id>`` (an active subscription whose period
 is on its item), ``DELETE /v1/subscriptions/<id>`` (that subscription, canceled) and a
-400 ``invalid_request_error`` for an unknown price. The server records every request, so the tests assert what the backend sent, through the real ``stripe`` library.
+400 ``invalid_request_error`` for an unknown price. The server records every request, so
+the tests assert what the backend sent, through the real ``stripe`` library.
 """
 
 import json
