@@ -29,6 +29,8 @@ PAGES = {
     "actor": "/actors/bronze-butler/",
     "login": "/accounts/login/",
     "membership": "/accounts/membership/",
+    "statistics": "/statistics/",
+    "pricing": "/pricing/",
 }
 
 

@@ -7,7 +7,14 @@ from tests.e2e.conftest import PAGES, screenshot, sign_in_with_cookie
 
 AUDIENCES = ["visitor", "member"]
 BLOCKING_IMPACTS = {"serious", "critical"}
-MAIN_NAVIGATION = ["Incidents", "Browse", "Organisations", "Threat actors", "Membership"]
+MAIN_NAVIGATION = [
+    "Incidents",
+    "Browse",
+    "Statistics",
+    "Organisations",
+    "Threat actors",
+    "Membership",
+]
 
 
 def pages_for(audience):
