@@ -4,11 +4,10 @@ import json
 import logging
 
 import stripe
-from allauth.core.ratelimit import respond_429
+from allauth.core.ratelimit import consume_or_429
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -22,8 +21,9 @@ from . import CheckoutUnavailable, get_backend, lifecycle
 
 logger = logging.getLogger(__name__)
 
-CHECKOUT_LIMIT = 10  # checkouts started per user ...
-CHECKOUT_WINDOW = 3600  # ... per hour (the default cache: shared by every process)
+# Checkouts started per signed-in user, counted in the default cache with allauth's rate
+# limiter (as the self-service pages' limits are).
+RATE_LIMITS = {"billing_checkout": "10/h/user"}
 
 
 def _invoice_request_url():
@@ -56,16 +56,6 @@ def pricing(request):
     return render(request, "accounts/billing/pricing.html", context)
 
 
-def _over_checkout_limit(user) -> bool:
-    key = f"billing:checkout:{user.pk}"
-    cache.add(key, 0, CHECKOUT_WINDOW)
-    try:
-        return cache.incr(key) > CHECKOUT_LIMIT
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, CHECKOUT_WINDOW)
-        return False
-
-
 @login_required
 @require_POST
 def checkout(request):
@@ -82,8 +72,9 @@ def checkout(request):
     if is_member(request.user):
         messages.info(request, "You are a member already: change your plan from Manage billing.")
         return redirect("accounts:membership")
-    if _over_checkout_limit(request.user):
-        return respond_429(request)
+    limited = consume_or_429(request, action="billing_checkout", config=RATE_LIMITS)
+    if limited:
+        return limited
     try:
         return redirect(backend.start_checkout(request, request.user, plan, interval))
     except CheckoutUnavailable:
