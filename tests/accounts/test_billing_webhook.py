@@ -311,6 +311,22 @@ def test_checkout_completed_first_gives_provisional_access_then_the_subscription
     assert sub.ends_at == datetime.datetime.fromtimestamp(start + 10 * DAY, tz=datetime.UTC)
 
 
+@pytest.mark.parametrize(
+    ("interval", "ends"),
+    [
+        ("month", datetime.datetime(2027, 2, 28, 12, tzinfo=datetime.UTC)),
+        ("year", datetime.datetime(2028, 1, 31, 12, tzinfo=datetime.UTC)),
+    ],
+)
+def test_provisional_period_is_a_calendar_month_or_year(client, plan, buyer, interval, ends):
+    """The provisional period is measured as an invoice payment's is (accounts.periods)."""
+    start = int(datetime.datetime(2027, 1, 31, 12, tzinfo=datetime.UTC).timestamp())
+    session = checkout_session("cus_buyer", "sub_1", buyer, interval=interval)
+    evt = event("checkout.session.completed", session, created=start)
+    assert post_event(client, evt).status_code == 200
+    assert Subscription.objects.get().ends_at == ends
+
+
 # -- renewals, grace, cancellation, deletion ---------------------------------------------------
 
 
