@@ -4,10 +4,9 @@ activates the requester's subscription for the period paid."""
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.emails import enqueue_email
 from accounts.models import InvoiceRequest, Subscription
 from accounts.periods import period_end
-
-from .emails import enqueue_email
 
 
 def submit(invoice_request: InvoiceRequest) -> InvoiceRequest:

@@ -203,6 +203,22 @@ def test_checkout_events_make_a_member_and_send_a_welcome(client, plan, buyer):
     assert history[0].summary.startswith("created")
 
 
+def test_billing_email_text_is_not_html_escaped_and_links_to_the_site(client, plan, buyer):
+    """Billing emails take the one path of account emails (accounts.emails.enqueue_email):
+    plain text unescaped, the HTML part escaped, links to the site, a Message-ID per occasion."""
+    plan.name = "R&D <Analyst>"
+    plan.save()
+    sub = buy(client, plan, buyer)
+    [welcome] = mail.outbox
+    assert "R&D <Analyst>" in welcome.body
+    assert "&amp;" not in welcome.body
+    assert "R&amp;D &lt;Analyst&gt;" in welcome.alternatives[0][0]
+    assert "://" in welcome.body and "/accounts/membership/" in welcome.body
+    assert welcome.extra_headers["Message-ID"].startswith(
+        f"<billing.welcome.{sub.stripe_subscription_id}@"
+    )
+
+
 def test_replayed_event_changes_nothing(client, plan, buyer):
     start = now()
     sub = subscription(
