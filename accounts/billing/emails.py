@@ -10,8 +10,8 @@ from accounts.emails import enqueue_email
 from accounts.models import Subscription
 
 Status = Subscription.Status
-ACCESS = (Status.ACTIVE, Status.TRIALING)
-ENDED = (Status.CANCELLED, Status.EXPIRED)
+ACCESS = Subscription.MEMBER_STATUSES
+ENDED = Subscription.ENDED_STATUSES
 
 
 def on_change(subscription: Subscription, before: dict | None, after: dict) -> None:

@@ -24,8 +24,7 @@ from . import emails
 logger = logging.getLogger(__name__)
 
 Status = Subscription.Status
-ACCESS_STATUSES = (Status.ACTIVE, Status.TRIALING)
-ENDED_STATUSES = (Status.CANCELLED, Status.EXPIRED)
+ENDED_STATUSES = Subscription.ENDED_STATUSES
 
 # Stripe's subscription statuses. "incomplete" (first payment pending) gives no access and,
 # having no grace period, reads as overdue; "unpaid" (retries exhausted) and "paused" end it.

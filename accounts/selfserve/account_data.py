@@ -79,9 +79,7 @@ def on_account_deleted(user) -> None:
     if Stripe cannot be reached the deletion fails as a whole (nobody is charged for an
     account that no longer exists)."""
     now = timezone.now()
-    live = Subscription.objects.filter(user=user).exclude(
-        status__in=[Subscription.Status.CANCELLED, Subscription.Status.EXPIRED]
-    )
+    live = Subscription.objects.filter(user=user).exclude(status__in=Subscription.ENDED_STATUSES)
     try:
         billing.cancel_online(live.values_list("stripe_subscription_id", flat=True))
     except billing.NotCancelled as exc:
