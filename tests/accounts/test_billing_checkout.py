@@ -65,6 +65,18 @@ def test_test_mode_is_refused_without_debug(settings):
         testmode.TestModeBackend()
 
 
+def test_test_mode_pages_are_404_when_stripe_is_configured(settings, plan, reader, reader_client):
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+    token_url = testmode.TestModeBackend().start_checkout(None, reader, plan, "month")
+    settings.STRIPE_SECRET_KEY = "sk_test_123"
+    assert reader_client.get(token_url).status_code == 404
+    assert reader_client.post(token_url).status_code == 404
+    assert reader_client.get("/billing/test/portal/").status_code == 404
+    assert reader_client.post("/billing/test/portal/", {"action": "cancel"}).status_code == 404
+    assert not Subscription.objects.exists()
+
+
 def test_test_mode_pages_are_404_without_debug(settings, plan, reader, reader_client):
     settings.DEBUG = True
     token_url = testmode.TestModeBackend().start_checkout(None, reader, plan, "month")
