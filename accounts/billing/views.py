@@ -14,8 +14,8 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.access import is_member
-from accounts.models import BillingCustomer, Plan
+from accounts.access import is_member, sees_drafts
+from accounts.models import BillingCustomer, Plan, Subscription
 
 from . import CheckoutUnavailable, get_backend, lifecycle
 
@@ -43,6 +43,22 @@ def _common(request):
     }
 
 
+def _member_beyond_trial(user) -> bool:
+    """``is_member``, and not only by a free trial: such a member buys nothing more (one paying
+    online changes plan in the customer portal). A trial member may buy before the trial ends,
+    as the trial's reminder asks."""
+    if not is_member(user):
+        return False
+    if sees_drafts(user):
+        return True
+    return (
+        Subscription.objects.active()
+        .filter(user=user)
+        .exclude(source=Subscription.Source.TRIAL)
+        .exists()
+    )
+
+
 @require_safe
 def pricing(request):
     """The plans on offer, monthly and yearly, for everyone."""
@@ -51,6 +67,7 @@ def pricing(request):
         **_common(request),
         "plans": plans,
         "is_member": is_member(request.user),
+        "member_beyond_trial": _member_beyond_trial(request.user),
         "intervals": [("month", "Monthly"), ("year", "Yearly")],
     }
     return render(request, "accounts/billing/pricing.html", context)
@@ -69,7 +86,7 @@ def checkout(request):
     backend = get_backend()
     if backend is None:
         return redirect("billing:pricing")
-    if is_member(request.user):
+    if _member_beyond_trial(request.user):
         messages.info(request, "You are a member already: change your plan from Manage billing.")
         return redirect("accounts:membership")
     limited = consume_or_429(request, action="billing_checkout", config=RATE_LIMITS)
@@ -96,7 +113,7 @@ def checkout_return(request):
     context = {
         **_common(request),
         "cancelled": "cancelled" in request.GET,
-        "confirmed": is_member(request.user),
+        "confirmed": _member_beyond_trial(request.user),
     }
     return render(request, "accounts/billing/return.html", context)
 

@@ -5,10 +5,13 @@ checkout with Django's test client; the payment reaches membership through the s
 ``lifecycle.receive`` as Stripe's webhook.
 """
 
+import datetime
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from django.utils import timezone
 
 from accounts.access import is_member
 from accounts.billing import get_backend, testmode
@@ -314,3 +317,32 @@ def test_pricing_page_queries(client, plan, django_assert_max_num_queries):
     # Anonymous: the public plans (one query); no membership query for anonymous.
     with django_assert_max_num_queries(1):
         assert client.get("/pricing/").status_code == 200
+
+
+def test_a_member_by_trial_may_buy_one_paying_online_may_not(
+    reader, reader_client, plan, test_mode
+):
+    """Checkout is refused only to a member whose subscription is paid online (changed in the
+    customer portal); a trial member buys before the trial ends."""
+    trial = Subscription.objects.create(
+        user=reader,
+        plan=plan,
+        status=Subscription.Status.TRIALING,
+        source=Subscription.Source.TRIAL,
+        ends_at=timezone.now() + datetime.timedelta(days=14),
+    )
+    assert is_member(fresh(reader)) is True
+    assert "Buy monthly" in reader_client.get("/pricing/").content.decode()
+    data = {"plan": "analyst", "interval": "month"}
+    response = reader_client.post("/billing/checkout/", data)
+    assert response["Location"].startswith("/billing/test/checkout/")
+    # Waiting for the payment's confirmation, the trial is no confirmation.
+    assert "waiting for its confirmation" in reader_client.get("/billing/return/").content.decode()
+    reader_client.post(response["Location"])
+    trial.refresh_from_db()
+    paid = Subscription.objects.exclude(pk=trial.pk).get()
+    assert paid.stripe_subscription_id
+    assert "Buy monthly" not in reader_client.get("/pricing/").content.decode()
+    again = reader_client.post("/billing/checkout/", data)
+    assert again["Location"] == "/accounts/membership/"
+    assert Subscription.objects.count() == 2
