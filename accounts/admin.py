@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from . import billing
 from .models import (
     BillingCustomer,
     InvoiceRequest,
@@ -141,6 +142,36 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def cancel_now(self, request, queryset):
         now = timezone.now()
         to_cancel = queryset.exclude(status=Subscription.Status.CANCELLED)
+        # Paid online: ended at the provider first (else it charges on and its next event
+        # makes the subscription active again); one the provider does not end is kept.
+        # Without a configured provider staff may still end access here, warned.
+        kept = []
+        online = list(
+            to_cancel.exclude(stripe_subscription_id="")
+            .exclude(status=Subscription.Status.EXPIRED)
+            .values_list("pk", "stripe_subscription_id")
+        )
+        if online and billing.get_backend() is None:
+            self.message_user(
+                request,
+                "Online payments are not configured here: cancel "
+                + ", ".join(subscription_id for _, subscription_id in online)
+                + " in Stripe's dashboard too.",
+                messages.WARNING,
+            )
+            online = []
+        for pk, subscription_id in online:
+            try:
+                billing.cancel_online([subscription_id])
+            except billing.NotCancelled as exc:
+                kept.append(pk)
+                self.message_user(
+                    request,
+                    f"Kept subscription {subscription_id}: the payment provider did not cancel "
+                    f"it ({exc}).",
+                    messages.ERROR,
+                )
+        to_cancel = to_cancel.exclude(pk__in=kept)
         SubscriptionChange.objects.bulk_create(
             SubscriptionChange(
                 subscription_id=pk,

@@ -106,6 +106,8 @@ class Subscription(models.Model):
         PAYMENT = "payment", "Online payment"
 
     MEMBER_STATUSES = (Status.ACTIVE, Status.TRIALING)
+    # Over for good: no event or payment brings these back (accounts.billing.lifecycle).
+    ENDED_STATUSES = (Status.CANCELLED, Status.EXPIRED)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions"

@@ -21,6 +21,30 @@ class CheckoutUnavailable(Exception):
     """The plan cannot be bought online with this backend (no price configured)."""
 
 
+class NotCancelled(Exception):
+    """A subscription paid online could not be ended at the payment provider."""
+
+
+def cancel_online(subscription_ids) -> None:
+    """End the provider's subscriptions ``subscription_ids`` at once (no more charges), before
+    the portal ends them locally (account deletion, staff's "Cancel now"): a subscription
+    ended only here would be charged on, and its next event would make it active again.
+    Raises NotCancelled when the provider is not configured or refuses or cannot be reached."""
+    import stripe
+
+    subscription_ids = [s for s in subscription_ids if s]
+    if not subscription_ids:
+        return
+    backend = get_backend()
+    if backend is None:
+        raise NotCancelled("Online payments are not configured.")
+    for subscription_id in subscription_ids:
+        try:
+            backend.cancel_subscription(subscription_id)
+        except stripe.StripeError as exc:
+            raise NotCancelled(str(exc)) from exc
+
+
 def get_backend():
     """Stripe when ``STRIPE_SECRET_KEY`` is set; the test-mode backend in development (DEBUG)
     without a key; otherwise None (the pricing page then offers the invoice request only)."""

@@ -1,28 +1,17 @@
 """Billing emails (welcome, payment failed, access ended), sent by the job queue.
 
 Rendered when the subscription changes, inside the transaction that changes it (the task is
-committed or rolled back with it); the Message-ID names the subscription and the occasion,
-so ``accounts.tasks.send_email`` sends each once however often it is enqueued. The emails
-name the plan and dates only: never catalogue data.
+committed or rolled back with it), through ``accounts.emails.enqueue_email``; the key names
+the subscription and the occasion, so each is sent once however often it is enqueued. The
+emails name the plan and dates only: never catalogue data.
 """
 
-from django.conf import settings
-from django.contrib.sites.models import Site
-from django.template.loader import render_to_string
-from django.urls import reverse
-
+from accounts.emails import enqueue_email
 from accounts.models import Subscription
-from accounts.tasks import send_email
 
 Status = Subscription.Status
-ACCESS = (Status.ACTIVE, Status.TRIALING)
-ENDED = (Status.CANCELLED, Status.EXPIRED)
-
-SUBJECTS = {
-    "welcome": "Welcome: your membership is active",
-    "payment_failed": "Your membership payment failed",
-    "access_ended": "Your membership has ended",
-}
+ACCESS = Subscription.MEMBER_STATUSES
+ENDED = Subscription.ENDED_STATUSES
 
 
 def on_change(subscription: Subscription, before: dict | None, after: dict) -> None:
@@ -45,22 +34,9 @@ def queue(subscription: Subscription, kind: str, key: str) -> None:
     user = subscription.user
     if not user.email:
         return
-    site = Site.objects.get_current()
-    base = f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{site.domain}"
-    context = {
-        "plan_name": subscription.plan.name,
-        "subscription": subscription,
-        "site_name": site.name,
-        "membership_url": base + reverse("accounts:membership"),
-        "pricing_url": base + reverse("billing:pricing"),
-    }
-    send_email.enqueue(
-        message_id=f"<billing.{kind}.{key}@{site.domain.split(':')[0]}>",
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + SUBJECTS[kind],
-        body=render_to_string(f"accounts/email/billing_{kind}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
-        alternatives=[
-            [render_to_string(f"accounts/email/billing_{kind}.html", context), "text/html"]
-        ],
+    enqueue_email(
+        user.email,
+        f"billing_{kind}",
+        {"plan_name": subscription.plan.name, "subscription": subscription},
+        key=f"billing.{kind}.{key}",
     )

@@ -16,6 +16,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import periods
 from accounts.models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
 
 from . import emails
@@ -23,8 +24,7 @@ from . import emails
 logger = logging.getLogger(__name__)
 
 Status = Subscription.Status
-ACCESS_STATUSES = (Status.ACTIVE, Status.TRIALING)
-ENDED_STATUSES = (Status.CANCELLED, Status.EXPIRED)
+ENDED_STATUSES = Subscription.ENDED_STATUSES
 
 # Stripe's subscription statuses. "incomplete" (first payment pending) gives no access and,
 # having no grace period, reads as overdue; "unpaid" (retries exhausted) and "paused" end it.
@@ -39,7 +39,6 @@ STRIPE_STATUS = {
     "canceled": Status.CANCELLED,
 }
 TRACKED = ["plan_id", "status", "ends_at", "cancel_at_period_end", "grace_ends_at"]
-INTERVAL_LENGTH = {"month": datetime.timedelta(days=31), "year": datetime.timedelta(days=366)}
 
 
 def receive(event: dict, *, cause: str = SubscriptionChange.Cause.STRIPE) -> str:
@@ -85,7 +84,7 @@ def checkout_session_completed(event: dict, cause: str) -> str:
     metadata = session.get("metadata") or {}
     plan = Plan.objects.filter(slug=metadata.get("plan", "")).first()
     interval = metadata.get("interval", "")
-    if plan is None or interval not in INTERVAL_LENGTH:
+    if plan is None or interval not in periods.MONTHS:
         return "ignored: checkout for an unknown plan"
     # Provisional until the subscription's own events bring its period (state stamp 0: any
     # of them applies, however old).
@@ -96,7 +95,7 @@ def checkout_session_completed(event: dict, cause: str) -> str:
         status=Status.ACTIVE,
         source=Subscription.Source.PAYMENT,
         starts_at=start,
-        ends_at=start + INTERVAL_LENGTH[interval],
+        ends_at=periods.period_end(start, interval),
         stripe_subscription_id=subscription_id,
         billing_interval=interval,
     )
@@ -195,8 +194,8 @@ def _apply_subscription(obj: dict, event: dict, cause: str, *, fetched_now=False
         if cancel_at:
             subscription.ends_at = min(period_end, _time(cancel_at))
     elif subscription.ends_at is None:
-        subscription.ends_at = subscription.starts_at + INTERVAL_LENGTH.get(
-            interval, INTERVAL_LENGTH["month"]
+        subscription.ends_at = periods.period_end(
+            subscription.starts_at, interval if interval in periods.MONTHS else "month"
         )
     if stripe_status == "past_due":
         _start_grace(subscription, event)

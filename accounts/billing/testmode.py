@@ -6,6 +6,7 @@ webhooks would send (``checkout.session.completed``, ``customer.subscription.cre
 portal" is a page of ours too: cancel at period end, resume, a failed renewal, the period's end.
 """
 
+import datetime
 import secrets
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import BillingCustomer, Plan, Subscription, SubscriptionChange
+from accounts.periods import period_end
 
 from . import lifecycle
 
@@ -116,7 +118,8 @@ def complete_checkout(user, plan, interval: str) -> str:
         user=user, defaults={"stripe_customer_id": _id("cus")}
     )
     now = lifecycle.now_unix()
-    end = now + int(lifecycle.INTERVAL_LENGTH[interval].total_seconds())
+    start = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
+    end = int(period_end(start, interval).timestamp())
     session_id, subscription_id = _id("cs"), _id("sub")
     cus = customer.stripe_customer_id
     session = {
@@ -186,7 +189,9 @@ def portal_action(subscription: Subscription, action: str) -> None:
 
 
 def _refuse_unless_debug():
-    if not settings.DEBUG:
+    """The test-mode pages exist only where the test-mode backend is the one in use: DEBUG on
+    and no Stripe key (with a key, they would feed made-up events about real subscriptions)."""
+    if not settings.DEBUG or settings.STRIPE_SECRET_KEY:
         raise Http404("Test mode is off.")
 
 

@@ -4,26 +4,26 @@ import json
 import logging
 
 import stripe
-from allauth.core.ratelimit import respond_429
+from allauth.core.ratelimit import consume_or_429
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.access import is_member
-from accounts.models import BillingCustomer, Plan
+from accounts.access import is_member, sees_drafts
+from accounts.models import BillingCustomer, Plan, Subscription
 
 from . import CheckoutUnavailable, get_backend, lifecycle
 
 logger = logging.getLogger(__name__)
 
-CHECKOUT_LIMIT = 10  # checkouts started per user ...
-CHECKOUT_WINDOW = 3600  # ... per hour (the default cache: shared by every process)
+# Checkouts started per signed-in user, counted in the default cache with allauth's rate
+# limiter (as the self-service pages' limits are).
+RATE_LIMITS = {"billing_checkout": "10/h/user"}
 
 
 def _invoice_request_url():
@@ -43,6 +43,22 @@ def _common(request):
     }
 
 
+def _member_beyond_trial(user) -> bool:
+    """``is_member``, and not only by a free trial: such a member buys nothing more (one paying
+    online changes plan in the customer portal). A trial member may buy before the trial ends,
+    as the trial's reminder asks."""
+    if not is_member(user):
+        return False
+    if sees_drafts(user):
+        return True
+    return (
+        Subscription.objects.active()
+        .filter(user=user)
+        .exclude(source=Subscription.Source.TRIAL)
+        .exists()
+    )
+
+
 @require_safe
 def pricing(request):
     """The plans on offer, monthly and yearly, for everyone."""
@@ -51,19 +67,10 @@ def pricing(request):
         **_common(request),
         "plans": plans,
         "is_member": is_member(request.user),
+        "member_beyond_trial": _member_beyond_trial(request.user),
         "intervals": [("month", "Monthly"), ("year", "Yearly")],
     }
     return render(request, "accounts/billing/pricing.html", context)
-
-
-def _over_checkout_limit(user) -> bool:
-    key = f"billing:checkout:{user.pk}"
-    cache.add(key, 0, CHECKOUT_WINDOW)
-    try:
-        return cache.incr(key) > CHECKOUT_LIMIT
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, CHECKOUT_WINDOW)
-        return False
 
 
 @login_required
@@ -79,11 +86,12 @@ def checkout(request):
     backend = get_backend()
     if backend is None:
         return redirect("billing:pricing")
-    if is_member(request.user):
+    if _member_beyond_trial(request.user):
         messages.info(request, "You are a member already: change your plan from Manage billing.")
         return redirect("accounts:membership")
-    if _over_checkout_limit(request.user):
-        return respond_429(request)
+    limited = consume_or_429(request, action="billing_checkout", config=RATE_LIMITS)
+    if limited:
+        return limited
     try:
         return redirect(backend.start_checkout(request, request.user, plan, interval))
     except CheckoutUnavailable:
@@ -105,7 +113,7 @@ def checkout_return(request):
     context = {
         **_common(request),
         "cancelled": "cancelled" in request.GET,
-        "confirmed": is_member(request.user),
+        "confirmed": _member_beyond_trial(request.user),
     }
     return render(request, "accounts/billing/return.html", context)
 

@@ -5,7 +5,6 @@ invoice requests, anonymised (no link to the account, no billing email), for ten
 from the request, as invoice records must be kept for tax purposes.
 """
 
-import stripe
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
@@ -80,19 +79,11 @@ def on_account_deleted(user) -> None:
     if Stripe cannot be reached the deletion fails as a whole (nobody is charged for an
     account that no longer exists)."""
     now = timezone.now()
-    live = Subscription.objects.filter(user=user).exclude(
-        status__in=[Subscription.Status.CANCELLED, Subscription.Status.EXPIRED]
-    )
-    paid_online = [s for s in live.values_list("stripe_subscription_id", flat=True) if s]
-    if paid_online:
-        backend = billing.get_backend()
-        if backend is None:
-            raise AccountNotDeleted("Online payments are not configured.")
-        for subscription_id in paid_online:
-            try:
-                backend.cancel_subscription(subscription_id)
-            except stripe.StripeError as exc:
-                raise AccountNotDeleted(str(exc)) from exc
+    live = Subscription.objects.filter(user=user).exclude(status__in=Subscription.ENDED_STATUSES)
+    try:
+        billing.cancel_online(live.values_list("stripe_subscription_id", flat=True))
+    except billing.NotCancelled as exc:
+        raise AccountNotDeleted(str(exc)) from exc
     live.update(status=Subscription.Status.CANCELLED, cancelled_at=now, updated_at=now)
 
 

@@ -4,12 +4,9 @@ activates the requester's subscription for the period paid."""
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.emails import enqueue_email
 from accounts.models import InvoiceRequest, Subscription
-
-from .emails import enqueue_email
-from .periods import add_months
-
-MONTHS = {InvoiceRequest.Interval.MONTH: 1, InvoiceRequest.Interval.YEAR: 12}
+from accounts.periods import period_end
 
 
 def submit(invoice_request: InvoiceRequest) -> InvoiceRequest:
@@ -51,7 +48,7 @@ def mark_paid(pk: int, staff_user) -> Subscription | None:
             status=Subscription.Status.ACTIVE,
             source=Subscription.Source.INVOICE,
             starts_at=now,
-            ends_at=add_months(now, MONTHS[invoice_request.interval]),
+            ends_at=period_end(now, invoice_request.interval),
             billing_interval=invoice_request.interval,
             note=f"Invoice request #{invoice_request.pk}, {invoice_request.seats} seat(s)",
         )

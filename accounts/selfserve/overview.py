@@ -53,15 +53,18 @@ def build(now=None) -> Overview:
     now = now or timezone.now()
     since = now - WINDOW
     active = Subscription.objects.active(now)
+    # Members as accounts.access.is_member counts them: a deactivated account is none, whatever
+    # its subscription says (its revenue below still counts: it is still billed).
+    of_members = active.filter(user__is_active=True)
     by_plan = list(
-        active.values("plan__name")
+        of_members.values("plan__name")
         .annotate(members=Count("user", distinct=True))
         .order_by("-members", "plan__name")
     )
-    members = active.values("user").distinct().count()
+    members = of_members.values("user").distinct().count()
     counts = Subscription.objects.aggregate(
         trials_running=Count(
-            "pk", filter=Q(pk__in=active.values("pk"), status=Subscription.Status.TRIALING)
+            "pk", filter=Q(pk__in=of_members.values("pk"), status=Subscription.Status.TRIALING)
         ),
         trials_started=Count(
             "pk", filter=Q(source=Subscription.Source.TRIAL, starts_at__gte=since)

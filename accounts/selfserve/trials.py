@@ -9,10 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.access import is_member
+from accounts.emails import enqueue_email
 from accounts.jobs import run_once
 from accounts.models import Plan, Subscription, Trial
-
-from .emails import enqueue_email
 
 REMIND_BEFORE = timedelta(days=3)
 

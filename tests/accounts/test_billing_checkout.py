@@ -5,10 +5,13 @@ checkout with Django's test client; the payment reaches membership through the s
 ``lifecycle.receive`` as Stripe's webhook.
 """
 
+import datetime
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from django.utils import timezone
 
 from accounts.access import is_member
 from accounts.billing import get_backend, testmode
@@ -63,6 +66,18 @@ def test_test_mode_is_refused_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(ImproperlyConfigured):
         testmode.TestModeBackend()
+
+
+def test_test_mode_pages_are_404_when_stripe_is_configured(settings, plan, reader, reader_client):
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+    token_url = testmode.TestModeBackend().start_checkout(None, reader, plan, "month")
+    settings.STRIPE_SECRET_KEY = "sk_test_123"
+    assert reader_client.get(token_url).status_code == 404
+    assert reader_client.post(token_url).status_code == 404
+    assert reader_client.get("/billing/test/portal/").status_code == 404
+    assert reader_client.post("/billing/test/portal/", {"action": "cancel"}).status_code == 404
+    assert not Subscription.objects.exists()
 
 
 def test_test_mode_pages_are_404_without_debug(settings, plan, reader, reader_client):
@@ -302,3 +317,32 @@ def test_pricing_page_queries(client, plan, django_assert_max_num_queries):
     # Anonymous: the public plans (one query); no membership query for anonymous.
     with django_assert_max_num_queries(1):
         assert client.get("/pricing/").status_code == 200
+
+
+def test_a_member_by_trial_may_buy_one_paying_online_may_not(
+    reader, reader_client, plan, test_mode
+):
+    """Checkout is refused only to a member whose subscription is paid online (changed in the
+    customer portal); a trial member buys before the trial ends."""
+    trial = Subscription.objects.create(
+        user=reader,
+        plan=plan,
+        status=Subscription.Status.TRIALING,
+        source=Subscription.Source.TRIAL,
+        ends_at=timezone.now() + datetime.timedelta(days=14),
+    )
+    assert is_member(fresh(reader)) is True
+    assert "Buy monthly" in reader_client.get("/pricing/").content.decode()
+    data = {"plan": "analyst", "interval": "month"}
+    response = reader_client.post("/billing/checkout/", data)
+    assert response["Location"].startswith("/billing/test/checkout/")
+    # Waiting for the payment's confirmation, the trial is no confirmation.
+    assert "waiting for its confirmation" in reader_client.get("/billing/return/").content.decode()
+    reader_client.post(response["Location"])
+    trial.refresh_from_db()
+    paid = Subscription.objects.exclude(pk=trial.pk).get()
+    assert paid.stripe_subscription_id
+    assert "Buy monthly" not in reader_client.get("/pricing/").content.decode()
+    again = reader_client.post("/billing/checkout/", data)
+    assert again["Location"] == "/accounts/membership/"
+    assert Subscription.objects.count() == 2

@@ -288,3 +288,37 @@ def test_an_account_whose_subscription_stripe_cannot_cancel_is_kept(fake_stripe,
     assert ("DELETE", "/v1/subscriptions/sub_Unkn0wn") in [(m, p) for m, p, _, _ in fake_stripe]
     user.refresh_from_db()
     assert is_member(type(user).objects.get(pk=user.pk))
+
+
+def test_staff_cancel_now_cancels_at_stripe_and_keeps_what_stripe_cannot_cancel(fake_stripe, plan):
+    """The admin's "Cancel now" on a subscription paid online ends it at Stripe first (as
+    account deletion does): else Stripe charges on and its next event re-activates it."""
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    admin = Client()
+    admin.force_login(staff)
+    recorded = Subscription.objects.create(
+        user=UserFactory(),
+        plan=plan,
+        source=Subscription.Source.PAYMENT,
+        stripe_subscription_id="sub_R3c0rded",
+    )
+    unknown = Subscription.objects.create(
+        user=UserFactory(),
+        plan=plan,
+        source=Subscription.Source.PAYMENT,
+        stripe_subscription_id="sub_Unkn0wn",
+    )
+    response = admin.post(
+        "/admin/accounts/subscription/",
+        {"action": "cancel_now", "_selected_action": [recorded.pk, unknown.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    sent = [(m, p) for m, p, _, _ in fake_stripe]
+    assert ("DELETE", "/v1/subscriptions/sub_R3c0rded") in sent
+    assert ("DELETE", "/v1/subscriptions/sub_Unkn0wn") in sent
+    recorded.refresh_from_db()
+    unknown.refresh_from_db()
+    assert recorded.status == Subscription.Status.CANCELLED
+    assert unknown.status == Subscription.Status.ACTIVE
+    assert "Kept subscription sub_Unkn0wn" in response.content.decode()

@@ -203,6 +203,22 @@ def test_checkout_events_make_a_member_and_send_a_welcome(client, plan, buyer):
     assert history[0].summary.startswith("created")
 
 
+def test_billing_email_text_is_not_html_escaped_and_links_to_the_site(client, plan, buyer):
+    """Billing emails take the one path of account emails (accounts.emails.enqueue_email):
+    plain text unescaped, the HTML part escaped, links to the site, a Message-ID per occasion."""
+    plan.name = "R&D <Analyst>"
+    plan.save()
+    sub = buy(client, plan, buyer)
+    [welcome] = mail.outbox
+    assert "R&D <Analyst>" in welcome.body
+    assert "&amp;" not in welcome.body
+    assert "R&amp;D &lt;Analyst&gt;" in welcome.alternatives[0][0]
+    assert "://" in welcome.body and "/accounts/membership/" in welcome.body
+    assert welcome.extra_headers["Message-ID"].startswith(
+        f"<billing.welcome.{sub.stripe_subscription_id}@"
+    )
+
+
 def test_replayed_event_changes_nothing(client, plan, buyer):
     start = now()
     sub = subscription(
@@ -309,6 +325,22 @@ def test_checkout_completed_first_gives_provisional_access_then_the_subscription
     )
     sub = Subscription.objects.get()
     assert sub.ends_at == datetime.datetime.fromtimestamp(start + 10 * DAY, tz=datetime.UTC)
+
+
+@pytest.mark.parametrize(
+    ("interval", "ends"),
+    [
+        ("month", datetime.datetime(2027, 2, 28, 12, tzinfo=datetime.UTC)),
+        ("year", datetime.datetime(2028, 1, 31, 12, tzinfo=datetime.UTC)),
+    ],
+)
+def test_provisional_period_is_a_calendar_month_or_year(client, plan, buyer, interval, ends):
+    """The provisional period is measured as an invoice payment's is (accounts.periods)."""
+    start = int(datetime.datetime(2027, 1, 31, 12, tzinfo=datetime.UTC).timestamp())
+    session = checkout_session("cus_buyer", "sub_1", buyer, interval=interval)
+    evt = event("checkout.session.completed", session, created=start)
+    assert post_event(client, evt).status_code == 200
+    assert Subscription.objects.get().ends_at == ends
 
 
 # -- renewals, grace, cancellation, deletion ---------------------------------------------------

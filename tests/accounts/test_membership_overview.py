@@ -72,6 +72,30 @@ def test_the_numbers(data):
     assert result.mrr == {"EUR": Decimal("65.00")}
 
 
+def test_a_deactivated_account_is_not_counted_as_a_member(data):
+    """The overview counts members as accounts.access.is_member decides: not a deactivated
+    account's subscription, nor its trial."""
+    yearly, monthly, _ = data
+    now = timezone.now()
+    SubscriptionFactory(plan=yearly, starts_at=now - DAY, user__is_active=False)
+    SubscriptionFactory(
+        plan=monthly,
+        status=Subscription.Status.TRIALING,
+        source=Subscription.Source.TRIAL,
+        starts_at=now - 40 * DAY,
+        ends_at=now + 5 * DAY,
+        user__is_active=False,
+    )
+    result = overview.build()
+    assert result.members == 5
+    assert {row["plan__name"]: row["members"] for row in result.by_plan} == {
+        "Yearly": 2,
+        "Monthly": 2,
+        "Granted": 1,
+    }
+    assert result.trials_running == 1
+
+
 @pytest.mark.parametrize(
     ("price", "interval", "monthly"),
     [
