@@ -4,8 +4,8 @@ A page part is cached under (audience, catalogue version, key). The audience is
 "public" (anyone who is not a member), "member" or "staff" (members who also see
 drafts), decided by accounts.access.is_member, so a members' page can never be
 served to a non-member; whole pages are cached for "anonymous" visitors only. Any
-change to catalogue data bumps the version (signals here; importers call ``bump``
-after their bulk writes), so nothing stale is served.
+change to catalogue data bumps the version (signals here; bulk writers write inside
+services.catalogue_write, which bumps on commit), so nothing stale is served.
 
 Two stores (settings.CACHES): "pages" holds pages, fragments and counts (Redis, or
 this process's memory); "default" is shared by every process and never filled with
@@ -240,13 +240,3 @@ def _bump_after_m2m(action, **kwargs):
     # m2m_changed fires before and after each add, remove and clear: bump once, after.
     if action.startswith("post_"):
         bump()
-
-
-class InvalidatesCatalogueCache:
-    """For commands that write catalogue data in bulk (no model signals): bump at the end."""
-
-    def execute(self, *args, **options):
-        try:
-            return super().execute(*args, **options)
-        finally:
-            bump()
