@@ -343,6 +343,13 @@ class MemberIncidentFilter(IncidentFilter):
     filterset_class = MemberFinderFilterSet
 
 
+def for_viewer(data, user, *, member: bool) -> IncidentFilter:
+    """The FilterSet of the viewer's audience (``member``, as accounts.access decided it),
+    bound to ``data`` (empty: nothing sent) over the incidents ``user`` may see."""
+    filter_class = MemberIncidentFilter if member else PublicIncidentFilter
+    return filter_class(data or None, queryset=Incident.objects.visible_to(user))
+
+
 # The form each audience's FilterSet builds, for reading its field names and labels.
 PublicFinderForm = PublicFinderFilterSet(queryset=Incident.objects.none()).get_form_class()
 MemberFinderForm = MemberFinderFilterSet(queryset=Incident.objects.none()).get_form_class()

@@ -31,11 +31,6 @@ ATTACK_DATASET = "mitre-attack-enterprise"
 NOT_COUNTED = ("sort",)
 
 
-def _filterset(data, user, member):
-    filter_class = filters.MemberIncidentFilter if member else filters.PublicIncidentFilter
-    return filter_class(data or None, queryset=Incident.objects.visible_to(user))
-
-
 def _params(filterset) -> dict:
     return {k: v for k, v in filters.canonical_params(filterset).items() if k not in NOT_COUNTED}
 
@@ -51,7 +46,7 @@ def chart_data(user, params, *, member) -> dict:
 
 
 def compute(user, params, *, member):
-    filterset = _filterset(params, user, member)
+    filterset = filters.for_viewer(params, user, member=member)
     incidents = filterset.qs
     if params.get("q"):
         matching = search.search(incidents, params["q"], member=member)
@@ -62,7 +57,7 @@ def compute(user, params, *, member):
 @require_safe
 def statistics(request):
     member = is_member(request.user)
-    filterset = _filterset(request.GET, request.user, member)
+    filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
         body = caching.render_shared(
             "incidents/statistics/_body.html", _form_context(filterset, member), invalid=True
@@ -93,7 +88,7 @@ def render_body(user, params, *, member):
     def shown(names):
         return [_chart_context(data[n], finder_url, query) for n in names if n in data]
 
-    context = _form_context(_filterset(params, user, member), member)
+    context = _form_context(filters.for_viewer(params, user, member=member), member)
     context.update(
         {
             "query": query,
@@ -155,7 +150,7 @@ def statistics_csv(request, chart):
     member = is_member(request.user)
     if chart in counts.MEMBER_CHARTS and not member:
         raise NotFound(MEMBERS_CHART)
-    filterset = _filterset(request.GET, request.user, member)
+    filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
         return HttpResponse(
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
@@ -174,7 +169,7 @@ def statistics_layer(request):
     member = is_member(request.user)
     if not member:
         raise NotFound(MEMBERS_CHART)
-    filterset = _filterset(request.GET, request.user, member)
+    filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
         return HttpResponse(
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
