@@ -363,6 +363,19 @@ MEMBER_ONLY_FILTERS = [
 LOCKED_FILTER_LABELS = [MemberFinderFilterSet.base_filters[n].label for n in MEMBER_ONLY_FILTERS]
 
 
+def fields_context(filterset, member: bool) -> dict:
+    """What includes/_filter_fields.html (the finder's and the statistics page's filters)
+    is rendered from: the form's fields, public and members', and the locked labels."""
+    visible = [f for f in filterset.form.visible_fields() if f.name not in ("q", "sort")]
+    return {
+        "filterset": filterset,
+        "public_fields": [f for f in visible if f.name not in MEMBER_ONLY_FILTERS],
+        "member_fields": [f for f in visible if f.name in MEMBER_ONLY_FILTERS],
+        "member_filters": member,
+        "locked_filters": [] if member else LOCKED_FILTER_LABELS,
+    }
+
+
 def canonical_params(filterset) -> dict[str, str]:
     """The applied filters as query parameters, in declaration order, defaults left out.
 

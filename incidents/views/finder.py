@@ -118,19 +118,14 @@ def _position(request, sort):
 
 
 def _form_context(filterset, member):
-    visible = [f for f in filterset.form.visible_fields() if f.name not in ("q", "sort")]
     hidden_errors = (
         [(f.label, f.errors) for f in filterset.form.hidden_fields() if f.errors]
         if filterset.is_bound
         else []
     )
     return {
+        **filters.fields_context(filterset, member),
         "hidden_errors": hidden_errors,
-        "filterset": filterset,
-        "public_fields": [f for f in visible if f.name not in filters.MEMBER_ONLY_FILTERS],
-        "member_fields": [f for f in visible if f.name in filters.MEMBER_ONLY_FILTERS],
-        "member_filters": member,
-        "locked_filters": [] if member else filters.LOCKED_FILTER_LABELS,
         "list_url": reverse("incidents:incident_list"),
     }
 

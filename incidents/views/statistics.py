@@ -120,13 +120,8 @@ def _chart_context(chart, finder_url, query):
 
 
 def _form_context(filterset, member):
-    visible = [f for f in filterset.form.visible_fields() if f.name not in ("q", "sort")]
     return {
-        "filterset": filterset,
-        "public_fields": [f for f in visible if f.name not in filters.MEMBER_ONLY_FILTERS],
-        "member_fields": [f for f in visible if f.name in filters.MEMBER_ONLY_FILTERS],
-        "member_filters": member,
-        "locked_filters": [] if member else filters.LOCKED_FILTER_LABELS,
+        **filters.fields_context(filterset, member),
         "statistics_url": reverse("incidents:statistics"),
     }
 
