@@ -7,7 +7,6 @@ charts are counted once per (audience, canonical query) until the catalogue chan
 viewer is a member, and a non-member's page names them without a number.
 """
 
-import csv
 import json
 from functools import partial
 
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_safe
 from accounts.access import is_member
 
 from .. import caching, filters, search
+from ..exports import csvfile
 from ..http import NotFound
 from ..models import Dataset, Incident
 from ..statistics import charts, counts
@@ -126,18 +126,6 @@ def _form_context(filterset, member):
     }
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value):
-    """A CSV cell a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @require_safe
 def statistics_csv(request, chart):
     if chart not in counts.PUBLIC_CHARTS and chart not in counts.MEMBER_CHARTS:
@@ -151,8 +139,7 @@ def statistics_csv(request, chart):
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
         )
     data = chart_data(request.user, _params(filterset), member=member)[chart]
-    writer = csv.writer(_Echo())
-    body = "".join(writer.writerow([_cell(v) for v in row]) for row in data.csv_rows())
+    body = "".join(csvfile.lines(data.csv_rows()))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="statistics-{chart}.csv"'
     return response
