@@ -11,8 +11,6 @@ Every FilterSet has its own filters, form and fields, as django-filter builds th
 from __future__ import annotations
 
 import datetime
-import threading
-from collections import OrderedDict
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -309,17 +307,12 @@ class IncidentFilter:
         )
         # The choices a value is checked against change with the catalogue and the year.
         key = (self.filterset_class, items, caching.catalogue_version(), datetime.date.today().year)
-        with _checked_lock:
-            if key in _checked:
-                _checked.move_to_end(key)
-                return _checked[key]
-        filterset = self.filterset
-        canonical = _canonical(filterset.form.cleaned_data) if filterset.is_valid() else None
-        with _checked_lock:
-            _checked[key] = canonical
-            while len(_checked) > CHECKED_MAX:
-                _checked.popitem(last=False)
-        return canonical
+
+        def check():
+            filterset = self.filterset
+            return _canonical(filterset.form.cleaned_data) if filterset.is_valid() else None
+
+        return _checked.get_or_set(key, check)
 
     @cached_property
     def qs(self):
@@ -329,10 +322,8 @@ class IncidentFilter:
 
 
 # Query strings this process has checked: (FilterSet class, parameters, catalogue version,
-# year) -> their canonical parameters, or None if invalid. Least recently used goes first.
-CHECKED_MAX = 512
-_checked: OrderedDict = OrderedDict()
-_checked_lock = threading.Lock()
+# year) -> their canonical parameters, or None if invalid.
+_checked = caching.ProcessMemory(512)
 
 
 class PublicIncidentFilter(IncidentFilter):
