@@ -4,8 +4,8 @@ A page part is cached under (audience, catalogue version, key). The audience is
 "public" (anyone who is not a member), "member" or "staff" (members who also see
 drafts), decided by accounts.access.is_member, so a members' page can never be
 served to a non-member; whole pages are cached for "anonymous" visitors only. Any
-change to catalogue data bumps the version (signals here; importers call ``bump``
-after their bulk writes), so nothing stale is served.
+change to catalogue data bumps the version (signals here; bulk writers write inside
+services.catalogue_write, which bumps on commit), so nothing stale is served.
 
 Two stores (settings.CACHES): "pages" holds pages, fragments and counts (Redis, or
 this process's memory); "default" is shared by every process and never filled with
@@ -128,9 +128,32 @@ def cached(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT
     return pages().get_or_set(key(kind, viewer_audience, *parts), compute, timeout)
 
 
-_LOCAL_MAX = 256
-_local: OrderedDict[str, object] = OrderedDict()
-_local_lock = threading.Lock()
+class ProcessMemory:
+    """This process's memory of at most ``size`` values, least recently used forgotten
+    first; safe to share between threads. For values every request needs, kept under
+    keys that change when what they are computed from changes."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._values: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_set(self, key, compute):
+        """The value remembered under ``key``, else ``compute()``, remembered."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
+
+
+_local = ProcessMemory(256)
 
 
 def cached_locally(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
@@ -138,16 +161,7 @@ def cached_locally(kind: str, viewer_audience: str, parts, compute, timeout=PAGE
     every request needs (a form's choices). The key holds the catalogue version, so a
     change anywhere makes every process read afresh."""
     full_key = key(kind, viewer_audience, *parts)
-    with _local_lock:
-        if full_key in _local:
-            _local.move_to_end(full_key)
-            return _local[full_key]
-    value = pages().get_or_set(full_key, compute, timeout)
-    with _local_lock:
-        _local[full_key] = value
-        while len(_local) > _LOCAL_MAX:
-            _local.popitem(last=False)
-    return value
+    return _local.get_or_set(full_key, lambda: pages().get_or_set(full_key, compute, timeout))
 
 
 # Names a shared fragment may never hold: each is one viewer's (their identity, their
@@ -240,13 +254,3 @@ def _bump_after_m2m(action, **kwargs):
     # m2m_changed fires before and after each add, remove and clear: bump once, after.
     if action.startswith("post_"):
         bump()
-
-
-class InvalidatesCatalogueCache:
-    """For commands that write catalogue data in bulk (no model signals): bump at the end."""
-
-    def execute(self, *args, **options):
-        try:
-            return super().execute(*args, **options)
-        finally:
-            bump()

@@ -11,8 +11,6 @@ Every FilterSet has its own filters, form and fields, as django-filter builds th
 from __future__ import annotations
 
 import datetime
-import threading
-from collections import OrderedDict
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -309,17 +307,12 @@ class IncidentFilter:
         )
         # The choices a value is checked against change with the catalogue and the year.
         key = (self.filterset_class, items, caching.catalogue_version(), datetime.date.today().year)
-        with _checked_lock:
-            if key in _checked:
-                _checked.move_to_end(key)
-                return _checked[key]
-        filterset = self.filterset
-        canonical = _canonical(filterset.form.cleaned_data) if filterset.is_valid() else None
-        with _checked_lock:
-            _checked[key] = canonical
-            while len(_checked) > CHECKED_MAX:
-                _checked.popitem(last=False)
-        return canonical
+
+        def check():
+            filterset = self.filterset
+            return _canonical(filterset.form.cleaned_data) if filterset.is_valid() else None
+
+        return _checked.get_or_set(key, check)
 
     @cached_property
     def qs(self):
@@ -329,10 +322,8 @@ class IncidentFilter:
 
 
 # Query strings this process has checked: (FilterSet class, parameters, catalogue version,
-# year) -> their canonical parameters, or None if invalid. Least recently used goes first.
-CHECKED_MAX = 512
-_checked: OrderedDict = OrderedDict()
-_checked_lock = threading.Lock()
+# year) -> their canonical parameters, or None if invalid.
+_checked = caching.ProcessMemory(512)
 
 
 class PublicIncidentFilter(IncidentFilter):
@@ -341,6 +332,13 @@ class PublicIncidentFilter(IncidentFilter):
 
 class MemberIncidentFilter(IncidentFilter):
     filterset_class = MemberFinderFilterSet
+
+
+def for_viewer(data, user, *, member: bool) -> IncidentFilter:
+    """The FilterSet of the viewer's audience (``member``, as accounts.access decided it),
+    bound to ``data`` (empty: nothing sent) over the incidents ``user`` may see."""
+    filter_class = MemberIncidentFilter if member else PublicIncidentFilter
+    return filter_class(data or None, queryset=Incident.objects.visible_to(user))
 
 
 # The form each audience's FilterSet builds, for reading its field names and labels.
@@ -354,6 +352,19 @@ MEMBER_ONLY_FILTERS = [
 ]
 # What non-members see, locked, in place of the members' filters.
 LOCKED_FILTER_LABELS = [MemberFinderFilterSet.base_filters[n].label for n in MEMBER_ONLY_FILTERS]
+
+
+def fields_context(filterset, member: bool) -> dict:
+    """What includes/_filter_fields.html (the finder's and the statistics page's filters)
+    is rendered from: the form's fields, public and members', and the locked labels."""
+    visible = [f for f in filterset.form.visible_fields() if f.name not in ("q", "sort")]
+    return {
+        "filterset": filterset,
+        "public_fields": [f for f in visible if f.name not in MEMBER_ONLY_FILTERS],
+        "member_fields": [f for f in visible if f.name in MEMBER_ONLY_FILTERS],
+        "member_filters": member,
+        "locked_filters": [] if member else LOCKED_FILTER_LABELS,
+    }
 
 
 def canonical_params(filterset) -> dict[str, str]:

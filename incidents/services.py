@@ -6,7 +6,8 @@ the synthetic generator, seed_demo) goes through these rules.
   Drafts get slugs from their own space (``draft-<random>``); an incident's public slug is
   allocated when it is first published and kept from then on, so a draft never shapes a
   public slug (a public "-2" would tell a visitor a hidden incident exists).
-- Publication: ``publish``/``unpublish`` for rows, ``prepare_incident`` for a model save,
+- Publication: ``publish``/``unpublish`` for rows, ``prepare_incident`` for a model save
+  (``incident_slug`` for bulk writers too),
   ``publication_values`` for bulk writers. ``published_at`` is set once.
 - ``ensure_taxonomy()``: the sectors, motives and actor types importers and generators use.
 - ``clean_text``: control characters never reach the database.
@@ -136,24 +137,32 @@ def publication_values(published: bool, now, published_at=None) -> tuple[str, ob
     return "draft", published_at
 
 
-def prepare_incident(incident) -> None:
-    """Before an incident is saved: its slug and publication timestamp.
+def incident_slug(slug: str, *, published: bool, public_slug) -> str:
+    """The slug an incident is written with, by every writer.
 
     A draft without a slug gets one from the drafts' space; an incident being published
-    with no slug or a draft-space slug gets its public slug, chosen among the other
-    public-space slugs only. A slug staff typed is kept, and so is a public slug once
-    allocated (also after unpublishing: it was public already).
+    with no slug or a draft-space slug gets ``public_slug()``, its public slug, chosen
+    among the other public-space slugs only. A slug staff typed is kept, and so is a
+    public slug once allocated (also after unpublishing: it was public already).
     """
+    if published and (not slug or is_draft_slug(slug)):
+        return public_slug()
+    return slug or draft_slug()
+
+
+def prepare_incident(incident) -> None:
+    """Before an incident is saved: its slug (``incident_slug``) and publication timestamp."""
     published = incident.status == incident.Status.PUBLISHED
-    if published and (not incident.slug or is_draft_slug(incident.slug)):
-        incident.slug = unique_slug(
+    incident.slug = incident_slug(
+        incident.slug,
+        published=published,
+        public_slug=lambda: unique_slug(
             type(incident),
             incident_slug_text(incident.date, incident.date_precision, incident.organisation_name),
             max_length=INCIDENT_SLUG_LENGTH,
             exclude_pk=incident.pk,
-        )
-    elif not incident.slug:
-        incident.slug = draft_slug()
+        ),
+    )
     if published and incident.published_at is None:
         incident.published_at = timezone.now()
 

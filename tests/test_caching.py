@@ -269,3 +269,24 @@ def test_a_whole_page_that_used_the_visitors_csrf_token_is_never_stored(db, rf):
     get_token(with_token)  # as a {% csrf_token %} in the page would
     page.render("error.html", context)
     assert caching.WholePage(request(), "test", ["token"]).html is None
+
+
+def test_process_memory_forgets_the_least_recently_used_first_and_remembers_none():
+    from incidents import caching
+
+    memory = caching.ProcessMemory(2)
+    computed = []
+
+    def compute(value):
+        def f():
+            computed.append(value)
+            return value
+
+        return f
+
+    assert memory.get_or_set("a", compute(None)) is None
+    memory.get_or_set("b", compute("b"))
+    assert memory.get_or_set("a", compute("again")) is None  # remembered, even None; now recent
+    memory.get_or_set("c", compute("c"))  # forgets "b", the least recently used
+    assert memory.get_or_set("b", compute("b2")) == "b2"
+    assert computed == [None, "b", "c", "b2"]

@@ -79,16 +79,21 @@ class _Line:
         return value
 
 
+def lines(rows):
+    """Each row (a sequence of cells) as a CSV line, every cell neutralised."""
+    writer = csv.writer(_Line())
+    return (writer.writerow([neutralised(v) for v in row]) for row in rows)
+
+
 def stream(records, *, member: bool, batch: int = 200):
     """The file, as text pieces of about ``batch`` rows each."""
     columns = MEMBER_COLUMNS if member else PUBLIC_COLUMNS
-    writer = csv.writer(_Line())
-    yield BOM + writer.writerow([name for name, _ in columns])
-    lines = []
-    for record in records:
-        lines.append(writer.writerow([neutralised(get(record)) for _, get in columns]))
-        if len(lines) >= batch:
-            yield "".join(lines)
-            lines = []
-    if lines:
-        yield "".join(lines)
+    yield BOM + csv.writer(_Line()).writerow([name for name, _ in columns])
+    pending = []
+    for line in lines([get(record) for _, get in columns] for record in records):
+        pending.append(line)
+        if len(pending) >= batch:
+            yield "".join(pending)
+            pending = []
+    if pending:
+        yield "".join(pending)

@@ -21,7 +21,7 @@ from accounts.access import is_member
 from .. import filters, search
 from ..exports import csvfile, jsonfile, records, stixbundle
 from ..exports.quota import ExportQuota
-from ..models import Dataset, Incident
+from ..models import Dataset
 
 FORMATS = {
     # format in the URL: (content type, file suffix, members only)
@@ -55,10 +55,7 @@ def incident_export(request, fmt):
             "STIX exports hold what members see (techniques, threat actors, motives). "
             "Visitors may export the public fields as CSV or JSON.",
         )
-    filter_class = filters.MemberIncidentFilter if member else filters.PublicIncidentFilter
-    filterset = filter_class(
-        request.GET or None, queryset=Incident.objects.visible_to(request.user)
-    )
+    filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
         fields = sorted(
             (filterset.form.fields[name].label or name) if name in filterset.form.fields else name

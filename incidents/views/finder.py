@@ -58,10 +58,7 @@ class CappedPaginator(Paginator):
 def incident_list(request):
     """The catalogue, filtered, searched and sorted; members get their extra filters."""
     member = is_member(request.user)
-    filter_class = filters.MemberIncidentFilter if member else filters.PublicIncidentFilter
-    filterset = filter_class(
-        request.GET or None, queryset=Incident.objects.visible_to(request.user)
-    )
+    filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
         body = caching.render_shared(
             "incidents/includes/_finder.html", _form_context(filterset, member), invalid=True
@@ -80,7 +77,7 @@ def incident_list(request):
         "finder",
         caching.audience(request.user),
         parts,
-        partial(render_finder, filter_class, params, filterset.queryset, position, member=member),
+        partial(render_finder, request.user, params, position, member=member),
     )
     page_number = position[1] if position[0] == "page" else None
     return page.render(
@@ -94,10 +91,10 @@ def incident_list(request):
     )
 
 
-def render_finder(filter_class, params, queryset, position, *, member):
+def render_finder(user, params, position, *, member):
     """The finder (form and results), rendered from the canonical parameters alone, so the
     cached HTML is the same whichever equivalent query string first produced it."""
-    filterset = filter_class(params or None, queryset=queryset)
+    filterset = filters.for_viewer(params, user, member=member)
     text = params.get("q", "")
     sort = params.get("sort") or filters.default_sort(text)
     context = _form_context(filterset, member)
@@ -121,19 +118,14 @@ def _position(request, sort):
 
 
 def _form_context(filterset, member):
-    visible = [f for f in filterset.form.visible_fields() if f.name not in ("q", "sort")]
     hidden_errors = (
         [(f.label, f.errors) for f in filterset.form.hidden_fields() if f.errors]
         if filterset.is_bound
         else []
     )
     return {
+        **filters.fields_context(filterset, member),
         "hidden_errors": hidden_errors,
-        "filterset": filterset,
-        "public_fields": [f for f in visible if f.name not in filters.MEMBER_ONLY_FILTERS],
-        "member_fields": [f for f in visible if f.name in filters.MEMBER_ONLY_FILTERS],
-        "member_filters": member,
-        "locked_filters": [] if member else filters.LOCKED_FILTER_LABELS,
         "list_url": reverse("incidents:incident_list"),
     }
 

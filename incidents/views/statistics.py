@@ -7,7 +7,6 @@ charts are counted once per (audience, canonical query) until the catalogue chan
 viewer is a member, and a non-member's page names them without a number.
 """
 
-import csv
 import json
 from functools import partial
 
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_safe
 from accounts.access import is_member
 
 from .. import caching, filters, search
+from ..exports import csvfile
 from ..http import NotFound
 from ..models import Dataset, Incident
 from ..statistics import charts, counts
@@ -29,11 +29,6 @@ LAYER_CHART = "attack-matrix"
 ATTACK_DATASET = "mitre-attack-enterprise"
 # Parameters of the finder that do not change what is counted.
 NOT_COUNTED = ("sort",)
-
-
-def _filterset(data, user, member):
-    filter_class = filters.MemberIncidentFilter if member else filters.PublicIncidentFilter
-    return filter_class(data or None, queryset=Incident.objects.visible_to(user))
 
 
 def _params(filterset) -> dict:
@@ -51,7 +46,7 @@ def chart_data(user, params, *, member) -> dict:
 
 
 def compute(user, params, *, member):
-    filterset = _filterset(params, user, member)
+    filterset = filters.for_viewer(params, user, member=member)
     incidents = filterset.qs
     if params.get("q"):
         matching = search.search(incidents, params["q"], member=member)
@@ -62,7 +57,7 @@ def compute(user, params, *, member):
 @require_safe
 def statistics(request):
     member = is_member(request.user)
-    filterset = _filterset(request.GET, request.user, member)
+    filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
         body = caching.render_shared(
             "incidents/statistics/_body.html", _form_context(filterset, member), invalid=True
@@ -93,7 +88,7 @@ def render_body(user, params, *, member):
     def shown(names):
         return [_chart_context(data[n], finder_url, query) for n in names if n in data]
 
-    context = _form_context(_filterset(params, user, member), member)
+    context = _form_context(filters.for_viewer(params, user, member=member), member)
     context.update(
         {
             "query": query,
@@ -125,27 +120,10 @@ def _chart_context(chart, finder_url, query):
 
 
 def _form_context(filterset, member):
-    visible = [f for f in filterset.form.visible_fields() if f.name not in ("q", "sort")]
     return {
-        "filterset": filterset,
-        "public_fields": [f for f in visible if f.name not in filters.MEMBER_ONLY_FILTERS],
-        "member_fields": [f for f in visible if f.name in filters.MEMBER_ONLY_FILTERS],
-        "member_filters": member,
-        "locked_filters": [] if member else filters.LOCKED_FILTER_LABELS,
+        **filters.fields_context(filterset, member),
         "statistics_url": reverse("incidents:statistics"),
     }
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value):
-    """A CSV cell a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @require_safe
@@ -155,14 +133,13 @@ def statistics_csv(request, chart):
     member = is_member(request.user)
     if chart in counts.MEMBER_CHARTS and not member:
         raise NotFound(MEMBERS_CHART)
-    filterset = _filterset(request.GET, request.user, member)
+    filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
         return HttpResponse(
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
         )
     data = chart_data(request.user, _params(filterset), member=member)[chart]
-    writer = csv.writer(_Echo())
-    body = "".join(writer.writerow([_cell(v) for v in row]) for row in data.csv_rows())
+    body = "".join(csvfile.lines(data.csv_rows()))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="statistics-{chart}.csv"'
     return response
@@ -174,7 +151,7 @@ def statistics_layer(request):
     member = is_member(request.user)
     if not member:
         raise NotFound(MEMBERS_CHART)
-    filterset = _filterset(request.GET, request.user, member)
+    filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
         return HttpResponse(
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"

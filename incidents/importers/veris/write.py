@@ -84,15 +84,14 @@ class VerisImporter:
             self.dataset.imported_at = self.now
             self.dataset.save(update_fields=["imported_at"])
 
-    def _slug(self, incident, p: ParsedIncident) -> str:
-        """As services.prepare_incident: drafts get a slug from the drafts' space, an
-        incident its public slug when first published; a slug once public is kept."""
-        if incident.status != Incident.Status.PUBLISHED:
-            return incident.slug or services.draft_slug()
-        if incident.slug and not services.is_draft_slug(incident.slug):
-            return incident.slug
-        return self.incident_slugs.allocate(
-            services.incident_slug_text(incident.date, incident.date_precision, p.victim)
+    def _slug(self, slug: str, status: str, p: ParsedIncident) -> str:
+        """services.incident_slug, with public slugs from this import's allocator."""
+        return services.incident_slug(
+            slug,
+            published=status == Incident.Status.PUBLISHED,
+            public_slug=lambda: self.incident_slugs.allocate(
+                services.incident_slug_text(p.date, p.precision, p.victim)
+            ),
         )
 
     def _write(self, chunk: list[ParsedIncident]):
@@ -142,7 +141,7 @@ class VerisImporter:
                     created_at=self.now,
                     updated_at=self.now,
                 )
-                incident.slug = self._slug(incident, p)
+                incident.slug = self._slug(incident.slug, status, p)
                 new.append(incident)
                 existing[p.external_id] = incident
                 continue
@@ -150,7 +149,7 @@ class VerisImporter:
                 values["status"], values["published_at"] = services.publication_values(
                     True, self.now, incident.published_at
                 )
-                values["slug"] = self._slug(Incident(**values, slug=incident.slug), p)
+                values["slug"] = self._slug(incident.slug, values["status"], p)
             diff = {k: v for k, v in values.items() if getattr(incident, k) != v}
             if diff:
                 for k, v in diff.items():
