@@ -52,6 +52,10 @@ EXTRA_URLS = [
     "/accounts/signup/",
     "/accounts/password/reset/",
     "/accounts/membership/",
+    "/accounts/trial/",
+    "/accounts/invoice/",
+    "/accounts/data/",
+    "/accounts/delete/",
     "/pricing/",
     "/billing/checkout/",
     "/billing/return/",
@@ -80,7 +84,37 @@ EXTRA_URLS = [
     "/statistics/actor-type-sector.csv",
     "/statistics/attack-matrix.csv",
     "/statistics/attack-layer.json",
+    "/statistics/attack-layer.json?technique=T9900",
+    # A search for a gated value (in lower case: the page echoes the query), on every
+    # channel that takes the finder's query.
+    "/statistics/?q=canaryalias0",
+    "/statistics/years.csv?q=canarymotive0a",
+    "/incidents/?q=canarytechnique0",
+    "/incidents/export.csv",
+    "/incidents/export.json",
+    "/incidents/export.stix.json",
+    "/incidents/export.csv?q=canarymotive0a",
+    "/incidents/export.json?q=canaryalias0",
+    "/incidents/export.json?motive=canary-motive&technique=T9900&actor_type=canary-type",
+    "/incidents/export.stix.json?q=canarytechnique0",
 ]
+# Channels whose content must have been read (a 200), not just their address reached, in
+# every non-member's crawl; signed-in non-members' own pages too.
+READ_BY_EVERY_NON_MEMBER = {
+    "billing:pricing",
+    "incidents:statistics",
+    "incidents:statistics_csv",
+    "incidents:incident_export",
+    "incidents:incident_feed",
+}
+READ_BY_SIGNED_IN_NON_MEMBERS = {
+    "accounts:membership",
+    "accounts:invoice_request",
+    "accounts:start_trial",
+    "accounts:my_data",
+    "accounts:delete_account",
+    "billing:checkout_return",
+}
 
 
 @pytest.fixture
@@ -196,10 +230,7 @@ def crawl(client, *, include_admin):
     return responses
 
 
-@pytest.mark.parametrize("kind", NON_MEMBERS)
-def test_no_canary_reaches_a_non_member(kind, canaries):
-    client = client_for(kind)
-    responses = crawl(client, include_admin=False)
+def assert_no_canary_reached(kind, responses, canaries):
     assert len(responses) > 20, sorted(responses)
     for path, response in responses.items():
         assert response.status_code < 500, path
@@ -210,6 +241,20 @@ def test_no_canary_reaches_a_non_member(kind, canaries):
         body = responses[actor_path].body
         for text in linked:
             assert text.encode() not in body, f"actor page {actor_path} reveals {text!r}"
+
+
+@pytest.mark.parametrize("kind", NON_MEMBERS)
+def test_no_canary_reaches_a_non_member(kind, canaries):
+    assert_no_canary_reached(kind, crawl(client_for(kind), include_admin=False), canaries)
+
+
+@pytest.mark.parametrize("kind", NON_MEMBERS)
+def test_no_canary_reaches_a_non_member_after_members_filled_the_caches(kind, canaries):
+    """Staff and a member crawl first, so every page, fragment, count and choice list is
+    cached for their audiences; nothing of theirs may be served to a non-member."""
+    for member_kind in ("staff", "member"):
+        crawl(client_for(member_kind), include_admin=False)
+    assert_no_canary_reached(kind, crawl(client_for(kind), include_admin=False), canaries)
 
 
 @pytest.mark.parametrize("kind", MEMBERS)
@@ -223,6 +268,12 @@ def test_members_find_every_canary(kind, canaries):
             assert text.encode() in responses[actor_path].body
     draft_seen = all(c.encode() in everything for c in canaries["draft"])
     assert draft_seen == (kind == "staff")
+    # A response holding a gated value must never be kept by a shared (proxy) cache.
+    for path, response in responses.items():
+        if any(c.encode() in response.body for c in canaries["gated"]):
+            cache_control = response.get("Cache-Control", "")
+            assert "private" in cache_control or "no-store" in cache_control, path
+            assert "Cookie" in response.get("Vary", ""), path
 
 
 @pytest.mark.parametrize("kind", NON_MEMBERS)
@@ -256,12 +307,21 @@ def _named_patterns(resolver=None, prefix=""):
             yield prefix + p.name
 
 
-def test_crawl_covers_every_page_of_the_site(canaries):
-    """The canary crawl must reach every named page of the portal itself."""
-    responses = crawl(client_for("anonymous"), include_admin=False)
-    reached = set()
-    for path in responses:
+@pytest.mark.parametrize("kind", NON_MEMBERS)
+def test_crawl_covers_every_page_of_the_site(kind, canaries):
+    """Every non-member's canary crawl must reach every named page of the portal itself,
+    and read (a 200) every channel that could carry catalogue data."""
+    responses = crawl(client_for(kind), include_admin=False)
+    reached, read = set(), set()
+    for path, response in responses.items():
         with contextlib.suppress(Resolver404):
-            reached.add(resolve(path.split("?")[0]).view_name)
+            name = resolve(path.split("?")[0]).view_name
+            reached.add(name)
+            if response.status_code == 200:
+                read.add(name)
     expected = set(_named_patterns())
     assert expected - reached == set()
+    must_read = READ_BY_EVERY_NON_MEMBER
+    if kind != "anonymous":
+        must_read = must_read | READ_BY_SIGNED_IN_NON_MEMBERS
+    assert must_read - read == set()
