@@ -60,11 +60,15 @@ real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (def
 	$(DEV) $(BIN)/python manage.py import_veris $(DATA)/vcdb/vcdb_validated.jsonl \
 		--attack-mapping $(VERIS_ATTACK_MAPPING) --publish
 
-# The suite runs on two cores (pytest-xdist, one test file per worker at a time); the tests
-# that start servers or processes of their own run after it, one at a time, and last the
-# one module with a transactional test (its flush empties the tables the migrations fill).
+# The suite runs on two cores (pytest-xdist, one test file per worker at a time); then, one at
+# a time, the tests that start servers or processes of their own and the modules with
+# transactional tests: a transactional test's flush empties the tables the migrations fill
+# (plans, groups), and under xdist the tests a worker runs after it would find them empty.
+# Without xdist pytest-django runs transactional tests after all others.
+TRANSACTIONAL_TESTS := tests/test_jobs_worker.py tests/accounts/test_billing_concurrency.py \
+	tests/accounts/test_trials.py tests/accounts/test_invoice_requests.py tests/test_operations.py
 SERIAL_TESTS := tests/test_faults.py tests/test_backup_restore.py tests/test_multiprocess.py \
-	tests/e2e tests/test_operations.py
+	tests/e2e $(TRANSACTIONAL_TESTS)
 PYTEST_PARALLEL = $(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SERIAL_TESTS))
 PYTEST_SERIAL = $(BIN)/python -m pytest $(SERIAL_TESTS)
 
