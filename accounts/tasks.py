@@ -46,3 +46,19 @@ def send_email(
         message.send()
 
     run_once(f"email:{message_id}", send)
+
+
+@retrying_task(attempts=6, backoff=timedelta(minutes=5))
+def cancel_online_subscription(stripe_subscription_id: str) -> None:
+    """End a subscription at the payment provider that the portal has ended (a refund in
+    full): Stripe keeps a refunded subscription running, and charging, until it is cancelled.
+    Raises (and so is retried) while the provider cannot be reached."""
+    from accounts import billing
+
+    backend = billing.get_backend()
+    if backend is None:
+        return
+    current = backend.retrieve_subscription(stripe_subscription_id)
+    if current is not None and current.get("status") in ("canceled", "incomplete_expired"):
+        return  # cancelled at Stripe already (a refund made while cancelling)
+    billing.cancel_online([stripe_subscription_id])

@@ -81,3 +81,24 @@ class StripeBackend:
         except stripe.StripeError:
             logger.warning("Could not fetch subscription %s from Stripe", subscription_id)
             return None
+
+    def subscription_of_payment(self, payment_intent_id: str) -> str | None:
+        """The subscription whose invoice the payment intent paid ("" when it paid none),
+        None when Stripe cannot be reached."""
+        try:
+            payments = self.client.v1.invoice_payments.list(
+                params={
+                    "payment": {"type": "payment_intent", "payment_intent": payment_intent_id},
+                    "expand": ["data.invoice"],
+                    "limit": 1,
+                }
+            ).to_dict()
+        except stripe.StripeError:
+            logger.warning("Could not ask Stripe which invoice %s paid", payment_intent_id)
+            return None
+        for payment in payments.get("data") or []:
+            invoice = payment.get("invoice")
+            if isinstance(invoice, dict):
+                parent = (invoice.get("parent") or {}).get("subscription_details") or {}
+                return parent.get("subscription") or ""
+        return ""

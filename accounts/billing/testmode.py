@@ -44,6 +44,9 @@ class TestModeBackend:
     def retrieve_subscription(self, subscription_id: str) -> None:
         return None  # nothing to ask: the events carry the whole state
 
+    def subscription_of_payment(self, payment_intent_id: str) -> None:
+        return None  # the lifecycle takes the customer's one running subscription
+
     def cancel_subscription(self, subscription_id: str) -> None:
         pass  # nothing charges in test mode; the local subscription is ended by the caller
 
