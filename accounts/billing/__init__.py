@@ -8,7 +8,7 @@ A backend has six members:
 - ``retrieve_subscription(subscription_id) -> dict | None``: the provider's current state of a
   subscription (Stripe-shaped), or None when it cannot be asked;
 - ``subscription_of_payment(payment_intent_id) -> str | None``: which subscription a payment
-  paid ("" for none, None when the provider cannot be asked): refunds;
+  paid ("" for none; None in test mode, which has nothing to ask): refunds;
 - ``cancel_subscription(subscription_id)``: end it at the provider at once (account deletion,
   a refund in full);
 - ``test_mode``: True for the offline development backend.

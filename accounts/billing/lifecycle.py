@@ -121,8 +121,8 @@ class _Answers:
         )
 
     def subscription_of_payment(self, payment_intent_id: str) -> str | None:
-        """The id of the subscription whose invoice a payment paid ("" for none), None when
-        Stripe cannot be asked."""
+        """The id of the subscription whose invoice a payment paid ("" for none), None in
+        test mode (nothing to ask)."""
         if not payment_intent_id:
             return None
         return self._get(
@@ -371,19 +371,20 @@ def _subscription_for_invoice(invoice: dict, event: dict, cause: str, answers: _
 def _subscription_for_charge(charge: dict, customer: BillingCustomer, answers: _Answers):
     """The subscription (locked) whose invoice ``charge`` paid: as Stripe says (a charge
     names no invoice since API version 2025-03-31); without Stripe to ask (test mode), the
-    customer's one running subscription paid online."""
+    customer's one running subscription paid online (none when two run)."""
     subscription_id = answers.subscription_of_payment(charge.get("payment_intent") or "")
-    if subscription_id:
-        return _locked(subscription_id, user_id=customer.user_id)
-    if subscription_id == "" or answers.can_ask():
-        return None  # Stripe says (or would say) the payment was no subscription's
-    running = list(
+    if subscription_id is not None:  # Stripe said ("": no subscription's invoice)
+        return _locked(subscription_id, user_id=customer.user_id) if subscription_id else None
+    online = (
         Subscription.objects.select_for_update()
         .select_related("plan")
         .filter(user_id=customer.user_id)
         .exclude(stripe_subscription_id="")
-        .exclude(status__in=ENDED_STATUSES)[:2]
+        .order_by("-created_at", "-pk")
     )
+    running = list(online.exclude(status__in=ENDED_STATUSES)[:2])
+    if not running:
+        return online.first()  # ended already: the refund is noted on the latest
     return running[0] if len(running) == 1 else None
 
 
