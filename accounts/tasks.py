@@ -62,3 +62,34 @@ def cancel_online_subscription(stripe_subscription_id: str) -> None:
     if current is not None and current.get("status") in ("canceled", "incomplete_expired"):
         return  # cancelled at Stripe already (a refund made while cancelling)
     billing.cancel_online([stripe_subscription_id])
+
+
+# The periodic sweeps, queued by `manage.py run_membership_jobs` (a timer: docs/deploy.md).
+
+
+@retrying_task(attempts=3, backoff=timedelta(minutes=10))
+def send_trial_reminders() -> None:
+    from accounts.selfserve import trials
+
+    trials.send_reminders()
+
+
+@retrying_task(attempts=3, backoff=timedelta(minutes=10))
+def send_renewal_reminders() -> None:
+    from accounts.billing import notices
+
+    notices.send_renewal_reminders()
+
+
+@retrying_task(attempts=3, backoff=timedelta(minutes=10))
+def end_lapsed_access() -> None:
+    """Announce every end of access no payment event announced, then mark ended trials
+    expired (their access had already ended at ``ends_at``)."""
+    from accounts.billing import notices
+    from accounts.selfserve import trials
+
+    notices.send_access_ended()
+    trials.expire_ended()
+
+
+PERIODIC = [send_trial_reminders, send_renewal_reminders, end_lapsed_access]

@@ -240,7 +240,7 @@ def trial_ending_in(delta, **user):
 def test_a_trial_ends_by_itself(db):
     ended = trial_ending_in(-datetime.timedelta(seconds=1))
     assert not is_member(fresh(ended.user))
-    call_command("send_trial_reminders", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("run_membership_jobs", stdout=open("/dev/null", "w"))  # noqa: SIM115
     ended.refresh_from_db()
     assert ended.status == Subscription.Status.EXPIRED
 
@@ -251,14 +251,17 @@ def test_one_reminder_per_trial_however_often_the_command_runs(db):
     ended = trial_ending_in(-DAY)
     paid = SubscriptionFactory(ends_at=timezone.now() + DAY)
     for _ in range(3):
-        call_command("send_trial_reminders", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert [m.to for m in mail.outbox] == [[soon.user.email]]
-    message = mail.outbox[0]
-    assert "Your free trial ends on" in message.subject
-    assert "nothing is charged" in message.body
-    assert later.user.email not in str([m.to for m in mail.outbox])
-    assert paid.user.email not in str([m.to for m in mail.outbox])
-    assert ended.user.email not in str([m.to for m in mail.outbox])
+        call_command("run_membership_jobs", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    reminders = [m for m in mail.outbox if "Your free trial ends on" in m.subject]
+    assert [m.to for m in reminders] == [[soon.user.email]]
+    assert "nothing is charged" in reminders[0].body
+    # The trial that ended yesterday is told so, once (accounts.billing.notices).
+    [ended_mail] = [m for m in mail.outbox if m not in reminders]
+    assert ended_mail.to == [ended.user.email]
+    assert "Your free trial of" in ended_mail.body and "has ended" in ended_mail.body
+    recipients = str([m.to for m in mail.outbox])
+    assert later.user.email not in recipients
+    assert paid.user.email not in recipients
 
 
 def test_a_trial_is_reminded_when_it_comes_within_three_days(db):
