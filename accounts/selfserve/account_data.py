@@ -2,7 +2,10 @@
 
 What is kept after a deletion, and for how long (also on the page and in the README):
 invoice requests, anonymised (no link to the account, no billing email), for ten years
-from the request, as invoice records must be kept for tax purposes.
+from the request, as invoice records must be kept for tax purposes; and for a user who had
+a free trial, the keyed hash of each of their normalised email addresses
+(``accounts.TrialClaim``), so that the trial stays one per person, as long as trials are
+offered.
 """
 
 from allauth.account.models import EmailAddress
