@@ -12,7 +12,7 @@ stays cancelled (Stripe never revives one), and a payment failure for a period a
 is stale whatever its timestamp.
 
 No call to Stripe happens inside the transaction: a handler that needs Stripe's answer raises
-``_NeedsStripe``; ``receive`` rolls back, asks Stripe outside any transaction and runs the
+``NeedsStripe``; ``receive`` rolls back, asks Stripe outside any transaction and runs the
 handler again with the answer (locks are never held over the network).
 """
 
@@ -25,7 +25,8 @@ from django.utils import timezone
 from accounts import periods, tasks
 from accounts.models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
 
-from . import emails, get_backend
+from . import emails
+from .answers import Answers, NeedsStripe
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +50,11 @@ TRACKED = ["plan_id", "status", "ends_at", "cancel_at_period_end", "grace_ends_a
 
 def receive(event: dict, *, cause: str = SubscriptionChange.Cause.STRIPE) -> str:
     """Store ``event`` once by its id and apply it; returns what happened (for logs)."""
-    answers = _Answers()
+    answers = Answers()
     while True:
         try:
             outcome = _receive_once(event, cause, answers)
-        except _NeedsStripe as need:
+        except NeedsStripe as need:
             answers.ask(need)  # rolled back: no transaction is open here
             continue
         break
@@ -61,7 +62,7 @@ def receive(event: dict, *, cause: str = SubscriptionChange.Cause.STRIPE) -> str
     return outcome
 
 
-def _receive_once(event: dict, cause: str, answers: "_Answers") -> str:
+def _receive_once(event: dict, cause: str, answers: Answers) -> str:
     with transaction.atomic():
         stored, created = StripeEvent.objects.get_or_create(
             event_id=event["id"],
@@ -81,60 +82,10 @@ def _receive_once(event: dict, cause: str, answers: "_Answers") -> str:
     return outcome
 
 
-class _NeedsStripe(Exception):
-    """Raised inside the transaction by a handler that needs Stripe's answer to ``ask()``."""
-
-    def __init__(self, key: tuple, ask):
-        super().__init__(key)
-        self.key, self.ask = key, ask
-
-
-class _Answers:
-    """Stripe's answers for one event, asked outside the transaction (see the module doc)."""
-
-    def __init__(self):
-        self.known = {}
-
-    def ask(self, need: _NeedsStripe) -> None:
-        if need.key in self.known:
-            raise RuntimeError(f"Stripe was asked twice for {need.key}")
-        self.known[need.key] = need.ask()
-
-    @staticmethod
-    def can_ask() -> bool:
-        backend = get_backend()
-        return backend is not None and not backend.test_mode
-
-    def _get(self, key: tuple, ask_backend):
-        if key in self.known:
-            return self.known[key]
-        if not self.can_ask():
-            return None  # test mode: the events carry the whole state
-        backend = get_backend()
-        raise _NeedsStripe(key, lambda: ask_backend(backend))
-
-    def subscription(self, subscription_id: str) -> dict | None:
-        """Stripe's current state of the subscription, when a Stripe key is configured."""
-        return self._get(
-            ("subscription", subscription_id),
-            lambda backend: backend.retrieve_subscription(subscription_id),
-        )
-
-    def subscription_of_payment(self, payment_intent_id: str) -> str | None:
-        """The id of the subscription whose invoice a payment paid ("" for none), None in
-        test mode (nothing to ask)."""
-        if not payment_intent_id:
-            return None
-        return self._get(
-            ("payment", payment_intent_id),
-            lambda backend: backend.subscription_of_payment(payment_intent_id),
-        )
-
-
 # -- the handlers ------------------------------------------------------------------------
 
 
-def checkout_session_completed(event: dict, cause: str, answers: _Answers) -> str:
+def checkout_session_completed(event: dict, cause: str, answers: Answers) -> str:
     session = event["data"]["object"]
     customer = _customer(session.get("customer"))
     if customer is None or str(customer.user_id) != str(session.get("client_reference_id")):
@@ -170,12 +121,12 @@ def checkout_session_completed(event: dict, cause: str, answers: _Answers) -> st
     return _save(subscription, None, event, cause, stamp=False)
 
 
-def customer_subscription_changed(event: dict, cause: str, answers: _Answers) -> str:
+def customer_subscription_changed(event: dict, cause: str, answers: Answers) -> str:
     """customer.subscription.created, .updated and .deleted: the object is the whole state."""
     return _apply_subscription(event["data"]["object"], event, cause, answers)
 
 
-def invoice_paid(event: dict, cause: str, answers: _Answers) -> str:
+def invoice_paid(event: dict, cause: str, answers: Answers) -> str:
     invoice = event["data"]["object"]
     subscription, outcome = _subscription_for_invoice(invoice, event, cause, answers)
     if subscription is None:
@@ -193,7 +144,7 @@ def invoice_paid(event: dict, cause: str, answers: _Answers) -> str:
     return _save(subscription, before, event, cause)
 
 
-def invoice_payment_failed(event: dict, cause: str, answers: _Answers) -> str:
+def invoice_payment_failed(event: dict, cause: str, answers: Answers) -> str:
     invoice = event["data"]["object"]
     subscription, outcome = _subscription_for_invoice(invoice, event, cause, answers)
     if subscription is None:
@@ -215,7 +166,7 @@ def invoice_payment_failed(event: dict, cause: str, answers: _Answers) -> str:
     return _save(subscription, before, event, cause)
 
 
-def charge_refunded(event: dict, cause: str, answers: _Answers) -> str:
+def charge_refunded(event: dict, cause: str, answers: Answers) -> str:
     """A refund of a subscription's payment: in full it ends access at once (and the
     subscription at Stripe, from the job queue); a partial one is noted in the history only."""
     charge = event["data"]["object"]
@@ -260,7 +211,7 @@ HANDLERS = {
 
 
 def _apply_subscription(
-    obj: dict, event: dict, cause: str, answers: _Answers, *, fetched_now=False
+    obj: dict, event: dict, cause: str, answers: Answers, *, fetched_now=False
 ) -> str:
     customer = _customer(obj.get("customer"))
     if customer is None:
@@ -345,7 +296,7 @@ def _subscription_period_end(obj: dict):
 # -- invoices ----------------------------------------------------------------------------
 
 
-def _subscription_for_invoice(invoice: dict, event: dict, cause: str, answers: _Answers):
+def _subscription_for_invoice(invoice: dict, event: dict, cause: str, answers: Answers):
     """(subscription locked for update, None) or (None, outcome)."""
     # Since API version 2025-03-31 an invoice names its subscription under parent.
     parent = (invoice.get("parent") or {}).get("subscription_details") or {}
@@ -368,7 +319,7 @@ def _subscription_for_invoice(invoice: dict, event: dict, cause: str, answers: _
     return subscription, None
 
 
-def _subscription_for_charge(charge: dict, customer: BillingCustomer, answers: _Answers):
+def _subscription_for_charge(charge: dict, customer: BillingCustomer, answers: Answers):
     """The subscription (locked) whose invoice ``charge`` paid: as Stripe says (a charge
     names no invoice since API version 2025-03-31); without Stripe to ask (test mode), the
     customer's one running subscription paid online (none when two run)."""

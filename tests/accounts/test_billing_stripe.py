@@ -30,7 +30,7 @@ from django.test import Client, override_settings
 from django_tasks_db.models import DBTaskResult
 
 from accounts.access import is_member
-from accounts.models import BillingCustomer, Subscription
+from accounts.models import BillingCustomer, StripeEvent, Subscription
 from tests.accounts.billing_helpers import SECRET, event, invoice, post_event, subscription
 from tests.accounts.test_jobs import DATABASE_QUEUE, run_queue
 from tests.factories import PlanFactory, UserFactory
@@ -448,3 +448,22 @@ def test_deleting_an_account_calls_stripe_outside_its_transaction(fake_stripe, p
     )
     assert [(m, p) for m, p, _, _ in fake_stripe] == [("DELETE", "/v1/subscriptions/sub_R3c0rded")]
     assert FakeStripe.depths == [baseline]
+
+
+def test_a_refund_stripe_cannot_place_is_refused_for_redelivery(
+    fake_stripe, plan, buyer_client, monkeypatch
+):
+    """Stripe not answering which subscription was paid: 500, nothing stored (Stripe delivers
+    the event again), and the redelivery applies it."""
+    _stripe_paid_member(buyer_client)
+    refund = _refund()
+    monkeypatch.setitem(
+        RECORDED, ("GET", "/v1/invoice_payments"), (500, {"error": {"type": "api_error"}})
+    )
+    client = Client(raise_request_exception=False)
+    assert post_event(client, refund).status_code == 500
+    assert not StripeEvent.objects.filter(event_id=refund["id"]).exists()
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
+    monkeypatch.undo()
+    assert post_event(client, refund).status_code == 200
+    assert Subscription.objects.get().status == Subscription.Status.CANCELLED
