@@ -336,3 +336,23 @@ def test_account_deletion_keeps_only_the_fingerprint(plan):
     [claim] = TrialClaim.objects.all()
     assert claim.fingerprint == trials.email_fingerprint("ada@example.org")
     assert "ada" not in str(TrialClaim.objects.values().get())
+
+
+def test_the_migration_claims_the_trials_taken_before_claims_existed(plan):
+    import importlib
+
+    from django.apps import apps
+
+    from accounts.models import TrialClaim
+
+    migration = importlib.import_module("accounts.migrations.0006_trial_claim")
+    user = _signed_up("Ada+old@example.org")
+    trials.start_trial(user, plan)
+    EmailAddress.objects.create(user=user, email="ada@work.example", verified=False)
+    TrialClaim.objects.all().delete()
+    migration.claim_past_trials(apps, None)
+    migration.claim_past_trials(apps, None)  # again: nothing twice
+    assert set(TrialClaim.objects.values_list("fingerprint", flat=True)) == {
+        trials.email_fingerprint("ada@example.org"),
+        trials.email_fingerprint("ada@work.example"),
+    }
