@@ -273,6 +273,25 @@ class Trial(models.Model):
         return f"Trial of {self.plan} for {self.user}"
 
 
+class TrialClaim(models.Model):
+    """A free trial taken by an email address, kept after the account is deleted so that the
+    trial stays once per person: only a keyed hash of the normalised address
+    (accounts.selfserve.trials.email_fingerprint), which cannot be turned back into it."""
+
+    fingerprint = models.CharField(max_length=64)
+    claimed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # accounts.selfserve.trials.start_trial: a second trial for the same address, even
+            # from a new account, fails here.
+            models.UniqueConstraint(fields=["fingerprint"], name="trial_claim_unique"),
+        ]
+
+    def __str__(self):
+        return f"Trial claimed {self.claimed_at:%Y-%m-%d}"
+
+
 class InvoiceRequest(models.Model):
     """A request to pay for a plan by invoice; staff mark it paid, which activates a
     subscription. Kept, anonymised, when its requester deletes their account."""

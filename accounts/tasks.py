@@ -46,3 +46,50 @@ def send_email(
         message.send()
 
     run_once(f"email:{message_id}", send)
+
+
+@retrying_task(attempts=6, backoff=timedelta(minutes=5))
+def cancel_online_subscription(stripe_subscription_id: str) -> None:
+    """End a subscription at the payment provider that the portal has ended (a refund in
+    full): Stripe keeps a refunded subscription running, and charging, until it is cancelled.
+    Raises (and so is retried) while the provider cannot be reached."""
+    from accounts import billing
+
+    backend = billing.get_backend()
+    if backend is None:
+        return
+    current = backend.retrieve_subscription(stripe_subscription_id)
+    if current is not None and current.get("status") in ("canceled", "incomplete_expired"):
+        return  # cancelled at Stripe already (a refund made while cancelling)
+    billing.cancel_online([stripe_subscription_id])
+
+
+# The periodic sweeps, queued by `manage.py run_membership_jobs` (a timer: docs/deploy.md).
+
+
+@retrying_task(attempts=3, backoff=timedelta(minutes=10))
+def send_trial_reminders() -> None:
+    from accounts.selfserve import trials
+
+    trials.send_reminders()
+
+
+@retrying_task(attempts=3, backoff=timedelta(minutes=10))
+def send_renewal_reminders() -> None:
+    from accounts.billing import notices
+
+    notices.send_renewal_reminders()
+
+
+@retrying_task(attempts=3, backoff=timedelta(minutes=10))
+def end_lapsed_access() -> None:
+    """Announce every end of access no payment event announced, then mark ended trials
+    expired (their access had already ended at ``ends_at``)."""
+    from accounts.billing import notices
+    from accounts.selfserve import trials
+
+    notices.send_access_ended()
+    trials.expire_ended()
+
+
+PERIODIC = [send_trial_reminders, send_renewal_reminders, end_lapsed_access]

@@ -1,7 +1,7 @@
 """Canary test of the channels a GET crawl cannot reach: downloads and forms a viewer posts
 (their data, an invoice request, the test-mode checkout and portal), every account email
-(billing, invoice, trial), and searches for a gated value (whether they narrow a
-non-member's statistics or export).
+(billing, invoice, trial, the periodic renewal and access-ended notices), and searches for a
+gated value (whether they narrow a non-member's statistics or export).
 
 The canaries of tests.test_canary are planted in every members-only field; no response to
 a non-member and no account email may hold one.
@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.access import is_member
+from accounts.billing import notices
 from accounts.models import InvoiceRequest, Subscription
 from accounts.selfserve import invoices, trials
 from tests.conftest import NON_MEMBERS, client_for, make_viewer
@@ -118,6 +119,16 @@ def test_posted_channels_and_account_emails_carry_no_canary(kind, canaries, plan
     )
     trial = trials.start_trial(trial_user, plan)
     assert trials.send_reminders(now=trial.ends_at - datetime.timedelta(days=1)) == 1
+    # The periodic notices: a renewal seven days ahead, a trial's end.
+    renewing = Subscription.objects.filter(user=user, source=Subscription.Source.INVOICE).get()
+    renewing.source, renewing.stripe_subscription_id = Subscription.Source.PAYMENT, "sub_canary"
+    renewing.save()
+    assert notices.send_renewal_reminders(now=renewing.ends_at - datetime.timedelta(days=2)) == 1
+    Subscription.objects.filter(pk=trial.pk).update(
+        starts_at=timezone.now() - datetime.timedelta(days=14),
+        ends_at=timezone.now() - datetime.timedelta(hours=1),
+    )
+    assert notices.send_access_ended() >= 1
     subjects = [m.subject.split("] ", 1)[-1] for m in mail.outbox]
     for expected in (
         "Your invoice request for Analyst",
@@ -126,11 +137,12 @@ def test_posted_channels_and_account_emails_carry_no_canary(kind, canaries, plan
         "Your membership has ended",
         "Your membership is active",
         "Your free trial ends on",
+        "Your membership renews on",
     ):
         assert any(s.startswith(expected) for s in subjects), (expected, subjects)
+    assert any("Your free trial of Analyst" in m.body for m in mail.outbox)
     for message in mail.outbox:
         assert_no_canary(mail_blob(message), canaries, f"the email {message.subject!r}")
-    assert Subscription.objects.filter(user=trial_user, ends_at__gt=timezone.now()).exists()
 
 
 # Searches for a gated value (lower case: the canary itself is never echoed back).

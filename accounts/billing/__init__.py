@@ -1,13 +1,16 @@
 """Buying membership online: the payment backend interface.
 
-A backend has five members:
+A backend has six members:
 
 - ``start_checkout(request, user, plan, interval) -> str``: the URL to send the buyer to;
 - ``customer_portal_url(request, user) -> str``: where a paying member manages card, plan,
   cancellation and invoices;
 - ``retrieve_subscription(subscription_id) -> dict | None``: the provider's current state of a
   subscription (Stripe-shaped), or None when it cannot be asked;
-- ``cancel_subscription(subscription_id)``: end it at the provider at once (account deletion);
+- ``subscription_of_payment(payment_intent_id) -> str | None``: which subscription a payment
+  paid ("" for none; None in test mode, which has nothing to ask): refunds;
+- ``cancel_subscription(subscription_id)``: end it at the provider at once (account deletion,
+  a refund in full);
 - ``test_mode``: True for the offline development backend.
 
 Whatever the backend, payments reach the membership rule only through Stripe-shaped events

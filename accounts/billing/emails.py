@@ -1,4 +1,5 @@
-"""Billing emails (welcome, payment failed, access ended), sent by the job queue.
+"""Billing emails (welcome, payment failed, access ended, renewal reminder), sent by the job
+queue; the ones no payment event triggers are found by accounts.billing.notices.
 
 Rendered when the subscription changes, inside the transaction that changes it (the task is
 committed or rolled back with it), through ``accounts.emails.enqueue_email``; the key names
@@ -18,7 +19,7 @@ def on_change(subscription: Subscription, before: dict | None, after: dict) -> N
     """Queue the email a change calls for, if any."""
     was = before["status"] if before else None
     now = after["status"]
-    ref = subscription.stripe_subscription_id or f"local-{subscription.pk}"
+    ref = reference(subscription)
     # Overdue with a grace period is a failed renewal (its recovery is no welcome); overdue
     # without one is a first payment still pending.
     renewal_failed = was == Status.PAST_DUE and before["grace_ends_at"] is not None
@@ -28,6 +29,11 @@ def on_change(subscription: Subscription, before: dict | None, after: dict) -> N
         queue(subscription, "payment_failed", f"{ref}.{after['grace_ends_at']:%Y%m%d%H%M}")
     elif now in ENDED and was not in ENDED and was is not None:
         queue(subscription, "access_ended", ref)
+
+
+def reference(subscription: Subscription) -> str:
+    """The subscription in email keys: Stripe's id, or ours for one not paid online."""
+    return subscription.stripe_subscription_id or f"local-{subscription.pk}"
 
 
 def queue(subscription: Subscription, kind: str, key: str) -> None:

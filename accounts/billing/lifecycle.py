@@ -7,7 +7,13 @@ webhook or from the test-mode backend.
 
 Ordering: each subscription remembers the ``created`` time of the newest event applied to it
 (``stripe_state_at``). An older event is not applied over a newer state; with a Stripe key
-the subscription is fetched instead (Stripe's current state wins).
+the subscription is fetched instead (Stripe's current state wins). A cancelled subscription
+stays cancelled (Stripe never revives one), and a payment failure for a period already paid
+is stale whatever its timestamp.
+
+No call to Stripe happens inside the transaction: a handler that needs Stripe's answer raises
+``NeedsStripe``; ``receive`` rolls back, asks Stripe outside any transaction and runs the
+handler again with the answer (locks are never held over the network).
 """
 
 import datetime
@@ -16,10 +22,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import periods
+from accounts import periods, tasks
 from accounts.models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
 
 from . import emails
+from .answers import Answers, NeedsStripe
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +50,19 @@ TRACKED = ["plan_id", "status", "ends_at", "cancel_at_period_end", "grace_ends_a
 
 def receive(event: dict, *, cause: str = SubscriptionChange.Cause.STRIPE) -> str:
     """Store ``event`` once by its id and apply it; returns what happened (for logs)."""
+    answers = Answers()
+    while True:
+        try:
+            outcome = _receive_once(event, cause, answers)
+        except NeedsStripe as need:
+            answers.ask(need)  # rolled back: no transaction is open here
+            continue
+        break
+    logger.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
+    return outcome
+
+
+def _receive_once(event: dict, cause: str, answers: Answers) -> str:
     with transaction.atomic():
         stored, created = StripeEvent.objects.get_or_create(
             event_id=event["id"],
@@ -56,17 +76,16 @@ def receive(event: dict, *, cause: str = SubscriptionChange.Cause.STRIPE) -> str
         if not created:
             return "replay: already received"
         handler = HANDLERS.get(event["type"])
-        outcome = handler(event, cause) if handler else "ignored: event type not handled"
+        outcome = handler(event, cause, answers) if handler else "ignored: event type not handled"
         stored.outcome = outcome[:300]
         stored.save(update_fields=["outcome"])
-    logger.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
     return outcome
 
 
 # -- the handlers ------------------------------------------------------------------------
 
 
-def checkout_session_completed(event: dict, cause: str) -> str:
+def checkout_session_completed(event: dict, cause: str, answers: Answers) -> str:
     session = event["data"]["object"]
     customer = _customer(session.get("customer"))
     if customer is None or str(customer.user_id) != str(session.get("client_reference_id")):
@@ -76,9 +95,9 @@ def checkout_session_completed(event: dict, cause: str) -> str:
         return "ignored: not a subscription checkout"
     if _locked(subscription_id) is not None:
         return "no change: the subscription's own events came first"
-    fetched = _fetch(subscription_id)
+    fetched = answers.subscription(subscription_id)
     if fetched is not None:
-        return _apply_subscription(fetched, event, cause, fetched_now=True)
+        return _apply_subscription(fetched, event, cause, answers, fetched_now=True)
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return "ignored: checkout completed without payment"
     metadata = session.get("metadata") or {}
@@ -102,14 +121,14 @@ def checkout_session_completed(event: dict, cause: str) -> str:
     return _save(subscription, None, event, cause, stamp=False)
 
 
-def customer_subscription_changed(event: dict, cause: str) -> str:
+def customer_subscription_changed(event: dict, cause: str, answers: Answers) -> str:
     """customer.subscription.created, .updated and .deleted: the object is the whole state."""
-    return _apply_subscription(event["data"]["object"], event, cause)
+    return _apply_subscription(event["data"]["object"], event, cause, answers)
 
 
-def invoice_paid(event: dict, cause: str) -> str:
+def invoice_paid(event: dict, cause: str, answers: Answers) -> str:
     invoice = event["data"]["object"]
-    subscription, outcome = _subscription_for_invoice(invoice, event, cause)
+    subscription, outcome = _subscription_for_invoice(invoice, event, cause, answers)
     if subscription is None:
         return outcome
     if subscription.status in ENDED_STATUSES:
@@ -125,17 +144,56 @@ def invoice_paid(event: dict, cause: str) -> str:
     return _save(subscription, before, event, cause)
 
 
-def invoice_payment_failed(event: dict, cause: str) -> str:
+def invoice_payment_failed(event: dict, cause: str, answers: Answers) -> str:
     invoice = event["data"]["object"]
-    subscription, outcome = _subscription_for_invoice(invoice, event, cause)
+    subscription, outcome = _subscription_for_invoice(invoice, event, cause, answers)
     if subscription is None:
         return outcome
     if subscription.status in ENDED_STATUSES:
         return "no change: the subscription has ended"
+    period_end = _invoice_period_end(invoice)
+    if (
+        period_end is not None
+        and subscription.status == Status.ACTIVE
+        and subscription.ends_at is not None
+        and period_end <= subscription.ends_at
+    ):
+        # Its invoice.paid came first (a retry that succeeded): that period is paid.
+        return "ignored: the period of this invoice is paid already"
     before = _snapshot(subscription)
     subscription.status = Status.PAST_DUE
     _start_grace(subscription, event)
     return _save(subscription, before, event, cause)
+
+
+def charge_refunded(event: dict, cause: str, answers: Answers) -> str:
+    """A refund of a subscription's payment: in full it ends access at once (and the
+    subscription at Stripe, from the job queue); a partial one is noted in the history only."""
+    charge = event["data"]["object"]
+    customer = _customer(charge.get("customer"))
+    if customer is None:
+        return _unknown_customer(event, charge.get("customer"))
+    subscription = _subscription_for_charge(charge, customer, answers)
+    if subscription is None:
+        logger.warning("Stripe event %s: refund of %s, no subscription", event["id"], charge["id"])
+        return "ignored: the refunded payment is for no subscription known here"
+    amount, refunded = int(charge.get("amount") or 0), int(charge.get("amount_refunded") or 0)
+    what = f"{refunded / 100:.2f} {str(charge.get('currency') or '').upper()}, {charge['id']}"
+    if not (charge.get("refunded") or (amount and refunded >= amount)):
+        return _note(subscription, event, cause, f"partial refund ({what}): access unchanged")
+    if subscription.status in ENDED_STATUSES:
+        return _note(subscription, event, cause, f"refunded in full ({what}): ended already")
+    before = _snapshot(subscription)
+    ended = _time(event["created"])
+    subscription.status = Status.CANCELLED
+    subscription.ends_at = subscription.cancelled_at = ended
+    subscription.cancel_at_period_end = False
+    subscription.grace_ends_at = None
+    outcome = _save(subscription, before, event, cause, note=f"refunded in full ({what})")
+    if answers.can_ask():
+        # Stripe keeps a refunded subscription running (and charging) until it is cancelled.
+        tasks.cancel_online_subscription.enqueue(subscription.stripe_subscription_id)
+    return outcome
 
 
 HANDLERS = {
@@ -145,13 +203,16 @@ HANDLERS = {
     "customer.subscription.deleted": customer_subscription_changed,
     "invoice.paid": invoice_paid,
     "invoice.payment_failed": invoice_payment_failed,
+    "charge.refunded": charge_refunded,
 }
 
 
 # -- applying a subscription object ------------------------------------------------------
 
 
-def _apply_subscription(obj: dict, event: dict, cause: str, *, fetched_now=False) -> str:
+def _apply_subscription(
+    obj: dict, event: dict, cause: str, answers: Answers, *, fetched_now=False
+) -> str:
     customer = _customer(obj.get("customer"))
     if customer is None:
         return _unknown_customer(event, obj.get("customer"))
@@ -160,8 +221,12 @@ def _apply_subscription(obj: dict, event: dict, cause: str, *, fetched_now=False
         logger.warning("Stripe subscription %s: no plan has its price", obj.get("id"))
         return "ignored: no plan has this price"
     subscription = _locked(obj["id"])
+    if subscription is not None and subscription.status == Status.CANCELLED:
+        # Ended by Stripe, a refund or staff: Stripe never revives a canceled subscription,
+        # so an update delivered after (or stamped the same second as) the end is stale.
+        return "no change: the subscription was cancelled"
     if subscription is not None and not fetched_now and _is_stale(subscription, event):
-        fetched = _fetch(obj["id"])
+        fetched = answers.subscription(obj["id"])
         if fetched is None:
             return "ignored: older than the state already applied"
         obj, fetched_now = fetched, True
@@ -231,7 +296,7 @@ def _subscription_period_end(obj: dict):
 # -- invoices ----------------------------------------------------------------------------
 
 
-def _subscription_for_invoice(invoice: dict, event: dict, cause: str):
+def _subscription_for_invoice(invoice: dict, event: dict, cause: str, answers: Answers):
     """(subscription locked for update, None) or (None, outcome)."""
     # Since API version 2025-03-31 an invoice names its subscription under parent.
     parent = (invoice.get("parent") or {}).get("subscription_details") or {}
@@ -242,16 +307,36 @@ def _subscription_for_invoice(invoice: dict, event: dict, cause: str):
         return None, _unknown_customer(event, invoice.get("customer"))
     subscription = _locked(subscription_id)
     if subscription is None:
-        fetched = _fetch(subscription_id)
+        fetched = answers.subscription(subscription_id)
         if fetched is None:
             return None, "ignored: subscription not known yet (its own events will bring it)"
-        _apply_subscription(fetched, event, cause, fetched_now=True)
+        _apply_subscription(fetched, event, cause, answers, fetched_now=True)
         subscription = _locked(subscription_id)
         if subscription is None:
             return None, "ignored: the fetched subscription was not applied"
     if _is_stale(subscription, event):
         return None, "ignored: older than the state already applied"
     return subscription, None
+
+
+def _subscription_for_charge(charge: dict, customer: BillingCustomer, answers: Answers):
+    """The subscription (locked) whose invoice ``charge`` paid: as Stripe says (a charge
+    names no invoice since API version 2025-03-31); without Stripe to ask (test mode), the
+    customer's one running subscription paid online (none when two run)."""
+    subscription_id = answers.subscription_of_payment(charge.get("payment_intent") or "")
+    if subscription_id is not None:  # Stripe said ("": no subscription's invoice)
+        return _locked(subscription_id, user_id=customer.user_id) if subscription_id else None
+    online = (
+        Subscription.objects.select_for_update()
+        .select_related("plan")
+        .filter(user_id=customer.user_id)
+        .exclude(stripe_subscription_id="")
+        .order_by("-created_at", "-pk")
+    )
+    running = list(online.exclude(status__in=ENDED_STATUSES)[:2])
+    if not running:
+        return online.first()  # ended already: the refund is noted on the latest
+    return running[0] if len(running) == 1 else None
 
 
 def _invoice_period_end(invoice: dict):
@@ -271,7 +356,13 @@ def _start_grace(subscription: Subscription, event: dict) -> None:
 
 
 def _save(
-    subscription: Subscription, before: dict | None, event: dict, cause: str, *, stamp=True
+    subscription: Subscription,
+    before: dict | None,
+    event: dict,
+    cause: str,
+    *,
+    stamp=True,
+    note="",
 ) -> str:
     after = _snapshot(subscription)
     if stamp:
@@ -283,6 +374,13 @@ def _save(
     if before == after:
         return "no change"
     summary = _describe(before, after)
+    _note(subscription, event, cause, f"{note}: {summary}" if note else summary)
+    emails.on_change(subscription, before, after)
+    return summary
+
+
+def _note(subscription: Subscription, event: dict, cause: str, summary: str) -> str:
+    """One line of the subscription's history, caused by ``event``."""
     SubscriptionChange.objects.create(
         subscription=subscription,
         cause=cause,
@@ -290,7 +388,6 @@ def _save(
         event_type=event["type"],
         summary=summary[:500],
     )
-    emails.on_change(subscription, before, after)
     return summary
 
 
@@ -316,11 +413,11 @@ def _is_stale(subscription: Subscription, event: dict) -> bool:
     return int(event["created"]) < subscription.stripe_state_at
 
 
-def _locked(subscription_id: str):
+def _locked(subscription_id: str, **filters):
     return (
         Subscription.objects.select_for_update()
         .select_related("plan")
-        .filter(stripe_subscription_id=subscription_id)
+        .filter(stripe_subscription_id=subscription_id, **filters)
         .first()
     )
 
@@ -339,16 +436,6 @@ def _unknown_customer(event: dict, customer_id) -> str:
         customer_id,
     )
     return "ignored: unknown customer"
-
-
-def _fetch(subscription_id: str):
-    """Stripe's current state of the subscription, when a Stripe key is configured."""
-    from . import get_backend
-
-    backend = get_backend()
-    if backend is None:
-        return None
-    return backend.retrieve_subscription(subscription_id)
 
 
 def _time(unix) -> datetime.datetime:

@@ -81,3 +81,21 @@ class StripeBackend:
         except stripe.StripeError:
             logger.warning("Could not fetch subscription %s from Stripe", subscription_id)
             return None
+
+    def subscription_of_payment(self, payment_intent_id: str) -> str:
+        """The subscription whose invoice the payment intent paid ("" when it paid none).
+        Raises StripeError when Stripe cannot answer: the webhook then fails and Stripe
+        delivers the event again (a refund must not be lost)."""
+        payments = self.client.v1.invoice_payments.list(
+            params={
+                "payment": {"type": "payment_intent", "payment_intent": payment_intent_id},
+                "expand": ["data.invoice"],
+                "limit": 1,
+            }
+        ).to_dict()
+        for payment in payments.get("data") or []:
+            invoice = payment.get("invoice")
+            if isinstance(invoice, dict):
+                parent = (invoice.get("parent") or {}).get("subscription_details") or {}
+                return parent.get("subscription") or ""
+        return ""

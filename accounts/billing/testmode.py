@@ -3,7 +3,8 @@
 Checkout is a page of ours labelled TEST MODE; paying there feeds the events Stripe's
 webhooks would send (``checkout.session.completed``, ``customer.subscription.created``,
 ``invoice.paid``) through ``lifecycle.receive``, the webhook's own code path. The "customer
-portal" is a page of ours too: cancel at period end, resume, a failed renewal, the period's end.
+portal" is a page of ours too: cancel at period end, resume, a failed renewal, the period's end,
+and a refund in full as staff would make it in Stripe's dashboard.
 """
 
 import datetime
@@ -43,6 +44,9 @@ class TestModeBackend:
 
     def retrieve_subscription(self, subscription_id: str) -> None:
         return None  # nothing to ask: the events carry the whole state
+
+    def subscription_of_payment(self, payment_intent_id: str) -> None:
+        return None  # the lifecycle takes the customer's one running subscription
 
     def cancel_subscription(self, subscription_id: str) -> None:
         pass  # nothing charges in test mode; the local subscription is ended by the caller
@@ -147,9 +151,33 @@ def complete_checkout(user, plan, interval: str) -> str:
     return session_id
 
 
+def refund_charge(subscription: Subscription, now: int) -> dict:
+    """The charge of the subscription's last payment, refunded in full (as ``charge.refunded``
+    carries it: since API version 2025-03-31 it names no invoice)."""
+    price = subscription.plan.sale_price(subscription.billing_interval or "month") or 0
+    amount = int(price * 100)
+    return {
+        "id": _id("ch"),
+        "object": "charge",
+        "customer": subscription.user.billing_customer.stripe_customer_id,
+        "amount": amount,
+        "amount_refunded": amount,
+        "currency": subscription.plan.currency.lower(),
+        "payment_intent": _id("pi"),
+        "refunded": True,
+        "created": now,
+    }
+
+
 def portal_action(subscription: Subscription, action: str) -> None:
-    """What Stripe's customer portal (or a renewal) would send for ``action``."""
+    """What Stripe's customer portal (or a renewal, or staff refunding in Stripe's dashboard)
+    would send for ``action``."""
     now = lifecycle.now_unix()
+    if action == "refund":
+        lifecycle.receive(
+            event("charge.refunded", refund_charge(subscription, now), now), cause=CAUSE
+        )
+        return
     start = int(subscription.starts_at.timestamp())
     end = int(subscription.ends_at.timestamp()) if subscription.ends_at else now
     state = {
@@ -186,6 +214,8 @@ def portal_action(subscription: Subscription, action: str) -> None:
 
 
 # -- pages -------------------------------------------------------------------------------
+
+PORTAL_ACTIONS = ("cancel", "resume", "fail_renewal", "end_period", "refund")
 
 
 def _refuse_unless_debug():
@@ -234,7 +264,7 @@ def portal(request):
             Subscription.Status.TRIALING,
             Subscription.Status.PAST_DUE,
         )
-        if not running or action not in ("cancel", "resume", "fail_renewal", "end_period"):
+        if not running or action not in PORTAL_ACTIONS:
             return render(request, "accounts/billing/test_portal.html", {"error": True}, status=400)
         portal_action(subscription, action)
         return redirect("billing:test_portal")

@@ -2,7 +2,10 @@
 
 What is kept after a deletion, and for how long (also on the page and in the README):
 invoice requests, anonymised (no link to the account, no billing email), for ten years
-from the request, as invoice records must be kept for tax purposes.
+from the request, as invoice records must be kept for tax purposes; and for a user who had
+a free trial, the keyed hash of each of their normalised email addresses
+(``accounts.TrialClaim``), so that the trial stays one per person, as long as trials are
+offered.
 """
 
 from allauth.account.models import EmailAddress
@@ -73,18 +76,25 @@ def export(user) -> dict:
     }
 
 
-def on_account_deleted(user) -> None:
-    """Stop what ``user``'s account pays for, before the account goes. Runs inside the
-    deletion's transaction: a subscription paid through Stripe is cancelled there first, and
-    if Stripe cannot be reached the deletion fails as a whole (nobody is charged for an
-    account that no longer exists)."""
-    now = timezone.now()
-    live = Subscription.objects.filter(user=user).exclude(status__in=Subscription.ENDED_STATUSES)
+def _running(user):
+    return Subscription.objects.filter(user=user).exclude(status__in=Subscription.ENDED_STATUSES)
+
+
+def cancel_online(user) -> None:
+    """Stop at the payment provider what ``user``'s account pays for, before the account goes
+    and outside any transaction (no lock is held over the network). Raises AccountNotDeleted
+    when the provider cannot be reached or refuses: nobody is charged for an account that no
+    longer exists."""
     try:
-        billing.cancel_online(live.values_list("stripe_subscription_id", flat=True))
+        billing.cancel_online(_running(user).values_list("stripe_subscription_id", flat=True))
     except billing.NotCancelled as exc:
         raise AccountNotDeleted(str(exc)) from exc
-    live.update(status=Subscription.Status.CANCELLED, cancelled_at=now, updated_at=now)
+
+
+def on_account_deleted(user) -> None:
+    """End ``user``'s running subscriptions here (inside the deletion's transaction)."""
+    now = timezone.now()
+    _running(user).update(status=Subscription.Status.CANCELLED, cancelled_at=now, updated_at=now)
 
 
 class AccountNotDeleted(Exception):
@@ -92,7 +102,9 @@ class AccountNotDeleted(Exception):
 
 
 def delete_account(user) -> None:
-    """Delete ``user`` and their personal data; keep their invoice records, anonymised."""
+    """Delete ``user`` and their personal data; keep their invoice records, anonymised, and
+    the fingerprint of their email address when they had a trial (accounts.selfserve.trials)."""
+    cancel_online(user)
     with transaction.atomic():
         on_account_deleted(user)
         InvoiceRequest.objects.filter(user=user).update(

@@ -1,5 +1,12 @@
 """Free trials: once per person, no card, ``Plan.trial_days`` long; they end by themselves
-(``accounts.access.is_member`` stops counting them at ``ends_at``)."""
+(``accounts.access.is_member`` stops counting them at ``ends_at``).
+
+Once per person, also after the account is deleted and signed up again: each trial records a
+``TrialClaim`` per email address of its user, a keyed hash (HMAC-SHA256 with the site's secret
+key) of the address normalised so that one mailbox is one address: lower case, ``+tag``
+removed from any address, and for Gmail dots removed and googlemail.com read as gmail.com
+(Gmail ignores both; other providers may not, so their dots are kept).
+"""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -7,13 +14,15 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.access import is_member
 from accounts.emails import enqueue_email
 from accounts.jobs import run_once
-from accounts.models import Plan, Subscription, Trial
+from accounts.models import Plan, Subscription, Trial, TrialClaim
 
 REMIND_BEFORE = timedelta(days=3)
+GMAIL = {"gmail.com", "googlemail.com"}
 
 
 class TrialRefused(Exception):
@@ -28,10 +37,32 @@ class TrialOffer:
     refusal: str = ""
 
 
+def normalise_email(address: str) -> str:
+    """One mailbox, one address: ``A.B+x@GoogleMail.com`` and ``ab@gmail.com`` are one."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in GMAIL:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
+def email_fingerprint(address: str) -> str:
+    return salted_hmac(
+        "accounts.trial-claim", normalise_email(address), algorithm="sha256"
+    ).hexdigest()
+
+
+def _fingerprints(user) -> set[str]:
+    addresses = set(EmailAddress.objects.filter(user=user).values_list("email", flat=True))
+    addresses.add(user.email)
+    return {email_fingerprint(a) for a in addresses if a and "@" in a}
+
+
 def has_had_trial(user) -> bool:
     return (
         Trial.objects.filter(user=user).exists()
         or Subscription.objects.filter(user=user, source=Subscription.Source.TRIAL).exists()
+        or TrialClaim.objects.filter(fingerprint__in=_fingerprints(user)).exists()
     )
 
 
@@ -76,6 +107,9 @@ def start_trial(user, plan: Plan) -> Subscription:
             )
             Trial.objects.create(
                 user=user, plan=plan, subscription=subscription, started_at=now, ends_at=ends_at
+            )
+            TrialClaim.objects.bulk_create(
+                TrialClaim(fingerprint=f, claimed_at=now) for f in sorted(_fingerprints(user))
             )
     except IntegrityError:
         # Another request of the same person started a trial since refusal() looked.

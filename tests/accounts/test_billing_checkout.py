@@ -274,6 +274,22 @@ def test_reader_buys_membership_in_test_mode_end_to_end(reader, reader_client, p
     ]
 
 
+def test_a_refund_from_the_test_portal_ends_access_at_once(reader, reader_client, plan, test_mode):
+    start = reader_client.post("/billing/checkout/", {"plan": "analyst", "interval": "month"})
+    reader_client.post(start["Location"])
+    assert is_member(fresh(reader)) is True
+    portal = reader_client.get("/billing/test/portal/").content.decode()
+    assert "Refund the last payment in full" in portal
+    assert reader_client.post("/billing/test/portal/", {"action": "refund"}).status_code == 302
+    assert is_member(fresh(reader)) is False
+    sub = Subscription.objects.get(user=reader)
+    assert sub.status == Subscription.Status.CANCELLED
+    change = sub.changes.order_by("-pk").first()
+    assert change.event_type == "charge.refunded"
+    assert change.summary.startswith("refunded in full (29.00 EUR, ch_test_")
+    assert mail.outbox[-1].subject.endswith("Your membership has ended")
+
+
 def test_cancelled_checkout_says_nothing_was_charged(reader_client, test_mode):
     html = reader_client.get("/billing/return/?cancelled=1").content.decode()
     assert "nothing was charged" in html

@@ -10,9 +10,11 @@ the fields the portal reads; they were NOT captured from the live API (this mach
 reach it). Recorded: ``POST /v1/customers`` (a customer), ``POST /v1/checkout/sessions`` (a
 subscription-mode session with its ``url``), ``POST /v1/billing_portal/sessions`` (a portal
 session with its ``url``), ``GET /v1/subscriptions/<id>`` (an active subscription whose period
-is on its item), ``DELETE /v1/subscriptions/<id>`` (that subscription, canceled) and a
-400 ``invalid_request_error`` for an unknown price. The server records every request, so
-the tests assert what the backend sent, through the real ``stripe`` library.
+is on its item), ``DELETE /v1/subscriptions/<id>`` (that subscription, canceled),
+``GET /v1/invoice_payments`` (one invoice payment, its invoice expanded, naming that
+subscription under ``parent``) and a 400 ``invalid_request_error`` for an unknown price. The
+server records every request, so the tests assert what the backend sent, through the real
+``stripe`` library.
 """
 
 import json
@@ -23,11 +25,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
-from django.test import Client
+from django.db import connection, connections
+from django.test import Client, override_settings
+from django_tasks_db.models import DBTaskResult
 
 from accounts.access import is_member
-from accounts.models import BillingCustomer, Subscription
+from accounts.models import BillingCustomer, StripeEvent, Subscription
 from tests.accounts.billing_helpers import SECRET, event, invoice, post_event, subscription
+from tests.accounts.test_jobs import DATABASE_QUEUE, run_queue
 from tests.factories import PlanFactory, UserFactory
 
 NOW = int(time.time())
@@ -82,6 +87,34 @@ RECORDED = {
         ),
     ),
 }
+RECORDED[("GET", "/v1/invoice_payments")] = (
+    200,
+    {
+        "object": "list",
+        "url": "/v1/invoice_payments",
+        "has_more": False,
+        "data": [
+            {
+                "id": "inpay_R3c0rded",
+                "object": "invoice_payment",
+                "amount_paid": 2900,
+                "currency": "eur",
+                "is_default": True,
+                "status": "paid",
+                "payment": {"type": "payment_intent", "payment_intent": "pi_R3c0rded"},
+                "invoice": {
+                    "id": "in_R3c0rded",
+                    "object": "invoice",
+                    "customer": "cus_R3c0rded",
+                    "parent": {
+                        "type": "subscription_details",
+                        "subscription_details": {"subscription": "sub_R3c0rded", "metadata": {}},
+                    },
+                },
+            }
+        ],
+    },
+)
 UNKNOWN_PRICE = (
     400,
     {
@@ -97,13 +130,19 @@ UNKNOWN_PRICE = (
 
 class FakeStripe(BaseHTTPRequestHandler):
     requests: list = []
+    # The test thread's database connection, and how many atomic blocks it had open at each
+    # request (Stripe must never be called while the portal holds a transaction).
+    watched = None
+    depths: list = []
 
     def _answer(self, method):
         length = int(self.headers.get("Content-Length") or 0)
         body = parse_qs(self.rfile.read(length).decode()) if length else {}
         self.requests.append((method, self.path, body, dict(self.headers)))
+        if self.watched is not None:
+            self.depths.append(len(self.watched.atomic_blocks))
         status, payload = RECORDED.get(
-            (method, self.path),
+            (method, self.path.split("?")[0]),
             (404, {"error": {"type": "invalid_request_error", "message": "not recorded"}}),
         )
         if body.get("line_items[0][price]") == ["price_gone"]:
@@ -145,11 +184,14 @@ def fake_stripe(settings):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     FakeStripe.requests = []
+    # The object itself: django.db.connection would look up the server thread's connection.
+    FakeStripe.watched, FakeStripe.depths = connections["default"], []
     settings.STRIPE_SECRET_KEY = "sk_test_portal"
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
     settings.STRIPE_WEBHOOK_SECRET = SECRET
     settings.DEBUG = False
     yield FakeStripe.requests
+    FakeStripe.watched = None
     server.shutdown()
     server.server_close()
 
@@ -322,3 +364,106 @@ def test_staff_cancel_now_cancels_at_stripe_and_keeps_what_stripe_cannot_cancel(
     assert recorded.status == Subscription.Status.CANCELLED
     assert unknown.status == Subscription.Status.ACTIVE
     assert "Kept subscription sub_Unkn0wn" in response.content.decode()
+
+
+def _stripe_paid_member(buyer_client):
+    BillingCustomer.objects.create(user=buyer_client.user, stripe_customer_id="cus_R3c0rded")
+    current = subscription(
+        "sub_R3c0rded", "cus_R3c0rded", "price_analyst_month", start=NOW - 60, period_end=PERIOD_END
+    )
+    post_event(Client(), event("customer.subscription.created", current, created=NOW - 60))
+    assert is_member(buyer_client.user)
+
+
+def _refund(charge_id="ch_R3c0rded"):
+    charge = {
+        "id": charge_id,
+        "object": "charge",
+        "customer": "cus_R3c0rded",
+        "amount": 2900,
+        "amount_refunded": 2900,
+        "refunded": True,
+        "currency": "eur",
+        "payment_intent": "pi_R3c0rded",
+    }
+    return event("charge.refunded", charge)
+
+
+def test_a_full_refund_asks_stripe_which_subscription_and_cancels_it_there(
+    fake_stripe, plan, buyer_client
+):
+    _stripe_paid_member(buyer_client)
+    fake_stripe.clear()
+    assert post_event(Client(), _refund()).status_code == 200
+    sub = Subscription.objects.get()
+    assert sub.status == Subscription.Status.CANCELLED
+    assert not is_member(type(buyer_client.user).objects.get(pk=buyer_client.user.pk))
+    sent = [(m, p.split("?")[0]) for m, p, _, _ in fake_stripe]
+    assert sent == [
+        ("GET", "/v1/invoice_payments"),  # which invoice, hence subscription, was paid
+        ("GET", "/v1/subscriptions/sub_R3c0rded"),  # the queued cancellation: still running?
+        ("DELETE", "/v1/subscriptions/sub_R3c0rded"),
+    ]
+    asked = fake_stripe[0][1]
+    assert "payment%5Bpayment_intent%5D=pi_R3c0rded" in asked
+    assert "expand%5B0%5D=data.invoice" in asked
+
+
+def test_no_stripe_call_happens_inside_a_transaction(fake_stripe, plan, buyer_client):
+    """Each Stripe request is made with as many atomic blocks open as the test itself holds:
+    the lifecycle asks Stripe before its transaction, and the refund's cancellation waits in
+    the queue for a worker."""
+    baseline = len(connection.atomic_blocks)
+    BillingCustomer.objects.create(user=buyer_client.user, stripe_customer_id="cus_R3c0rded")
+    paid = invoice("cus_R3c0rded", "sub_R3c0rded", period_start=NOW, period_end=PERIOD_END)
+    with override_settings(TASKS=DATABASE_QUEUE):
+        assert post_event(Client(), event("invoice.paid", paid, created=NOW)).status_code == 200
+        stale = subscription(
+            "sub_R3c0rded", "cus_R3c0rded", "price_analyst_month", status="incomplete",
+            start=NOW - 60, period_end=PERIOD_END,
+        )  # fmt: skip
+        post_event(Client(), event("customer.subscription.created", stale, created=NOW - 60))
+        assert post_event(Client(), _refund()).status_code == 200
+        sent = [(m, p.split("?")[0]) for m, p, _, _ in fake_stripe]
+        assert sent == [
+            ("GET", "/v1/subscriptions/sub_R3c0rded"),  # an invoice for an unseen subscription
+            ("GET", "/v1/subscriptions/sub_R3c0rded"),  # an older event than the state
+            ("GET", "/v1/invoice_payments"),  # a refund
+        ]
+        assert FakeStripe.depths == [baseline] * 3
+        assert DBTaskResult.objects.filter(task_path__endswith="cancel_online_subscription")
+        run_queue()
+    assert ("DELETE", "/v1/subscriptions/sub_R3c0rded") in [(m, p) for m, p, _, _ in fake_stripe]
+    assert Subscription.objects.get().status == Subscription.Status.CANCELLED
+
+
+def test_deleting_an_account_calls_stripe_outside_its_transaction(fake_stripe, plan):
+    baseline = len(connection.atomic_blocks)
+    user, client = _paying_member(plan, "sub_R3c0rded")
+    assert (
+        client.post(
+            "/accounts/delete/", {"password": "leaving-portal-2026", "confirm": "on"}
+        ).status_code
+        == 302
+    )
+    assert [(m, p) for m, p, _, _ in fake_stripe] == [("DELETE", "/v1/subscriptions/sub_R3c0rded")]
+    assert FakeStripe.depths == [baseline]
+
+
+def test_a_refund_stripe_cannot_place_is_refused_for_redelivery(
+    fake_stripe, plan, buyer_client, monkeypatch
+):
+    """Stripe not answering which subscription was paid: 500, nothing stored (Stripe delivers
+    the event again), and the redelivery applies it."""
+    _stripe_paid_member(buyer_client)
+    refund = _refund()
+    monkeypatch.setitem(
+        RECORDED, ("GET", "/v1/invoice_payments"), (500, {"error": {"type": "api_error"}})
+    )
+    client = Client(raise_request_exception=False)
+    assert post_event(client, refund).status_code == 500
+    assert not StripeEvent.objects.filter(event_id=refund["id"]).exists()
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
+    monkeypatch.undo()
+    assert post_event(client, refund).status_code == 200
+    assert Subscription.objects.get().status == Subscription.Status.CANCELLED

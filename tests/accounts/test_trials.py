@@ -240,7 +240,7 @@ def trial_ending_in(delta, **user):
 def test_a_trial_ends_by_itself(db):
     ended = trial_ending_in(-datetime.timedelta(seconds=1))
     assert not is_member(fresh(ended.user))
-    call_command("send_trial_reminders", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("run_membership_jobs", stdout=open("/dev/null", "w"))  # noqa: SIM115
     ended.refresh_from_db()
     assert ended.status == Subscription.Status.EXPIRED
 
@@ -251,14 +251,17 @@ def test_one_reminder_per_trial_however_often_the_command_runs(db):
     ended = trial_ending_in(-DAY)
     paid = SubscriptionFactory(ends_at=timezone.now() + DAY)
     for _ in range(3):
-        call_command("send_trial_reminders", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert [m.to for m in mail.outbox] == [[soon.user.email]]
-    message = mail.outbox[0]
-    assert "Your free trial ends on" in message.subject
-    assert "nothing is charged" in message.body
-    assert later.user.email not in str([m.to for m in mail.outbox])
-    assert paid.user.email not in str([m.to for m in mail.outbox])
-    assert ended.user.email not in str([m.to for m in mail.outbox])
+        call_command("run_membership_jobs", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    reminders = [m for m in mail.outbox if "Your free trial ends on" in m.subject]
+    assert [m.to for m in reminders] == [[soon.user.email]]
+    assert "nothing is charged" in reminders[0].body
+    # The trial that ended yesterday is told so, once (accounts.billing.notices).
+    [ended_mail] = [m for m in mail.outbox if m not in reminders]
+    assert ended_mail.to == [ended.user.email]
+    assert "Your free trial of" in ended_mail.body and "has ended" in ended_mail.body
+    recipients = str([m.to for m in mail.outbox])
+    assert later.user.email not in recipients
+    assert paid.user.email not in recipients
 
 
 def test_a_trial_is_reminded_when_it_comes_within_three_days(db):
@@ -267,3 +270,89 @@ def test_a_trial_is_reminded_when_it_comes_within_three_days(db):
     assert trials.send_reminders(now=timezone.now() + 3 * DAY) == 1
     assert trials.send_reminders(now=timezone.now() + 4 * DAY) == 0
     assert [m.to for m in mail.outbox] == [[later.user.email]]
+
+
+# Once per person, also after the account is deleted (accounts.models.TrialClaim)
+
+
+@pytest.mark.parametrize(
+    ("address", "normalised"),
+    [
+        ("Ada.Lovelace@Example.org", "ada.lovelace@example.org"),
+        ("ada+trial2@example.org", "ada@example.org"),
+        ("A.d.a+x@GoogleMail.com", "ada@gmail.com"),
+        ("a.da@gmail.com", "ada@gmail.com"),
+        ("a.da@example.org", "a.da@example.org"),  # dots matter outside Gmail
+        ("  ada@example.org ", "ada@example.org"),
+    ],
+)
+def test_one_mailbox_is_one_address(address, normalised):
+    assert trials.normalise_email(address) == normalised
+
+
+def test_the_fingerprint_is_a_keyed_hash_not_the_address(settings):
+    fingerprint = trials.email_fingerprint("ada@example.org")
+    assert len(fingerprint) == 64 and "ada" not in fingerprint
+    assert trials.email_fingerprint("ADA+x@example.org") == fingerprint
+    settings.SECRET_KEY = "another-secret-key-of-the-portal-" * 2
+    assert trials.email_fingerprint("ada@example.org") != fingerprint
+
+
+def _signed_up(email):
+    return verified(UserFactory(email=email))
+
+
+@pytest.mark.parametrize(
+    "again",
+    ["ada.lovelace@gmail.com", "Ada.Lovelace+second@gmail.com", "adalovelace@googlemail.com"],
+)
+def test_a_deleted_account_signed_up_again_gets_no_second_trial(plan, again):
+    first = _signed_up("ada.lovelace@gmail.com")
+    assert start(client_for(first)).status_code == 200
+    assert is_member(fresh(first))
+    first.delete()  # as account deletion does (accounts.selfserve.account_data)
+    assert not Trial.objects.exists()
+    second = _signed_up(again)
+    response = start(client_for(second))
+    assert "already had your free trial" in response.content.decode()
+    assert not is_member(fresh(second))
+    assert not Subscription.objects.filter(user=second).exists()
+
+
+def test_someone_else_still_gets_a_trial(plan):
+    assert start(client_for(_signed_up("ada@example.org"))).status_code == 200
+    other = _signed_up("grace@example.org")
+    start(client_for(other))
+    assert is_member(fresh(other))
+
+
+def test_account_deletion_keeps_only_the_fingerprint(plan):
+    from accounts.models import TrialClaim
+    from accounts.selfserve import account_data
+
+    user = _signed_up("ada@example.org")
+    start(client_for(user))
+    account_data.delete_account(user)
+    [claim] = TrialClaim.objects.all()
+    assert claim.fingerprint == trials.email_fingerprint("ada@example.org")
+    assert "ada" not in str(TrialClaim.objects.values().get())
+
+
+def test_the_migration_claims_the_trials_taken_before_claims_existed(plan):
+    import importlib
+
+    from django.apps import apps
+
+    from accounts.models import TrialClaim
+
+    migration = importlib.import_module("accounts.migrations.0006_trial_claim")
+    user = _signed_up("Ada+old@example.org")
+    trials.start_trial(user, plan)
+    EmailAddress.objects.create(user=user, email="ada@work.example", verified=False)
+    TrialClaim.objects.all().delete()
+    migration.claim_past_trials(apps, None)
+    migration.claim_past_trials(apps, None)  # again: nothing twice
+    assert set(TrialClaim.objects.values_list("fingerprint", flat=True)) == {
+        trials.email_fingerprint("ada@example.org"),
+        trials.email_fingerprint("ada@work.example"),
+    }
