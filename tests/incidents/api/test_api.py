@@ -280,3 +280,35 @@ def test_the_schema_and_the_docs_are_served_from_our_own_files():
     for script in html.split("<script")[1:]:
         head, body = script.split(">", 1)
         assert "src=" in head or 'type="application/json"' in head, "inline script"
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "queries"),
+    [
+        # incidents, sources (prefetched)
+        ("anonymous", "/api/v1/incidents?limit=100", 2),
+        # token, membership, incidents, sources, motives, techniques, their tactics, actors
+        ("member", "/api/v1/incidents?limit=100", 8),
+        # organisations with their counts
+        ("anonymous", "/api/v1/organisations?limit=100", 1),
+        # token, membership, actors with their counts and types
+        ("member", "/api/v1/threat-actors?limit=100", 3),
+        # token, membership, the incident with its posture, sources, motives, techniques,
+        # their tactics, actors
+        ("member", "/api/v1/incidents/{slug}", 8),
+    ],
+)
+def test_query_counts_do_not_grow_with_the_rows(
+    kind, path, queries, catalogue, django_assert_max_num_queries
+):
+    IncidentFactory.create_batch(
+        5,
+        motives=[MotiveFactory()],
+        techniques=[TechniqueFactory()],
+        threat_actors=[ThreatActorFactory()],
+    )
+    token = token_for(kind)
+    api_get("/api/v1/techniques", token)  # the token's last use is noted: not on every call
+    path = path.format(slug=catalogue["tagged"].slug)
+    with django_assert_max_num_queries(queries):
+        assert api_get(path, token).status_code == 200
