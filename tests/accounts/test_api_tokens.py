@@ -135,3 +135,23 @@ def test_nobody_revokes_another_users_token(signed_in):
     response = client.post(f"/accounts/tokens/{token.pk}/revoke/", follow=True)
     assert b"no such active token" in response.content
     assert tokens.resolve(raw) is not None
+
+
+@pytest.mark.django_db
+def test_staff_revoke_tokens_in_the_admin_and_never_see_their_digest():
+    from django.test import Client
+
+    owner = UserFactory()
+    token, raw = tokens.create(owner, "leaked")
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = admin.get(f"/admin/accounts/apitoken/{token.pk}/change/")
+    assert page.status_code == 200
+    assert token.digest.encode() not in page.content and raw.encode() not in page.content
+    response = admin.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk]},
+        follow=True,
+    )
+    assert b"1 token(s) revoked" in response.content
+    assert tokens.resolve(raw) is None
