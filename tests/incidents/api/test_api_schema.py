@@ -5,7 +5,9 @@ its status code is documented, its body and content type are the documented ones
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -36,7 +38,19 @@ CHECKS = [
 
 
 @pytest.fixture
-def catalogue(db, settings):
+def in_process_requests():
+    """Requests through the WSGI handler inside the test's transaction: as Django's test
+    client does, keep the handler from closing the database connection after each one (on
+    PostgreSQL that would close the test's transaction)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def catalogue(db, settings, in_process_requests):
     settings.API_REQUESTS_PER_MINUTE = 10_000
     settings.API_ANONYMOUS_REQUESTS_PER_MINUTE = 10_000
     for n in range(3):
