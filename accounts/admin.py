@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from . import billing
 from .models import (
+    ApiToken,
     BillingCustomer,
     InvoiceRequest,
     MembershipOverview,
@@ -303,6 +304,27 @@ class TrialAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff see who has which token and may revoke one (a leaked token); nobody can read
+    a token back (only its SHA-256 is kept) or make one for someone else."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "prefix", "name"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    exclude = ["digest"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
 
 
 @admin.register(MembershipOverview)

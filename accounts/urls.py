@@ -6,6 +6,8 @@ from .selfserve import views as selfserve_views
 app_name = "accounts"
 urlpatterns = [
     path("membership/", views.membership, name="membership"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+    path("tokens/<int:token_id>/revoke/", views.revoke_api_token, name="revoke_api_token"),
 ]
 
 # Self-service (accounts.selfserve).

@@ -1,8 +1,13 @@
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from allauth.core.ratelimit import consume_or_429
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from . import tokens
 from .access import current_subscription, is_member
-from .models import BillingCustomer, Plan, Subscription
+from .models import ApiToken, BillingCustomer, Plan, Subscription
 
 
 @require_safe
@@ -25,3 +30,66 @@ def membership(request):
         )
         context["has_billing"] = BillingCustomer.objects.filter(user=user).exists()
     return render(request, "accounts/membership.html", context)
+
+
+# Tokens made per signed-in user, counted in the default cache with allauth's rate limiter.
+RATE_LIMITS = {"api_token_create": "20/h/user"}
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        label="Name",
+        help_text="What the token is for, e.g. “laptop script” or “SIEM import”.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def api_tokens(request):
+    """The user's API tokens: make one (its secret is shown in this response only), list
+    them with their prefix and last use."""
+    form = ApiTokenForm()
+    created = None
+    status = 200
+    if request.method == "POST":
+        limited = consume_or_429(request, action="api_token_create", config=RATE_LIMITS)
+        if limited:
+            return limited
+        form = ApiTokenForm(request.POST)
+        if form.is_valid() and tokens.active_for(request.user).count() >= tokens.MAX_ACTIVE_TOKENS:
+            form.add_error(
+                None,
+                f"You have {tokens.MAX_ACTIVE_TOKENS} active tokens, the most an account may "
+                "have. Revoke one you no longer use first.",
+            )
+        if form.is_valid():
+            token, raw = tokens.create(request.user, form.cleaned_data["name"])
+            created = {"token": token, "raw": raw}
+            form = ApiTokenForm()
+        else:
+            status = 400
+    response = render(
+        request,
+        "accounts/api_tokens.html",
+        {
+            "form": form,
+            "created": created,
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "is_member": is_member(request.user),
+        },
+        status=status,
+    )
+    if created:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def revoke_api_token(request, token_id):
+    if tokens.revoke(request.user, token_id):
+        messages.success(request, "The token is revoked: requests with it now get a 401.")
+    else:
+        messages.error(request, "You have no such active token.")
+    return redirect("accounts:api_tokens")

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the API's docs page and its Swagger UI, from our static files
     "portal",
     "accounts",
     "incidents",
@@ -344,6 +345,10 @@ PORTAL_PAGE_SIZE = 25
 EXPORT_ROWS_PER_DAY = env.int("EXPORT_ROWS_PER_DAY", default=100_000)
 EXPORT_PUBLIC_ROWS_PER_DAY = env.int("EXPORT_PUBLIC_ROWS_PER_DAY", default=10_000)
 EXPORT_CHUNK_SIZE = 1000
+# The API (incidents.api, docs/api.md): requests per minute per token, and per IP address
+# for requests without one.
+API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=120)
+API_ANONYMOUS_REQUESTS_PER_MINUTE = env.int("API_ANONYMOUS_REQUESTS_PER_MINUTE", default=30)
 # JSON lines on stderr: one per request (portal.observability) and every warning.
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
 from incidents import views as incidents_views
+from incidents.api import api
 from incidents.sitemaps import sitemaps
 
 from . import views
@@ -28,6 +29,7 @@ urlpatterns = [
         name="django.contrib.sitemaps.views.sitemap",
     ),
     path("", include("incidents.urls")),
+    path("api/v1/", api.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("accounts.billing.urls")),
     path("accounts/", include("allauth.urls")),

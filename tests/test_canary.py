@@ -96,6 +96,22 @@ EXTRA_URLS = [
     "/incidents/export.json?q=canaryalias0",
     "/incidents/export.json?motive=canary-motive&technique=T9900&actor_type=canary-type",
     "/incidents/export.stix.json?q=canarytechnique0",
+    # The API (a session cookie is not a token: these read as a visitor; tokens of every
+    # kind are crawled in tests.test_canary_api), and the account's API tokens.
+    "/api/v1/",
+    "/api/v1/docs",
+    "/api/v1/openapi.json",
+    "/api/v1/incidents",
+    "/api/v1/incidents?motive=canary-motive&technique=T9900&q=canaryalias0",
+    "/api/v1/incidents/no-such-incident",
+    "/api/v1/organisations",
+    "/api/v1/organisations/no-such-org",
+    "/api/v1/threat-actors",
+    "/api/v1/threat-actors/no-such-actor",
+    "/api/v1/techniques",
+    "/api/v1/statistics?technique=T9900",
+    "/accounts/tokens/",
+    "/accounts/tokens/0/revoke/",
 ]
 # Channels whose content must have been read (a 200), not just their address reached, in
 # every non-member's crawl; signed-in non-members' own pages too.
@@ -105,6 +121,10 @@ READ_BY_EVERY_NON_MEMBER = {
     "incidents:statistics_csv",
     "incidents:incident_export",
     "incidents:incident_feed",
+    "api-v1:list_incidents",
+    "api-v1:list_organisations",
+    "api-v1:list_threat_actors",
+    "api-v1:get_statistics",
 }
 READ_BY_SIGNED_IN_NON_MEMBERS = {
     "accounts:membership",
@@ -113,6 +133,7 @@ READ_BY_SIGNED_IN_NON_MEMBERS = {
     "accounts:my_data",
     "accounts:delete_account",
     "billing:checkout_return",
+    "accounts:api_tokens",
 }
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import billing
-from accounts.models import InvoiceRequest, Subscription, Trial
+from accounts.models import ApiToken, InvoiceRequest, Subscription, Trial
 
 INVOICE_RETENTION_YEARS = 10
 
@@ -72,6 +72,17 @@ def export(user) -> dict:
                 "paid_at": _when(req.paid_at),
             }
             for req in InvoiceRequest.objects.filter(user=user).select_related("plan")
+        ],
+        # Never the token's digest: it is ours, and of no use to anyone else.
+        "api_tokens": [
+            {
+                "name": token.name,
+                "prefix": token.prefix,
+                "created_at": _when(token.created_at),
+                "last_used_at": _when(token.last_used_at),
+                "revoked_at": _when(token.revoked_at),
+            }
+            for token in ApiToken.objects.filter(user=user).order_by("pk")
         ],
     }
 

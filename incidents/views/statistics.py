@@ -31,7 +31,7 @@ ATTACK_DATASET = "mitre-attack-enterprise"
 NOT_COUNTED = ("sort",)
 
 
-def _params(filterset) -> dict:
+def counted_params(filterset) -> dict:
     return {k: v for k, v in filters.canonical_params(filterset).items() if k not in NOT_COUNTED}
 
 
@@ -65,7 +65,7 @@ def statistics(request):
         return render(
             request, "incidents/statistics/statistics.html", {"body_html": body}, status=400
         )
-    params = _params(filterset)
+    params = counted_params(filterset)
     query = filters.encode(params)
     page = caching.WholePage(request, "statistics", [query])
     if page.html is not None:
@@ -138,7 +138,7 @@ def statistics_csv(request, chart):
         return HttpResponse(
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
         )
-    data = chart_data(request.user, _params(filterset), member=member)[chart]
+    data = chart_data(request.user, counted_params(filterset), member=member)[chart]
     body = "".join(csvfile.lines(data.csv_rows()))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="statistics-{chart}.csv"'
@@ -156,7 +156,7 @@ def statistics_layer(request):
         return HttpResponse(
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
         )
-    params = _params(filterset)
+    params = counted_params(filterset)
     chart = chart_data(request.user, params, member=member)[LAYER_CHART]
     release = (
         Dataset.objects.filter(slug=ATTACK_DATASET).values_list("version", flat=True).first() or ""

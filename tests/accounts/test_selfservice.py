@@ -9,6 +9,7 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from accounts import tokens
 from accounts.access import is_member
 from accounts.models import InvoiceRequest, Subscription, Trial
 from accounts.selfserve import account_data
@@ -60,6 +61,8 @@ def client_for(user):
 
 
 def test_download_is_an_attachment_of_my_data_only(alice, bob):
+    token, raw_token = tokens.create(alice, "Alice's script")
+    tokens.create(bob, "Bob's script")
     response = client_for(alice).post(reverse("accounts:my_data"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
@@ -72,6 +75,7 @@ def test_download_is_an_attachment_of_my_data_only(alice, bob):
         "subscriptions",
         "trials",
         "invoice_requests",
+        "api_tokens",
     }
     assert data["account"]["email"] == "alice@example.org"
     assert data["account"]["first_name"] == "Alice"
@@ -83,7 +87,11 @@ def test_download_is_an_attachment_of_my_data_only(alice, bob):
     assert data["trials"] == []
     assert [r["company_name"] for r in data["invoice_requests"]] == ["Example Research GmbH"]
     assert data["invoice_requests"][0]["vat_id"] == "DE123456789"
+    assert [(t["name"], t["prefix"]) for t in data["api_tokens"]] == [
+        ("Alice's script", token.prefix)
+    ]
     raw = response.content.decode()
+    assert raw_token not in raw and token.digest not in raw
     assert "bob" not in raw.lower()
     assert "Bob Consulting" not in raw
 

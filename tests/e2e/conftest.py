@@ -29,6 +29,7 @@ PAGES = {
     "actor": "/actors/bronze-butler/",
     "login": "/accounts/login/",
     "membership": "/accounts/membership/",
+    "api-tokens": "/accounts/tokens/",
     "statistics": "/statistics/",
     "pricing": "/pricing/",
 }

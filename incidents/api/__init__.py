@@ -1,0 +1,68 @@
+"""The read-only API, /api/v1/ (docs/api.md): django-ninja, its OpenAPI 3 schema at
+/api/v1/openapi.json and Swagger UI at /api/v1/docs, from our own static files."""
+
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+from ninja.openapi.docs import Swagger
+
+from .auth import InvalidToken, RateLimit, TokenAuth
+from .endpoints import BadRequest, router
+from .headers import finish
+
+DESCRIPTION = """Read-only access to the Cyber Incident Portal's catalogue.
+
+Send a personal API token (made on your account's *API tokens* page) as
+`Authorization: Bearer cip_...`. A request with a token answers with what the token's
+owner may see **at that moment**: members get the members' fields (CIA posture, motives,
+ATT&CK techniques, threat actors); anyone else, and a request with no token, the public
+fields only. A token that is not valid (mistyped, revoked) is a 401, never a visitor.
+Rate limits per token (and per IP address without one): a 429 with `Retry-After`.
+"""
+
+
+class PortalAPI(NinjaAPI):
+    def create_response(self, request, data, *, status=None, temporal_response=None):
+        response = super().create_response(
+            request, data, status=status, temporal_response=temporal_response
+        )
+        return finish(request, response)
+
+
+api = PortalAPI(
+    title="Cyber Incident Portal API",
+    version="1",
+    description=DESCRIPTION,
+    auth=TokenAuth(),
+    throttle=[RateLimit()],
+    urls_namespace="api-v1",
+    docs=Swagger(settings={"persistAuthorization": False}),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("", router)
+
+
+@api.exception_handler(InvalidToken)
+def invalid_token(request, exc):
+    response = api.create_response(request, {"detail": InvalidToken.message}, status=401)
+    response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
+
+
+@api.exception_handler(BadRequest)
+def bad_request(request, exc):
+    body = {"detail": exc.detail}
+    if exc.errors:
+        body["errors"] = exc.errors
+    return api.create_response(request, body, status=400)
+
+
+@api.exception_handler(ValidationError)
+def parameters_not_valid(request, exc):
+    errors = {}
+    for error in exc.errors:
+        name = str(error.get("loc", ["?"])[-1])
+        errors.setdefault(name, []).append(str(error.get("msg", "not valid")))
+    return api.create_response(
+        request, {"detail": "Parameters not valid.", "errors": errors}, status=400
+    )

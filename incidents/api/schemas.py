@@ -1,0 +1,201 @@
+"""The API's documented shapes (OpenAPI 3, from these classes).
+
+An incident is the JSON export's record (incidents.exports.records): the public record
+for everyone, with the members' fields added only after accounts.access said yes. The
+members' fields are optional here; a non-member's response does not have them at all.
+"""
+
+from __future__ import annotations
+
+from ninja import Field, Schema
+
+MEMBERS_ONLY = "Members only: absent from a non-member's response."
+
+
+class Error(Schema):
+    detail: str
+    errors: dict[str, list[str]] | None = Field(None, description="Per parameter, when known")
+
+
+class Victim(Schema):
+    name: str
+    slug: str
+    country: str = Field(description="ISO 3166-1 alpha-2, or empty")
+    website: str
+
+
+class Source(Schema):
+    url: str
+    title: str
+    publisher: str
+    published_on: str | None
+
+
+class GatedCounts(Schema):
+    motives: int
+    techniques: int
+    threat_actors: int
+
+
+class Provenance(Schema):
+    dataset: str
+    licence: str
+    licence_url: str
+
+
+class CIAPosture(Schema):
+    confidentiality: str = Field(description="none, low, medium, high or unknown")
+    integrity: str
+    availability: str
+    notes: str
+
+
+class IncidentTechnique(Schema):
+    attack_id: str
+    name: str
+    parent: str
+    tactics: list[str] = Field(description="ATT&CK tactic short names")
+    tactic_names: list[str]
+    url: str
+    stix_id: str
+
+
+class IncidentActor(Schema):
+    name: str
+    slug: str
+    url: str
+    type: str
+    location: str
+    aliases: list[str]
+    attack_id: str
+
+
+class Incident(Schema):
+    slug: str
+    url: str
+    victim: Victim
+    date: str = Field(description="ISO 8601 to its precision: 2020, 2020-11 or 2020-11-20")
+    date_precision: str = Field(description="year, month or day")
+    country: str
+    sector: str
+    summary: str
+    description: str = Field(description="Markdown source")
+    records_affected: int | None
+    published_at: str | None
+    updated_at: str | None
+    sources: list[Source]
+    counts: GatedCounts
+    provenance: Provenance
+    status: str | None = Field(None, description=MEMBERS_ONLY)
+    cia_posture: CIAPosture | None = Field(None, description=MEMBERS_ONLY + " Null: not rated.")
+    motives: list[str] | None = Field(None, description=MEMBERS_ONLY)
+    techniques: list[IncidentTechnique] | None = Field(None, description=MEMBERS_ONLY)
+    threat_actors: list[IncidentActor] | None = Field(None, description=MEMBERS_ONLY)
+
+
+class IncidentPage(Schema):
+    audience: str = Field(description="public or member: what this response holds")
+    query: dict[str, str] = Field(description="The finder's parameters actually applied")
+    sort: str
+    results: list[Incident]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+    next: str | None = Field(description="The next page's URL")
+
+
+class Organisation(Schema):
+    name: str
+    slug: str
+    url: str
+    country: str
+    sector: str
+    website: str
+    incident_count: int = Field(description="Incidents of this victim the caller may see")
+
+
+class ThreatActor(Schema):
+    name: str
+    slug: str
+    url: str
+    incident_count: int
+    is_unattributed: bool
+    type: str | None = Field(None, description=MEMBERS_ONLY)
+    location: str | None = Field(None, description=MEMBERS_ONLY)
+    aliases: list[str] | None = Field(None, description=MEMBERS_ONLY)
+    description_html: str | None = Field(None, description=MEMBERS_ONLY)
+    attack_id: str | None = Field(None, description=MEMBERS_ONLY)
+
+
+class Technique(Schema):
+    attack_id: str
+    name: str
+    parent: str
+    tactics: list[str]
+    url: str
+    description: str
+
+
+class OrganisationPage(Schema):
+    results: list[Organisation]
+    next_cursor: str | None
+    next: str | None
+
+
+class ThreatActorPage(Schema):
+    audience: str
+    results: list[ThreatActor]
+    next_cursor: str | None
+    next: str | None
+
+
+class TechniquePage(Schema):
+    results: list[Technique]
+    next_cursor: str | None
+    next: str | None
+
+
+class ChartRow(Schema):
+    key: str
+    label: str
+    values: list[int]
+    group_key: str = Field(description="The ATT&CK matrix's tactic (short name), else empty")
+
+
+class Chart(Schema):
+    name: str
+    title: str
+    caption: str
+    label_header: str
+    value_headers: list[str]
+    rows: list[ChartRow]
+
+
+class Statistics(Schema):
+    audience: str
+    query: dict[str, str]
+    total: int
+    charts: list[Chart] = Field(description="Non-members: the charts over public values only")
+
+
+class FinderParams(Schema):
+    """The finder's parameters (docs/exports.md), parsed by the caller's audience's
+    FilterSet: a non-member's members-only parameters are ignored, never applied."""
+
+    q: str | None = Field(None, description="Text search (members' also matches gated values)")
+    date_from: str | None = Field(None, description="YYYY-MM-DD")
+    date_to: str | None = Field(None, description="YYYY-MM-DD")
+    year: str | None = None
+    country: str | None = Field(None, description="Victim country, ISO 3166-1 alpha-2")
+    sector: str | None = Field(None, description="Sector slug")
+    organisation: str | None = Field(None, description="Victim slug")
+    records_min: str | None = None
+    records_max: str | None = None
+    sort: str | None = Field(None, description="newest, oldest, records or relevance")
+    motive: str | None = Field(None, description="Members only (ignored otherwise)")
+    technique: str | None = Field(None, description="Members only: an ATT&CK ID, e.g. T1566")
+    tactic: str | None = Field(None, description="Members only: a tactic short name")
+    actor: str | None = Field(None, description="Members only: a threat actor's slug")
+    actor_type: str | None = Field(None, description="Members only")
+    actor_country: str | None = Field(None, description="Members only")
+    confidentiality: str | None = Field(None, description="Members only")
+    integrity: str | None = Field(None, description="Members only")
+    availability: str | None = Field(None, description="Members only")
