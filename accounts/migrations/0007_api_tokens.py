@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_selfserve'),
+        ('accounts', '0006_trial_claim'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
