@@ -10,6 +10,7 @@ from accounts.access import is_member
 
 from . import alerts, filters, search
 from .models import Incident, SavedSearch
+from .views.finder import applied_filters
 
 # Characters outside XML 1.0's Char production: C0 controls but tab, newline and
 # carriage return, lone surrogates, U+FFFE and U+FFFF.
@@ -101,15 +102,10 @@ class LatestIncidentsFeed(IncidentFeed):
         return {k: v for k, v in filters.canonical_params(found).items() if k != "sort"}
 
     def title(self, found):
-        described = [f"“{v}”" if k == "q" else v for k, v in self._labels(found)]
+        applied = applied_filters(found, self._params(found))
+        described = [f"“{value}”" if label == "Search" else value for label, value, _ in applied]
         base = "Cyber Incident Portal: latest incidents"
-        return f"{base}: {', '.join(described)}" if described else base
-
-    def _labels(self, found):
-        for name, value in self._params(found).items():
-            field = found.form.fields[name]
-            choices = dict(getattr(field, "choices", ()) or ())
-            yield name, str(choices.get(value, value))
+        return f"{base}: {', '.join(map(str, described))}" if described else base
 
     def subtitle(self, found):
         return "Publicly reported cyber incidents, newest first."

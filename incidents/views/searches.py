@@ -8,6 +8,7 @@ and delete their searches; their alerts and feeds wait for membership (incidents
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponse, QueryDict
@@ -108,7 +109,7 @@ def _save(request):
         )
     with transaction.atomic():
         # The count is read under the user's row lock, so two quick saves cannot pass it.
-        type(request.user).objects.select_for_update().filter(pk=request.user.pk).exists()
+        get_user_model().objects.select_for_update().filter(pk=request.user.pk).exists()
         if SavedSearch.objects.filter(user=request.user).count() >= MAX_SAVED_SEARCHES:
             return _error(
                 request,
