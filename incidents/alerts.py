@@ -5,10 +5,11 @@ Run by tasks (incidents.tasks), never in a request:
 1. Publishing an incident for the first time queues it (``services.announce_published``:
    a ``NewIncident`` row in the publishing transaction) and enqueues ``match_new_incidents``
    when that commits.
-2. ``match_new_incidents`` takes the queued incidents in batches and runs each distinct
-   saved query once, through the members' finder FilterSet restricted to the batch's ids;
-   it records an ``AlertMatch`` per (search, incident), unique, and removes the batch from
-   the queue, in one transaction. A run that dies leaves the batch queued for the next.
+2. ``match_new_incidents`` takes the queued incidents in batches and matches them with the
+   members' finder FilterSet restricted to the batch's ids (``match``: each distinct filter
+   value once, then set intersections); it records an ``AlertMatch`` per (search,
+   incident), unique, and removes the batch from the queue, in one transaction. A run that
+   dies leaves the batch queued for the next.
 3. ``deliver(search_id)`` sends one email listing a search's unsent matches and marks them
    sent, in one transaction with the search's row locked: two runs for one search send one
    email, and a run that dies before its commit leaves the matches for the next run.
@@ -38,7 +39,7 @@ from django.utils import timezone
 
 from accounts.access import is_member
 
-from . import filters, presenters, search
+from . import caching, filters, presenters, search
 from .models import AlertMatch, Incident, NewIncident, SavedSearch
 
 logger = logging.getLogger(__name__)
@@ -65,34 +66,41 @@ def matching(query: str, incidents):
     return found.qs
 
 
-def alerting_queries() -> list[str]:
-    """The distinct queries of the saved searches with alerts on."""
-    return list(
-        SavedSearch.objects.exclude(alerts=SavedSearch.Alerts.OFF)
-        .order_by()
-        .values_list("query", flat=True)
-        .distinct()
-    )
-
-
 def match(incident_ids) -> list[tuple[int, int]]:
-    """(saved search id, incident id) for each alerting search and published incident among
-    ``incident_ids`` that its query finds. Each distinct query runs once."""
+    """(saved search id, incident id) for each saved search with alerts on and each
+    published incident among ``incident_ids`` that the search finds.
+
+    The finder's filters and its search text each narrow the results on their own (a
+    FilterSet applies its filters one after the other; ``search`` only filters), so what
+    a query finds is the intersection of what each of its parameters finds alone. Each
+    distinct (parameter, value) among all saved searches is run once, through the
+    members' finder (``matching``), over the new incidents only; each search is then an
+    intersection of sets. tests/incidents/test_alerts.py checks this against ``matching``
+    run on whole queries.
+    """
     incidents = Incident.objects.published().filter(pk__in=list(incident_ids))
-    found = {}
-    for query in alerting_queries():
-        ids = list(matching(query, incidents).order_by().values_list("pk", flat=True))
-        if ids:
-            found[query] = ids
-    if not found:
-        return []
+    found: dict[tuple[str, str], set[int]] = {}
+
+    def found_by(name, value):
+        if (name, value) not in found:
+            rows = matching(filters.encode({name: value}), incidents).order_by()
+            found[name, value] = set(rows.values_list("pk", flat=True))
+        return found[name, value]
+
     searches = (
         SavedSearch.objects.exclude(alerts=SavedSearch.Alerts.OFF)
-        .filter(query__in=list(found))
         .order_by()
         .values_list("pk", "query")
     )
-    return [(pk, incident) for pk, query in searches for incident in found[query]]
+    everything = set(incidents.values_list("pk", flat=True))
+    pairs = []
+    for search_id, query in searches.iterator(chunk_size=2000):
+        ids = everything
+        for name, value in QueryDict(query).items():
+            if name != "sort" and ids:
+                ids = ids & found_by(name, value)
+        pairs.extend((search_id, pk) for pk in sorted(ids))
+    return pairs
 
 
 def match_new_incidents() -> int:
@@ -102,7 +110,7 @@ def match_new_incidents() -> int:
 
     recorded, immediate = 0, set()
     while True:
-        with transaction.atomic():
+        with transaction.atomic(), caching.one_version():
             batch = list(
                 NewIncident.objects.select_for_update(skip_locked=True)
                 .order_by("pk")
@@ -113,6 +121,7 @@ def match_new_incidents() -> int:
             pairs = match(batch)
             AlertMatch.objects.bulk_create(
                 [AlertMatch(saved_search_id=s, incident_id=i) for s, i in pairs],
+                batch_size=2000,
                 ignore_conflicts=True,
             )
             NewIncident.objects.filter(pk__in=batch).delete()

@@ -71,7 +71,7 @@ class NewIncident(models.Model):
     incident = models.OneToOneField(
         "incidents.Incident", on_delete=models.CASCADE, related_name="+", primary_key=True
     )
-    published_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
         return f"new incident {self.incident_id}"

@@ -254,3 +254,60 @@ def test_the_unsubscribe_link_names_its_owner(member):
     SavedSearch.objects.filter(pk=search.pk).update(user=other)
     assert b"no longer exists" in Client().post(f"/alerts/unsubscribe/{token}/").content
     assert SavedSearch.objects.get(pk=search.pk).alerts == "immediate"
+
+
+def test_matching_parameter_by_parameter_finds_what_the_whole_query_finds(member):
+    """``alerts.match`` intersects what each parameter finds alone; for every combination of
+    the finder's filters and search words it must find what the finder finds for the whole
+    query (``alerts.matching``)."""
+    import itertools
+
+    from tests.factories import MotiveFactory, SectorFactory, TechniqueFactory, ThreatActorFactory
+
+    health = SectorFactory(slug="healthcare")
+    financial = MotiveFactory(slug="financial", name="Financial")
+    phishing = TechniqueFactory(attack_id="T1566")
+    actor = ThreatActorFactory(name="Heron Group")
+    rows = [
+        dict(country="FR", summary="Ransomware at a clinic.", sector=health, motives=[financial]),
+        dict(
+            country="FR", summary="Phishing emails.", techniques=[phishing], threat_actors=[actor]
+        ),
+        dict(
+            country="DE",
+            summary="Ransomware, phishing first.",
+            techniques=[phishing],
+            records_affected=5,
+        ),
+        dict(country="DE", summary="Lost laptop.", sector=health, date=datetime.date(2019, 3, 1)),
+        dict(
+            country="IT", summary="Heron struck again.", threat_actors=[actor], motives=[financial]
+        ),
+    ]
+    ids = [IncidentFactory(**row).pk for row in rows]
+    params = [
+        ("q", "ransomware"),
+        ("q", "heron"),
+        ("q", "phishing -ransomware"),
+        ("country", "FR"),
+        ("sector", "healthcare"),
+        ("year", "2019"),
+        ("records_min", "100"),
+        ("motive", "financial"),
+        ("technique", "T1566"),
+        ("country", "ZZ"),  # invalid: matches nothing, alone or combined
+    ]
+    queries = [""] + [
+        "&".join(f"{k}={v}" for k, v in combo)
+        for n in (1, 2, 3)
+        for combo in itertools.combinations(params, n)
+        if len({k for k, _ in combo}) == n
+    ]
+    searches = {saved(member, q, alerts="daily", name=q[:100] or "all").pk: q for q in queries}
+    pairs = alerts.match(ids)
+    incidents = Incident.objects.published().filter(pk__in=ids)
+    for search_id, query in searches.items():
+        expected = set(alerts.matching(query, incidents).values_list("pk", flat=True))
+        assert {i for s, i in pairs if s == search_id} == expected, query
+    matched = {s for s, _ in pairs}
+    assert len(matched) > 30 and len(searches) - len(matched) > 30  # both outcomes tested
