@@ -49,7 +49,12 @@ def _get_search_for_user(user, pk) -> SavedSearch:
 def canonical_query(query: str) -> str | None:
     """A finder query string as the finder itself normalises it (members' filters kept);
     None if the finder would refuse it."""
-    found = filters.MemberIncidentFilter(QueryDict(query) or None)
+    data = QueryDict(mutable=True)
+    for key, values in QueryDict(query).lists():
+        # As portal.middleware does for the finder's own query string: PostgreSQL refuses
+        # NUL, and a saved value is queried again by every alert run.
+        data.setlist(key.replace("\x00", ""), [v.replace("\x00", "") for v in values])
+    found = filters.MemberIncidentFilter(data or None)
     if not found.is_valid():
         return None
     return filters.encode(filters.canonical_params(found))

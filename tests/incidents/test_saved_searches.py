@@ -70,6 +70,16 @@ def test_a_member_saves_the_finders_canonical_query(member):
     assert b"Spies" in listing.content and saved.feed_token.encode() in listing.content
 
 
+def test_nul_bytes_never_reach_a_saved_query(member):
+    IncidentFactory(organisation=OrganisationFactory(slug="acme"))
+    response = signed_in(member).post(
+        "/accounts/searches/",
+        {"name": "n", "alerts": "daily", "query": "organisation=ac%00me&q=ran%00somware%00"},
+    )
+    assert response.status_code == 302
+    assert SavedSearch.objects.get().query == "q=ransomware&organisation=acme"
+
+
 @pytest.mark.parametrize("kind", ["registered", "expired_member"])
 def test_non_members_cannot_save_and_see_no_save_button(kind):
     client = client_for(kind)
