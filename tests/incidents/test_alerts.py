@@ -269,20 +269,36 @@ def test_matching_parameter_by_parameter_finds_what_the_whole_query_finds(member
     phishing = TechniqueFactory(attack_id="T1566")
     actor = ThreatActorFactory(name="Heron Group")
     rows = [
-        dict(country="FR", summary="Ransomware at a clinic.", sector=health, motives=[financial]),
-        dict(
-            country="FR", summary="Phishing emails.", techniques=[phishing], threat_actors=[actor]
-        ),
-        dict(
-            country="DE",
-            summary="Ransomware, phishing first.",
-            techniques=[phishing],
-            records_affected=5,
-        ),
-        dict(country="DE", summary="Lost laptop.", sector=health, date=datetime.date(2019, 3, 1)),
-        dict(
-            country="IT", summary="Heron struck again.", threat_actors=[actor], motives=[financial]
-        ),
+        {
+            "country": "FR",
+            "summary": "Ransomware at a clinic.",
+            "sector": health,
+            "motives": [financial],
+        },
+        {
+            "country": "FR",
+            "summary": "Phishing emails.",
+            "techniques": [phishing],
+            "threat_actors": [actor],
+        },
+        {
+            "country": "DE",
+            "summary": "Ransomware, phishing first.",
+            "techniques": [phishing],
+            "records_affected": 5,
+        },
+        {
+            "country": "DE",
+            "summary": "Lost laptop.",
+            "sector": health,
+            "date": datetime.date(2019, 3, 1),
+        },
+        {
+            "country": "IT",
+            "summary": "Heron struck again.",
+            "threat_actors": [actor],
+            "motives": [financial],
+        },
     ]
     ids = [IncidentFactory(**row).pk for row in rows]
     params = [
