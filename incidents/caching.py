@@ -20,6 +20,7 @@ import hashlib
 import secrets
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.contrib.messages import get_messages
@@ -104,6 +105,17 @@ def _new_version():
     memo = _request_memo.get()
     if memo is not None:
         memo["version"] = version
+
+
+@contextmanager
+def one_version():
+    """Read the catalogue version at most once in this block, as in a request: for work
+    outside requests that runs many finder queries (the alert matcher)."""
+    token = _request_memo.set({})
+    try:
+        yield
+    finally:
+        _request_memo.reset(token)
 
 
 class CatalogueVersionMiddleware:

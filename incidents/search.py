@@ -47,15 +47,16 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def search(queryset, text: str, *, member: bool):
-    """Incidents matching ``text``, annotated with ``rank`` (higher is better)."""
+def search(queryset, text: str, *, member: bool, fuzzy: bool = True):
+    """Incidents matching ``text``, annotated with ``rank`` (higher is better). ``fuzzy``:
+    on PostgreSQL, victims named like the words when no word matches (typos)."""
     text = clean_query(text)
     if not text:
         return queryset.annotate(rank=Value(0.0))
     if _plain_words(text) == ([], []):
         return queryset.none().annotate(rank=Value(0.0))
     if is_postgres():
-        return _search_postgres(queryset, text, member=member)
+        return _search_postgres(queryset, text, member=member, fuzzy=fuzzy)
     return _search_sqlite(queryset, text, member=member)
 
 
@@ -75,7 +76,7 @@ def _web_query(text: str) -> SearchQuery:
     return query
 
 
-def _search_postgres(queryset, text, *, member):
+def _search_postgres(queryset, text, *, member, fuzzy):
     query = _web_query(text)
     include, exclude = _plain_words(text)
     matches = Q(search_vector=query)
@@ -84,7 +85,7 @@ def _search_postgres(queryset, text, *, member):
         words = (_public_word_postgres(w) | _member_matches(w) for w in include)
         matches |= reduce(operator.and_, words)
     found = queryset.filter(matches)
-    if include and not found.exists():
+    if fuzzy and include and not found.exists():
         # Nothing matched the words: try victim names that look like them (typos),
         # using the wanted words only. A separate step keeps the word search on its
         # GIN index; OR-ing a join into it would scan every incident.

@@ -9,6 +9,7 @@ the synthetic generator, seed_demo) goes through these rules.
 - Publication: ``publish``/``unpublish`` for rows, ``prepare_incident`` for a model save
   (``incident_slug`` for bulk writers too),
   ``publication_values`` for bulk writers. ``published_at`` is set once.
+  ``announce_published`` queues first publications for the saved searches' alerts.
 - ``ensure_taxonomy()``: the sectors, motives and actor types importers and generators use.
 - ``clean_text``: control characters never reach the database.
 
@@ -165,6 +166,20 @@ def prepare_incident(incident) -> None:
     )
     if published and incident.published_at is None:
         incident.published_at = timezone.now()
+
+
+def announce_published(incident_ids: Iterable[int]) -> None:
+    """Incidents published for the first time: queued for the saved searches' alerts in the
+    current transaction (``NewIncident``), matched by a task enqueued when it commits
+    (incidents.alerts). Every writer that publishes calls this: model saves do."""
+    from .models import NewIncident
+    from .tasks import match_new_incidents
+
+    rows = [NewIncident(incident_id=pk) for pk in incident_ids]
+    if not rows:
+        return
+    NewIncident.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(match_new_incidents.enqueue)
 
 
 def publish(incidents) -> int:

@@ -1,7 +1,8 @@
 from django.urls import path, re_path
 
 from . import views
-from .feeds import LatestIncidentsFeed
+from .feeds import LatestIncidentsFeed, SavedSearchFeed
+from .views import searches
 
 app_name = "incidents"
 urlpatterns = [
@@ -13,6 +14,25 @@ urlpatterns = [
     ),
     path("incidents/feed/", LatestIncidentsFeed(), name="incident_feed"),
     path("incidents/<slug:slug>/", views.incident_detail, name="incident_detail"),
+    # Saved searches (incidents.views.searches), on the account pages.
+    path("accounts/searches/", searches.saved_searches, name="saved_searches"),
+    path(
+        "accounts/searches/<int:pk>/",
+        searches.saved_search_update,
+        name="saved_search_update",
+    ),
+    path(
+        "accounts/searches/<int:pk>/delete/",
+        searches.saved_search_delete,
+        name="saved_search_delete",
+    ),
+    path(
+        "accounts/searches/<int:pk>/feed/",
+        searches.saved_search_new_feed,
+        name="saved_search_new_feed",
+    ),
+    path("searches/feed/<str:token>/", SavedSearchFeed(), name="saved_search_feed"),
+    path("alerts/unsubscribe/<str:token>/", searches.unsubscribe, name="unsubscribe"),
     path("browse/", views.browse_index, name="browse"),
     path("statistics/", views.statistics, name="statistics"),
     path("statistics/<slug:chart>.csv", views.statistics_csv, name="statistics_csv"),

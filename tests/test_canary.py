@@ -112,6 +112,17 @@ EXTRA_URLS = [
     "/api/v1/statistics?technique=T9900",
     "/accounts/tokens/",
     "/accounts/tokens/0/revoke/",
+    # Saved searches: the account page, its forms' addresses, a private feed and an
+    # unsubscribe link that do not exist; the public feeds of a search and of gated filters.
+    "/accounts/searches/",
+    "/accounts/searches/1/",
+    "/accounts/searches/1/delete/",
+    "/accounts/searches/1/feed/",
+    "/searches/feed/not-a-token/",
+    "/alerts/unsubscribe/not-a-token/",
+    "/incidents/feed/?q=canarymotive0a",
+    "/incidents/feed/?country=FR",
+    "/incidents/feed/?motive=canary-motive&technique=T9900&actor_type=canary-type",
 ]
 # Channels whose content must have been read (a 200), not just their address reached, in
 # every non-member's crawl; signed-in non-members' own pages too.
@@ -134,6 +145,7 @@ READ_BY_SIGNED_IN_NON_MEMBERS = {
     "accounts:delete_account",
     "billing:checkout_return",
     "accounts:api_tokens",
+    "incidents:saved_searches",
 }
 
 

@@ -178,3 +178,52 @@ def test_a_search_for_a_gated_value_never_narrows_a_non_members_statistics_or_ex
         # Excluding it leaves a non-member's selection as it was.
         assert _exported(client, f"q=linked+-{word}") == _exported(client, "q=linked"), word
         assert _years(client, f"q=linked+-{word}") == _years(client, "q=linked"), word
+
+
+def test_saved_searches_alerts_and_private_feeds_carry_no_canary_to_a_lapsed_member(
+    canaries,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    """An expired member kept the searches they saved as a member, for gated words, with
+    alerts on: a new incident linked to the canaries is published. They get no email, and
+    their private feed, saved searches page and unsubscribe page show no canary; a member
+    with the same search gets the alert (so the channel was exercised)."""
+    from incidents import alerts, services
+    from incidents.models import Incident, Motive, SavedSearch
+    from tests.factories import IncidentFactory
+
+    lapsed, member = make_viewer("expired_member"), make_viewer("member")
+    query = "q=canarymotive0a"
+    for owner in (lapsed, member):
+        SavedSearch.objects.create(user=owner, name="Watch", query=query, alerts="immediate")
+    draft = IncidentFactory(
+        status="draft",
+        organisation__name="Newly Published Victim",
+        motives=[Motive.objects.get(name="CanaryMotive0a")],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publish(Incident.objects.filter(pk=draft.pk))
+    assert [m.to for m in mail.outbox] == [[member.email]]
+    assert "Newly Published Victim" in mail.outbox[0].body
+    assert_no_canary(mail_blob(mail.outbox[0]), canaries, "a member's alert (public fields)")
+
+    client = Client()
+    client.force_login(lapsed)
+    saved = SavedSearch.objects.get(user=lapsed)
+    token = alerts.unsubscribe_token(saved)
+    for path in (
+        saved.feed_url(),
+        "/accounts/searches/",
+        f"/alerts/unsubscribe/{token}/",
+        "/incidents/?" + query,
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert_no_canary(body_of(response), canaries, path)
+    assert b"Newly Published Victim" not in client.get(saved.feed_url()).content
+    assert (
+        client.post(
+            "/accounts/searches/", {"name": "x", "alerts": "daily", "query": query}
+        ).status_code
+        == 403
+    )

@@ -33,9 +33,14 @@ from .reference import (
     Technique,
     TechniqueQuerySet,
 )
+from .searches import MAX_SAVED_SEARCHES, AlertMatch, NewIncident, SavedSearch
 
 __all__ = [
     "MARKDOWN_HELP",
+    "MAX_SAVED_SEARCHES",
+    "AlertMatch",
+    "NewIncident",
+    "SavedSearch",
     "PUBLIC_INCIDENT_FIELDS",
     "PUBLIC_PROVENANCE_FIELDS",
     "PUBLIC_RELATED_FIELDS",

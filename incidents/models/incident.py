@@ -221,6 +221,8 @@ class Incident(CleanText):
         if kwargs.get("update_fields") is not None and (self.slug, self.published_at) != before:
             kwargs["update_fields"] = {*kwargs["update_fields"], "slug", "published_at"}
         super().save(*args, **kwargs)
+        if before[1] is None and self.published_at is not None:
+            services.announce_published([self.pk])
 
 
 # The incident columns any viewer may see; everything else is private until added here.

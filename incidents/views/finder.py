@@ -24,7 +24,7 @@ from accounts.access import is_member
 
 from .. import caching, filters, presenters, search
 from ..http import INVALID_PAGE, NotFound
-from ..models import Incident
+from ..models import Incident, SavedSearch
 from .exports import export_links
 from .pages import page_number, page_of
 
@@ -87,8 +87,27 @@ def incident_list(request):
             "text": text,
             "page_number": page_number,
             "exports": export_links(request, params, member=member),
+            **follow_links(params, member=member),
         },
     )
+
+
+def follow_links(params, *, member: bool) -> dict:
+    """How to follow this search: members save it (alerts, a private feed); the public
+    Atom feed of it when it uses public filters only."""
+    public = [k for k in params if k not in filters.MEMBER_ONLY_FILTERS and k != "sort"]
+    context = {
+        "public_feed_query": None
+        if len(public) < len([k for k in params if k != "sort"])
+        else filters.encode({k: params[k] for k in public}),
+    }
+    if member:
+        context["save_search"] = {
+            "query": filters.encode(params),
+            "name": (params.get("q") or "My search")[:100],
+            "alert_choices": SavedSearch.Alerts.choices,
+        }
+    return context
 
 
 def render_finder(user, params, position, *, member):

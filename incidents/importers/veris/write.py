@@ -103,7 +103,7 @@ class VerisImporter:
                 dataset=self.dataset, external_id__in=[p.external_id for p in chunk]
             ).select_related("cia_posture")
         }
-        new, changed = [], []
+        new, changed, first_published = [], [], []
         fields = [
             "organisation_id",
             "date",
@@ -146,6 +146,8 @@ class VerisImporter:
                 existing[p.external_id] = incident
                 continue
             if self.publish and incident.status == Incident.Status.DRAFT:
+                if incident.published_at is None:
+                    first_published.append(incident)
                 values["status"], values["published_at"] = services.publication_values(
                     True, self.now, incident.published_at
                 )
@@ -162,6 +164,10 @@ class VerisImporter:
                 changed, [*fields, "updated_at", "imported_at"], batch_size=500
             )
         new_ids = {i.pk for i in new}
+        services.announce_published(
+            [i.pk for i in new if i.status == Incident.Status.PUBLISHED]
+            + [i.pk for i in first_published]
+        )
         touched = {i.pk for i in changed}
         touched |= self._write_postures(chunk, existing, new_ids)
         touched |= self._write_sources(chunk, existing)

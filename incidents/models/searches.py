@@ -1,0 +1,107 @@
+"""Saved searches: a member's named finder query, its email alerts and its private feed.
+
+Alerts are delivered from the job queue (incidents.alerts, incidents.tasks). Their state is
+kept here so that a worker that dies mid-run loses nothing and repeats nothing:
+
+- ``NewIncident``: incidents published for the first time whose alerts are not matched yet
+  (written in the publishing transaction, removed by the matcher in its own).
+- ``AlertMatch``: one row per (saved search, incident) the matcher found, unique; its
+  ``sent_at`` is set in the transaction that sends the email listing it.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+MAX_SAVED_SEARCHES = 100  # per user
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class SavedSearch(models.Model):
+    class Alerts(models.TextChoices):
+        OFF = "off", "No email"
+        IMMEDIATE = "immediate", "Immediately"
+        DAILY = "daily", "Daily digest"
+        WEEKLY = "weekly", "Weekly digest"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(max_length=100)
+    # The finder's canonical query string (incidents.filters.encode of canonical_params).
+    query = models.CharField(max_length=2000, blank=True)
+    alerts = models.CharField(max_length=10, choices=Alerts.choices, default=Alerts.OFF)
+    # The secret of the private feed's URL; replaced to revoke the old URL.
+    feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(alerts__in=["off", "immediate", "daily", "weekly"]),
+                name="savedsearch_alerts_valid",
+            ),
+        ]
+        indexes = [
+            # The matcher and the digest command: searches with alerts on, or of one kind.
+            models.Index(fields=["alerts"], name="savedsearch_alerts_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("incidents:incident_list") + (f"?{self.query}" if self.query else "")
+
+    def feed_url(self):
+        return reverse("incidents:saved_search_feed", args=[self.feed_token])
+
+
+class NewIncident(models.Model):
+    """An incident published for the first time, waiting for the alert matcher."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"new incident {self.incident_id}"
+
+
+class AlertMatch(models.Model):
+    """A new incident matching a saved search; ``sent_at`` once an alert listed it (or the
+    owner could not be sent one: ``emailed`` stays False)."""
+
+    saved_search = models.ForeignKey(SavedSearch, on_delete=models.CASCADE, related_name="matches")
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
+    matched_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    emailed = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            # Never twice for one incident and search.
+            models.UniqueConstraint(
+                fields=["saved_search", "incident"], name="alertmatch_unique_pair"
+            ),
+        ]
+        indexes = [
+            # A delivery: a search's matches not sent yet; the digest command: searches with any.
+            models.Index(
+                fields=["saved_search"],
+                condition=Q(sent_at__isnull=True),
+                name="alertmatch_pending_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.saved_search_id} ~ {self.incident_id}"
