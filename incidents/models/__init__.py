@@ -33,6 +33,7 @@ from .reference import (
     Technique,
     TechniqueQuerySet,
 )
+from .rollups import StatisticsRollup
 
 __all__ = [
     "MARKDOWN_HELP",
@@ -54,6 +55,7 @@ __all__ = [
     "Sector",
     "SlugManager",
     "Source",
+    "StatisticsRollup",
     "Tactic",
     "TaxonomyTerm",
     "Technique",
