@@ -40,15 +40,21 @@ def chart_data(user, params) -> rollups.Counted:
     """Every chart ``user``'s audience may see for ``params``: the statistics page's and
     hubs' from their roll-ups, any other selection counted once per catalogue version."""
     audience = caching.audience(user)
+    query = filters.encode(params)
     if rollups.rolled_up(params):
-        return rollups.charts(audience, params)
+        counted, _timeout = caching.cached_for(
+            "statistics-rollup", audience, [query], partial(_from_rollup, audience, params)
+        )
+        return counted
     data = caching.cached(
-        "statistics-data",
-        audience,
-        [filters.encode(params)],
-        partial(rollups.count, audience, params),
+        "statistics-data", audience, [query], partial(rollups.count, audience, params)
     )
     return rollups.Counted(data, fresh=True)
+
+
+def _from_rollup(audience, params):
+    counted = rollups.charts(audience, params)
+    return counted, counted.timeout
 
 
 @require_safe

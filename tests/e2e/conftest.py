@@ -30,6 +30,12 @@ PAGES = {
     "login": "/accounts/login/",
     "membership": "/accounts/membership/",
     "statistics": "/statistics/",
+    "browse": "/browse/",
+    "country-hub": "/countries/US/",
+    "sector-hub": "/sectors/healthcare/",
+    "year-hub": "/years/2020/",
+    "attack": "/attack/",
+    "technique-hub": "/attack/techniques/T1566/",
     "pricing": "/pricing/",
 }
 

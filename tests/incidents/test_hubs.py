@@ -184,3 +184,12 @@ def test_a_hub_counts_from_its_roll_up_once_counted(world, client, django_assert
     rollup, latest = (q["sql"] for q in captured.captured_queries)
     assert 'FROM "incidents_statisticsrollup"' in rollup
     assert latest.endswith(f"LIMIT {hubs.LATEST}")
+
+
+def test_a_visitors_hub_is_byte_identical_whatever_members_parameters_are_sent(world):
+    client = client_for("anonymous")
+    probe = "motive=hub-motive&technique=T1566&actor_type=hub-type&confidentiality=high"
+    for url in [*HUBS, "/attack/techniques/T1566/", "/attack/tactics/initial-access/"]:
+        plain = client.get(url).content
+        caches["pages"].clear()  # rendered again, not served from the page cache
+        assert client.get(f"{url}?{probe}").content == plain, url

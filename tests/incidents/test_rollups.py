@@ -47,6 +47,7 @@ def test_after_a_write_readers_get_the_last_count_and_one_recount_is_queued(worl
     queued = results(refresh_statistics)
     assert sorted(r.args_kwargs["args"][1] for r in queued) == ["", "country=GB"]
     run_queue()
+    caches["pages"].clear()  # what was built from the stale count is kept 15 s: they pass
     assert incidents_counted(client) == 3
     assert incidents_counted(client, "country=GB") == 2
     assert len(results(refresh_statistics)) == 2  # fresh again: nothing more queued
