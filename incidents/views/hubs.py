@@ -7,7 +7,6 @@ hub shows ATT&CK's own public knowledge to everyone; what the catalogue's incide
 about it is a filter over a gated value, so it is counted and shown for members only.
 """
 
-from dataclasses import dataclass
 from functools import partial
 
 from django.db.models import Prefetch
@@ -40,21 +39,11 @@ MEMBER_CHARTS = (
 ATTACK_MEMBER_CHARTS = ("years", "sectors", "actor-types", "motives", "countries")
 
 
-@dataclass(frozen=True)
-class Facet:
-    param: str  # the finder's parameter this hub fixes
-    noun: str
-    public_charts: tuple[str, ...]
-
-
+# The public charts of each hub, by the finder's parameter it fixes.
 FACETS = {
-    "country": Facet(
-        "country", "country", ("years", "months", "sectors", "records-total", "victims")
-    ),
-    "sector": Facet(
-        "sector", "sector", ("years", "months", "countries", "records-total", "victims")
-    ),
-    "year": Facet("year", "year", ("months", "countries", "sectors", "records-total", "victims")),
+    "country": ("years", "months", "sectors", "records-total", "victims"),
+    "sector": ("years", "months", "countries", "records-total", "victims"),
+    "year": ("months", "countries", "sectors", "records-total", "victims"),
 }
 
 
@@ -132,10 +121,9 @@ def facet_hub(request, kind, value):
 
 
 def facet_hub_body(user, kind, value, *, member):
-    facet = FACETS[kind]
-    filterset = filters.for_viewer({facet.param: value}, user, member=member)
+    filterset = filters.for_viewer({kind: value}, user, member=member)
     if not filterset.is_valid() or not _has_hub(kind, value):
-        raise NotFound(NO_HUB.format(facet.noun))
+        raise NotFound(NO_HUB.format(kind))
     params = filters.canonical_params(filterset)
     title = _facet_title(kind, value)
     counted = chart_data(user, params)
@@ -148,7 +136,7 @@ def facet_hub_body(user, kind, value, *, member):
         "query": query,
         "total": sum(row.values[0] for row in data["years"].rows),
         "latest_rows": [presenters.incident_row(i) for i in latest],
-        "public_charts": chart_contexts(data, facet.public_charts, query),
+        "public_charts": chart_contexts(data, FACETS[kind], query),
         "member_charts": chart_contexts(data, MEMBER_CHARTS, query) if member else [],
         "locked_charts": [] if member else [counts.MEMBER_CHARTS[n] for n in MEMBER_CHARTS],
     }

@@ -121,6 +121,6 @@ def test_refresh_statistics_command_counts_the_public_pages_and_every_roll_up(wo
     call_command("refresh_statistics", verbosity=0)
     keys = set(StatisticsRollup.objects.values_list("audience", "query"))
     assert {("public", ""), ("public", "country=GB"), ("public", "country=US")} <= keys
-    assert ("member", "country=US") in keys
+    assert {("member", ""), ("member", "country=US")} <= keys
     version = caching.catalogue_version()
     assert set(StatisticsRollup.objects.values_list("version", flat=True)) == {version}

@@ -12,8 +12,8 @@ from incidents.statistics import rollups
 
 class Command(BaseCommand):
     help = (
-        "Recount every statistics roll-up kept (stale or not), and count the public "
-        "statistics page's and every country, sector and year hub's if missing."
+        "Recount every statistics roll-up kept (stale or not), and count the statistics "
+        "page's (public and members') and every country, sector and year hub's if missing."
     )
 
     def add_arguments(self, parser):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, stale_only=False, **options):
         keys = set(StatisticsRollup.objects.values_list("audience", "query"))
-        keys |= {("public", query) for query in public_pages()}
+        keys |= {("public", query) for query in public_pages()} | {("member", "")}
         if stale_only:
             current = caching.catalogue_version()
             keys -= set(
