@@ -4,6 +4,7 @@
 # baseline served by the same gunicorn. Usage:
 #   bash bench/load_benchmark.sh                 # 1,000,000 synthetic incidents (made once)
 #   COUNT=100000 DURATION=10s bash bench/load_benchmark.sh
+#   ONLY='statistics|hub' bash bench/load_benchmark.sh   # the baseline and the rows matching
 # Results: a table on stdout and in bench/results/load-<date>.md (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,9 @@ export REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/1} CACHE_KEY_PREFIX=bench-$C
 GUNICORN_LOG=/tmp/bench-gunicorn.log
 # shellcheck source=bench/serve.sh
 source bench/serve.sh
+# The statistics roll-ups of the public pages, counted for this catalogue version (as a
+# deploy does after a large import): a fresh cache prefix is a new version.
+/usr/bin/time -f "refresh_statistics: %e s" "$PY" manage.py refresh_statistics
 DEPTH=$((20000 * 25))
 CURSOR=$(psql "$DATABASE_URL" -tAc "SELECT date || '.' || id FROM incidents_incident
     WHERE status='published' ORDER BY date DESC, id DESC OFFSET $DEPTH LIMIT 1")
@@ -52,8 +56,11 @@ COLD_PATHS=$(mktemp)
 psql "$DATABASE_URL" -tAc "SELECT '/incidents/' || slug || '/' FROM incidents_incident
     WHERE status='published' ORDER BY random() LIMIT 100000" > "$COLD_PATHS"
 
-declare -a NAMES URLS COOKIES FILES
-add() { NAMES+=("$1"); URLS+=("$2"); COOKIES+=("${3:-}"); FILES+=("${4:-}"); }
+NAMES=() URLS=() COOKIES=() FILES=()
+add() {
+    if [ -n "${ONLY:-}" ] && [ ${#NAMES[@]} -gt 0 ] && ! [[ $1 =~ $ONLY ]]; then return; fi
+    NAMES+=("$1"); URLS+=("$2"); COOKIES+=("${3:-}"); FILES+=("${4:-}")
+}
 add "hello-world baseline (/healthz)" "/healthz"
 add "list page 1" "/incidents/"
 add "deep page (20,000 pages in, cursor)" "/incidents/?after=$CURSOR"
@@ -65,6 +72,16 @@ add "incident detail (2,000 random, each visited once first)" "/incidents/" "" "
 add "incident detail, first visits (100,000 random, cold cache)" "/incidents/" "" "$COLD_PATHS"
 add "incident detail as a member (2,000 random, each visited once first)" "/incidents/" \
     "sessionid=$SESSION" "$PATHS"
+add "statistics, public" "/statistics/"
+add "statistics as a member" "/statistics/" "sessionid=$SESSION"
+add "country hub (US, the largest)" "/countries/US/"
+add "sector hub (healthcare)" "/sectors/healthcare/"
+add "technique hub as a member (T1566)" "/attack/techniques/T1566/" "sessionid=$SESSION"
+add "member statistics, one filter (technique T1486)" "/statistics/?technique=T1486" \
+    "sessionid=$SESSION"
+add "member statistics, healthcare 2019-2024 ransomware" \
+    "/statistics/?sector=healthcare&date_from=2019-01-01&date_to=2024-12-31&q=ransomware" \
+    "sessionid=$SESSION"
 
 run() {  # url connections duration cookie pathsfile
     local threads=2; [ "$2" -lt 2 ] && threads=1

@@ -1,4 +1,4 @@
-"""Browse pages: counts of published incidents by country, sector and year.
+"""Browse and hub pages: counts of published incidents by country, sector and year.
 
 Public facts only (victim country, sector, date), the same for every viewer, so
 each table is computed once and shared through the cache until the catalogue
@@ -66,3 +66,33 @@ def by_year():
         return [(r["year"], r["n"]) for r in rows]
 
     return _cached("years", compute)
+
+
+TOP_COUNTRIES = 20
+
+
+def top_countries():
+    """The most frequent victim countries, and how many countries there are in all."""
+    ranked = by_country()
+    return ranked[:TOP_COUNTRIES], len(ranked)
+
+
+def countries_by_letter():
+    """Every victim country, A-Z, grouped by its name's first letter: [(letter, rows)]."""
+    groups: dict[str, list] = {}
+    for code, name, n in sorted(by_country(), key=lambda r: r[1]):
+        groups.setdefault(name[:1].upper(), []).append((code, name, n))
+    return list(groups.items())
+
+
+def years_by_decade():
+    """[(decade label, [(year, n)], newest first)], newest decade first."""
+    groups: dict[str, list] = {}
+    for year, n in by_year():
+        groups.setdefault(f"{year // 10 * 10}s", []).append((year, n))
+    return list(groups.items())
+
+
+def country_count(code):
+    """How many published incidents took place in ``code`` (0: none, so no hub)."""
+    return next((n for c, _name, n in by_country() if c == code), 0)

@@ -140,6 +140,17 @@ def cached(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT
     return pages().get_or_set(key(kind, viewer_audience, *parts), compute, timeout)
 
 
+def cached_for(kind: str, viewer_audience: str, parts, compute):
+    """Like ``cached``, for ``compute()`` returning ``(value, seconds to keep it)``; returns
+    the pair (a page built from stale statistics is kept briefly: statistics.rollups)."""
+    full_key = key(kind, viewer_audience, *parts)
+    pair = pages().get(full_key)
+    if pair is None:
+        pair = compute()
+        pages().set(full_key, pair, pair[1])
+    return pair
+
+
 class ProcessMemory:
     """This process's memory of at most ``size`` values, least recently used forgotten
     first; safe to share between threads. For values every request needs, kept under
@@ -225,11 +236,13 @@ class WholePage:
     def response(self) -> HttpResponse:
         return HttpResponse(self.html)
 
-    def render(self, template_name: str, context: dict, status: int = 200) -> HttpResponse:
+    def render(
+        self, template_name: str, context: dict, status: int = 200, timeout: int = PAGE_TIMEOUT
+    ) -> HttpResponse:
         html = render_to_string(template_name, context, self.request)
         # A page that used the visitor's CSRF token is theirs alone: never stored.
         if self.shared and status == 200 and not self.request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-            pages().set(self.key, html, PAGE_TIMEOUT)
+            pages().set(self.key, html, timeout)
         return HttpResponse(html, status=status)
 
 

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from django_tasks import task
+
 from accounts.jobs import retrying_task
 
 
@@ -19,3 +21,12 @@ def deliver_alerts(search_id: int) -> None:
     from .alerts import deliver
 
     deliver(search_id)
+
+
+@task()
+def refresh_statistics(audience: str, query: str) -> None:
+    """Recount one statistics roll-up (incidents.statistics.rollups) for the catalogue as
+    it is now. Counts for an audience, not a person: nothing here is sent to anyone."""
+    from .statistics import rollups
+
+    rollups.refresh(audience, query)

@@ -123,6 +123,16 @@ EXTRA_URLS = [
     "/incidents/feed/?q=canarymotive0a",
     "/incidents/feed/?country=FR",
     "/incidents/feed/?motive=canary-motive&technique=T9900&actor_type=canary-type",
+    # Hubs: the country of the canary incidents, the long tail of countries, ATT&CK's own
+    # technique used by them, and the canary (not MITRE's) tactics and techniques.
+    "/countries/FR/",
+    "/browse/countries/",
+    "/sectors/no-such-sector/",
+    "/attack/techniques/T1566/",
+    "/attack/tactics/initial-access/",
+    "/attack/tactics/canary-tactic-0/",
+    "/attack/techniques/T9900/",
+    "/attack/techniques/T9900.001/",
 ]
 # Channels whose content must have been read (a 200), not just their address reached, in
 # every non-member's crawl; signed-in non-members' own pages too.
@@ -136,6 +146,13 @@ READ_BY_EVERY_NON_MEMBER = {
     "api-v1:list_organisations",
     "api-v1:list_threat_actors",
     "api-v1:get_statistics",
+    "incidents:browse",
+    "incidents:browse_countries",
+    "incidents:country_hub",
+    "incidents:year_hub",
+    "incidents:attack_index",
+    "incidents:tactic_hub",
+    "incidents:technique_hub",
 }
 READ_BY_SIGNED_IN_NON_MEMBERS = {
     "accounts:membership",
@@ -208,6 +225,13 @@ def canaries(db):
             'class="impact impact-high"',
         ]
         link_texts.append((actor.get_absolute_url(), [org.name, incident.slug]))
+    # ATT&CK's own tactic and technique (public knowledge, published by MITRE), used by the
+    # last canary incident: its hub is public, which incidents use it is not.
+    mitre_tactic = TacticFactory(
+        name="Initial Access", shortname="initial-access", url="https://attack.mitre.org/"
+    )
+    mitre_technique = TechniqueFactory(attack_id="T1566", name="Phishing", tactics=[mitre_tactic])
+    incident.techniques.add(mitre_technique)
     # A victim with no actor, and a draft that only staff may see.
     IncidentFactory(organisation__name="Plain Victim")
     draft = IncidentFactory(

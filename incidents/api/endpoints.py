@@ -333,7 +333,7 @@ def get_statistics(request, params: Query[schemas.FinderParams]):
     user = request.auth.user
     member = is_member(user)
     applied = counted_params(_finder(request, member))
-    data = chart_data(user, applied, member=member)
+    data = chart_data(user, applied).charts
     return {
         "audience": _audience(member),
         "query": applied,

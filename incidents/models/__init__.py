@@ -33,6 +33,7 @@ from .reference import (
     Technique,
     TechniqueQuerySet,
 )
+from .rollups import StatisticsRollup
 from .searches import MAX_SAVED_SEARCHES, AlertMatch, NewIncident, SavedSearch
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "Sector",
     "SlugManager",
     "Source",
+    "StatisticsRollup",
     "Tactic",
     "TaxonomyTerm",
     "Technique",

@@ -28,7 +28,12 @@ class IncidentQuerySet(models.QuerySet):
         """What ``user`` may see at all: staff see drafts too, everyone else published only."""
         from accounts.access import sees_drafts
 
-        return self.all() if sees_drafts(user) else self.published()
+        return self.for_audience("staff" if sees_drafts(user) else "public")
+
+    def for_audience(self, audience):
+        """What a viewer of ``audience`` (incidents.caching.audience) may see: for work done
+        for an audience rather than a person, such as the statistics roll-ups."""
+        return self.all() if audience == "staff" else self.published()
 
     def newest_first(self):
         return self.order_by("-date", "-pk")

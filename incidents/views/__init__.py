@@ -5,10 +5,19 @@ from ..filters import LOCKED_FILTER_LABELS
 from .exports import incident_export
 from .finder import applied_filters, incident_list
 from .home import data_sources, home
+from .hubs import (
+    attack_index,
+    browse_countries,
+    browse_index,
+    country_hub,
+    sector_hub,
+    tactic_hub,
+    technique_hub,
+    year_hub,
+)
 from .pages import (
     actor_detail,
     actor_list,
-    browse_index,
     get_incident_for_viewer,
     incident_detail,
     organisation_detail,
@@ -22,7 +31,10 @@ __all__ = [
     "applied_filters",
     "actor_detail",
     "actor_list",
+    "attack_index",
+    "browse_countries",
     "browse_index",
+    "country_hub",
     "data_sources",
     "get_incident_for_viewer",
     "home",
@@ -32,7 +44,11 @@ __all__ = [
     "organisation_detail",
     "organisation_list",
     "paginate",
+    "sector_hub",
     "statistics",
     "statistics_csv",
     "statistics_layer",
+    "tactic_hub",
+    "technique_hub",
+    "year_hub",
 ]

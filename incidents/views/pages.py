@@ -1,4 +1,4 @@
-"""Incident, organisation, threat actor and browse pages."""
+"""Incident, organisation and threat actor pages."""
 
 from functools import partial
 
@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
 
-from .. import browse, caching, filters, presenters
+from .. import caching, filters, presenters
 from ..http import INVALID_PAGE, NotFound
 from ..models import Incident, Organisation, ThreatActor
 
@@ -191,16 +191,3 @@ def actor_detail(request, slug):
             rows=[presenters.incident_row(i) for i in page],
         )
     return render(request, "incidents/actor_detail.html", context)
-
-
-@require_safe
-def browse_index(request):
-    return render(
-        request,
-        "incidents/browse.html",
-        {
-            "countries": browse.by_country(),
-            "sectors": browse.by_sector(),
-            "years": browse.by_year(),
-        },
-    )

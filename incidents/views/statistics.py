@@ -2,9 +2,10 @@
 
 The query is parsed by the finder's FilterSet for the viewer's audience, so a
 non-member's members-only parameters are ignored exactly as on the finder. The
-charts are counted once per (audience, canonical query) until the catalogue changes
-(incidents.caching); members' charts are counted only when accounts.access says the
-viewer is a member, and a non-member's page names them without a number.
+charts are counted per (audience, canonical query): the page's and the hubs' kept in
+roll-ups (incidents.statistics.rollups), any other selection cached until the catalogue
+changes (incidents.caching); members' charts are counted only for the member audience
+(accounts.access decides it), and a non-member's page names them without a number.
 """
 
 import json
@@ -17,11 +18,11 @@ from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
 
-from .. import caching, filters, search
+from .. import caching, filters
 from ..exports import csvfile
 from ..http import NotFound
-from ..models import Dataset, Incident
-from ..statistics import charts, counts
+from ..models import Dataset
+from ..statistics import charts, counts, rollups
 
 UNKNOWN_CHART = "There is no chart of that name."
 MEMBERS_CHART = "This chart is available to members."
@@ -35,23 +36,25 @@ def counted_params(filterset) -> dict:
     return {k: v for k, v in filters.canonical_params(filterset).items() if k not in NOT_COUNTED}
 
 
-def chart_data(user, params, *, member) -> dict:
-    """Every chart ``user``'s audience may see for ``params``, cached for that audience."""
-    return caching.cached(
-        "statistics-data",
-        caching.audience(user),
-        [filters.encode(params)],
-        partial(compute, user, params, member=member),
+def chart_data(user, params) -> rollups.Counted:
+    """Every chart ``user``'s audience may see for ``params``: the statistics page's and
+    hubs' from their roll-ups, any other selection counted once per catalogue version."""
+    audience = caching.audience(user)
+    query = filters.encode(params)
+    if rollups.rolled_up(params):
+        counted, _timeout = caching.cached_for(
+            "statistics-rollup", audience, [query], partial(_from_rollup, audience, params)
+        )
+        return counted
+    data = caching.cached(
+        "statistics-data", audience, [query], partial(rollups.count, audience, params)
     )
+    return rollups.Counted(data, fresh=True)
 
 
-def compute(user, params, *, member):
-    filterset = filters.for_viewer(params, user, member=member)
-    incidents = filterset.qs
-    if params.get("q"):
-        matching = search.search(incidents, params["q"], member=member)
-        incidents = Incident.objects.filter(pk__in=matching.values("pk"))
-    return counts.compute(incidents, params, member=member)
+def _from_rollup(audience, params):
+    counted = rollups.charts(audience, params)
+    return counted, counted.timeout
 
 
 @require_safe
@@ -70,23 +73,24 @@ def statistics(request):
     page = caching.WholePage(request, "statistics", [query])
     if page.html is not None:
         return page.response()
-    body = caching.cached(
+    body, timeout = caching.cached_for(
         "statistics",
         caching.audience(request.user),
         [query],
         partial(render_body, request.user, params, member=member),
     )
-    return page.render("incidents/statistics/statistics.html", {"body_html": body})
+    return page.render("incidents/statistics/statistics.html", {"body_html": body}, timeout=timeout)
 
 
 def render_body(user, params, *, member):
-    """The form and the charts, rendered from the canonical parameters alone."""
-    data = chart_data(user, params, member=member)
-    finder_url = reverse("incidents:incident_list")
+    """The form and the charts, rendered from the canonical parameters alone, and how long
+    they may be cached."""
+    counted = chart_data(user, params)
+    data = counted.charts
     query = filters.encode(params)
 
     def shown(names):
-        return [_chart_context(data[n], finder_url, query) for n in names if n in data]
+        return chart_contexts(data, names, query)
 
     context = _form_context(filters.for_viewer(params, user, member=member), member)
     context.update(
@@ -99,11 +103,17 @@ def render_body(user, params, *, member):
             "locked_charts": [] if member else list(counts.MEMBER_CHARTS.values()),
         }
     )
-    return caching.render_shared("incidents/statistics/_body.html", context)
+    return caching.render_shared("incidents/statistics/_body.html", context), counted.timeout
 
 
 def _with_query(url, query):
     return f"{url}?{query}" if query else url
+
+
+def chart_contexts(data, names, query):
+    """What _chart.html draws for each of ``names`` that ``data`` holds, in that order."""
+    finder_url = reverse("incidents:incident_list")
+    return [_chart_context(data[n], finder_url, query) for n in names if n in data]
 
 
 def _chart_context(chart, finder_url, query):
@@ -138,7 +148,7 @@ def statistics_csv(request, chart):
         return HttpResponse(
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
         )
-    data = chart_data(request.user, counted_params(filterset), member=member)[chart]
+    data = chart_data(request.user, counted_params(filterset)).charts[chart]
     body = "".join(csvfile.lines(data.csv_rows()))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="statistics-{chart}.csv"'
@@ -157,7 +167,7 @@ def statistics_layer(request):
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
         )
     params = counted_params(filterset)
-    chart = chart_data(request.user, params, member=member)[LAYER_CHART]
+    chart = chart_data(request.user, params).charts[LAYER_CHART]
     release = (
         Dataset.objects.filter(slug=ATTACK_DATASET).values_list("version", flat=True).first() or ""
     )

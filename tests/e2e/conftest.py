@@ -31,6 +31,12 @@ PAGES = {
     "membership": "/accounts/membership/",
     "api-tokens": "/accounts/tokens/",
     "statistics": "/statistics/",
+    "browse": "/browse/",
+    "country-hub": "/countries/US/",
+    "sector-hub": "/sectors/healthcare/",
+    "year-hub": "/years/2020/",
+    "attack": "/attack/",
+    "technique-hub": "/attack/techniques/T1566/",
     "pricing": "/pricing/",
 }
 

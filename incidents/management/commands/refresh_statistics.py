@@ -1,0 +1,48 @@
+"""Count the statistics roll-ups now: after a deploy or a large import, so that no reader
+waits for the first count of a page (incidents.statistics.rollups)."""
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from incidents import browse, caching
+from incidents.models import StatisticsRollup
+from incidents.statistics import rollups
+
+
+class Command(BaseCommand):
+    help = (
+        "Recount every statistics roll-up kept (stale or not), and count the statistics "
+        "page's (public and members') and every country, sector and year hub's if missing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--stale-only", action="store_true", help="Skip roll-ups of the current version."
+        )
+
+    def handle(self, *args, stale_only=False, **options):
+        keys = set(StatisticsRollup.objects.values_list("audience", "query"))
+        keys |= {("public", query) for query in public_pages()} | {("member", "")}
+        if stale_only:
+            current = caching.catalogue_version()
+            keys -= set(
+                StatisticsRollup.objects.filter(version=current).values_list("audience", "query")
+            )
+        started = time.perf_counter()
+        for audience, query in sorted(keys):
+            rollups.refresh(audience, query)
+        self.stdout.write(
+            f"Counted {len(keys)} statistics roll-ups in {time.perf_counter() - started:.1f} s."
+        )
+
+
+def public_pages():
+    """The filter queries of the statistics page and of every country, sector and year hub."""
+    yield ""
+    for code, _name, _n in browse.by_country():
+        yield f"country={code}"
+    for slug, _name, _n in browse.by_sector():
+        yield f"sector={slug}"
+    for year, _n in browse.by_year():
+        yield f"year={year}"

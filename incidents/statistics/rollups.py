@@ -1,0 +1,163 @@
+"""Statistics answered from roll-ups, recounted by the job queue after the catalogue changes.
+
+Counting the whole catalogue takes seconds at a million incidents (docs/performance.md),
+and every catalogue write invalidates the page cache: without roll-ups, the first readers
+after each write would all count at once. So the charts of the statistics page and of
+each hub are kept in ``StatisticsRollup`` rows, one per (audience, canonical query), with
+the catalogue version they were counted at:
+
+- no row yet: counted in the request and stored (the first reader of that page, once);
+- a row of the current version: served as it is;
+- an older row: served as it is, marked stale (pages built from it are cached for
+  ``STALE_TIMEOUT`` seconds only), and a recount is queued, at most one per key at a time
+  (``incidents.tasks.refresh_statistics``).
+
+Rows exist for the statistics pages and hubs only: no filter, or one filter of
+``ROLLED_UP`` (a bounded vocabulary). Any other selection is counted per request and
+cached until the catalogue changes, as before. Audiences never mix: a row is counted with
+the FilterSet and incidents of its audience, and read only by viewers of that audience.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import asdict, dataclass
+from urllib.parse import parse_qsl
+
+from django.utils import timezone
+
+from .. import caching, filters, search
+from ..models import Incident, StatisticsRollup
+from . import counts
+from .charts import Chart, Row
+
+STALE_TIMEOUT = 15
+PENDING_TIMEOUT = 300  # a queued recount that never ran (no worker) is queued again after this
+ROLLED_UP = {
+    "country": re.compile(r"[A-Z]{2}"),
+    "sector": re.compile(r"[-a-z0-9]{1,60}"),
+    "year": re.compile(r"[0-9]{4}"),
+    "tactic": re.compile(r"[-a-z0-9]{1,60}"),
+    "technique": re.compile(r"T[0-9]{4}(\.[0-9]{3})?"),
+}
+
+
+@dataclass(frozen=True)
+class Counted:
+    charts: dict[str, Chart]
+    fresh: bool
+
+    @property
+    def timeout(self) -> int:
+        """How long what is built from these charts may be cached."""
+        return caching.PAGE_TIMEOUT if self.fresh else STALE_TIMEOUT
+
+
+def rolled_up(params: dict) -> bool:
+    if not params:
+        return True
+    if len(params) != 1:
+        return False
+    ((name, value),) = params.items()
+    pattern = ROLLED_UP.get(name)
+    return pattern is not None and pattern.fullmatch(value) is not None
+
+
+def count(audience: str, params: dict) -> dict[str, Chart]:
+    """Every chart ``audience`` may see over the incidents ``params`` select."""
+    member = audience != "public"
+    filter_class = filters.MemberIncidentFilter if member else filters.PublicIncidentFilter
+    incidents = filter_class(params or None, queryset=Incident.objects.for_audience(audience)).qs
+    if params.get("q"):
+        matching = search.search(incidents, params["q"], member=member)
+        incidents = Incident.objects.filter(pk__in=matching.values("pk"))
+    return counts.compute(incidents, params, member=member)
+
+
+def charts(audience: str, params: dict) -> Counted:
+    """The charts for ``params`` (canonical, valid for ``audience``), from their roll-up."""
+    query = filters.encode(params)
+    row = (
+        StatisticsRollup.objects.filter(audience=audience, query_digest=_digest(query))
+        .only("version", "charts")
+        .first()
+    )
+    if row is None:
+        return Counted(refresh(audience, query), fresh=True)
+    if row.version == caching.catalogue_version():
+        return Counted(decode(row.charts), fresh=True)
+    queued = _queue_recount(audience, query)
+    if queued is not None and queued.is_finished:
+        # The immediate backend (tests) has recounted already: read its count.
+        row.refresh_from_db(fields=["version", "charts"])
+        if row.version == caching.catalogue_version():
+            return Counted(decode(row.charts), fresh=True)
+    return Counted(decode(row.charts), fresh=False)
+
+
+def refresh(audience: str, query: str) -> dict[str, Chart]:
+    """Count ``query`` for ``audience`` now and store it as the roll-up of the version the
+    count started at (a write during the count leaves it stale, so it is counted again)."""
+    version = caching.catalogue_version()
+    started = time.perf_counter()
+    result = count(audience, dict(parse_qsl(query)))
+    StatisticsRollup.objects.bulk_create(
+        [
+            StatisticsRollup(
+                audience=audience,
+                query_digest=_digest(query),
+                query=query,
+                version=version,
+                charts=encode(result),
+                counted_at=timezone.now(),
+                seconds=time.perf_counter() - started,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["audience", "query_digest"],
+        update_fields=["version", "charts", "counted_at", "seconds"],
+    )
+    caching.pages().delete(_pending_key(audience, query))
+    return result
+
+
+def _queue_recount(audience: str, query: str):
+    """Queue one recount of this key unless one is queued already; its result, or None."""
+    from ..tasks import refresh_statistics
+
+    if not caching.pages().add(_pending_key(audience, query), 1, PENDING_TIMEOUT):
+        return None
+    return refresh_statistics.enqueue(audience, query)
+
+
+def _pending_key(audience, query) -> str:
+    return f"incidents:statistics-recount-queued:{audience}:{_digest(query)}"
+
+
+def _digest(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
+def encode(result: dict[str, Chart]) -> list:
+    return [asdict(chart) for chart in result.values()]
+
+
+def decode(stored: list) -> dict[str, Chart]:
+    result = {}
+    for data in stored:
+        rows = tuple(
+            Row(**{**r, "values": tuple(r["values"]), "cell_queries": tuple(r["cell_queries"])})
+            for r in data["rows"]
+        )
+        chart = Chart(
+            **{
+                **data,
+                "rows": rows,
+                "value_headers": tuple(data["value_headers"]),
+                "column_keys": tuple(data["column_keys"]),
+            }
+        )
+        result[chart.name] = chart
+    return result

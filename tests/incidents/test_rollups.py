@@ -1,0 +1,126 @@
+"""Statistics roll-ups: counted once per catalogue change, recounted by the job queue.
+
+After a write a reader gets the previous counts at once (never a count in their request),
+one recount is queued however many read, and the worker's recount is what they read next.
+"""
+
+import json
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+
+from incidents import caching
+from incidents.models import StatisticsRollup
+from incidents.statistics import counts, rollups
+from incidents.tasks import refresh_statistics
+from tests.accounts.test_jobs import DATABASE_QUEUE, results, run_queue
+from tests.conftest import client_for
+from tests.factories import IncidentFactory, MotiveFactory
+
+
+@pytest.fixture
+def world(db):
+    IncidentFactory(country="GB", motives=[MotiveFactory(name="RollupMotive")])
+    IncidentFactory(country="US")
+
+
+def years_csv(client, query=""):
+    return client.get(f"/statistics/years.csv?{query}").content.decode()
+
+
+def incidents_counted(client, query=""):
+    rows = years_csv(client, query).splitlines()[1:]
+    return sum(int(row.rsplit(",", 1)[1]) for row in rows)
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_after_a_write_readers_get_the_last_count_and_one_recount_is_queued(world):
+    client = client_for("anonymous")
+    assert incidents_counted(client) == 2  # the first reader counts (no roll-up yet)
+    assert incidents_counted(client, "country=GB") == 1
+    assert results(refresh_statistics) == []
+    IncidentFactory(country="GB")  # the catalogue changes
+    for _ in range(3):
+        assert incidents_counted(client) == 2  # the previous count, at once
+        assert incidents_counted(client, "country=GB") == 1
+    queued = results(refresh_statistics)
+    assert sorted(r.args_kwargs["args"][1] for r in queued) == ["", "country=GB"]
+    run_queue()
+    caches["pages"].clear()  # what was built from the stale count is kept 15 s: they pass
+    assert incidents_counted(client) == 3
+    assert incidents_counted(client, "country=GB") == 2
+    assert len(results(refresh_statistics)) == 2  # fresh again: nothing more queued
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_pages_built_from_a_stale_count_are_kept_briefly(world, monkeypatch):
+    client = client_for("anonymous")
+    client.get("/countries/GB/")
+    kept = []
+    real_set = caches["pages"].set
+    monkeypatch.setattr(
+        caches["pages"],
+        "set",
+        lambda key, value, timeout: kept.append(timeout) or real_set(key, value, timeout),
+    )
+    IncidentFactory(country="GB")
+    assert client.get("/countries/GB/").status_code == 200
+    assert rollups.STALE_TIMEOUT in kept and caching.PAGE_TIMEOUT not in kept
+    run_queue()
+    caches["pages"].clear()  # as if those 15 seconds had passed
+    kept.clear()
+    assert client.get("/countries/GB/").status_code == 200
+    assert caching.PAGE_TIMEOUT in kept and rollups.STALE_TIMEOUT not in kept
+
+
+def test_the_immediate_backend_recounts_in_the_request(world):
+    """Tests (and any deployment with the immediate backend) read their own writes."""
+    client = client_for("anonymous")
+    assert incidents_counted(client) == 2
+    IncidentFactory(country="GB")
+    assert incidents_counted(client) == 3
+
+
+def test_audiences_are_counted_and_stored_apart(world):
+    client_for("anonymous").get("/statistics/")
+    client_for("member").get("/statistics/")
+    client_for("staff").get("/statistics/")
+    stored = {r.audience: r for r in StatisticsRollup.objects.filter(query="")}
+    assert set(stored) == {"public", "member", "staff"}
+    public = json.dumps(stored["public"].charts)
+    assert "RollupMotive" not in public
+    assert {c["name"] for c in stored["public"].charts} == set(counts.PUBLIC_CHARTS)
+    assert "RollupMotive" in json.dumps(stored["member"].charts)
+
+
+def test_only_the_statistics_page_and_hubs_are_rolled_up():
+    for params in ({}, {"country": "GB"}, {"sector": "water"}, {"year": "2020"}):
+        assert rollups.rolled_up(params)
+    for params in ({"technique": "T1566.001"}, {"tactic": "initial-access"}):
+        assert rollups.rolled_up(params)
+    for params in (
+        {"country": "GB", "sector": "water"},  # any combination: counted per catalogue version
+        {"q": "ransomware"},
+        {"technique": "T1"},
+        {"date_from": "2020-01-01"},
+        {"organisation": "acme"},
+    ):
+        assert not rollups.rolled_up(params)
+
+
+def test_a_roll_up_round_trips_its_charts(world):
+    counted = rollups.count("member", {"country": "GB"})
+    assert rollups.decode(json.loads(json.dumps(rollups.encode(counted)))) == counted
+
+
+def test_refresh_statistics_command_counts_the_public_pages_and_every_roll_up(world):
+    from django.core.management import call_command
+
+    client_for("member").get("/statistics/?country=US")
+    call_command("refresh_statistics", verbosity=0)
+    keys = set(StatisticsRollup.objects.values_list("audience", "query"))
+    assert {("public", ""), ("public", "country=GB"), ("public", "country=US")} <= keys
+    assert {("member", ""), ("member", "country=US")} <= keys
+    version = caching.catalogue_version()
+    assert set(StatisticsRollup.objects.values_list("version", flat=True)) == {version}
