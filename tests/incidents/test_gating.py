@@ -84,8 +84,16 @@ def test_incident_list(viewer, incident):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Acme Rockets" in html
-    assert "2 motives" in html  # lists show counts to everyone
-    if not member:  # members' filter menus list the (public) taxonomies
+    rows = html[html.index('<ol class="incident-list">') :]
+    if member:  # members' rows name the actors, technique IDs and motives, as finder links
+        assert "2 motives" not in rows
+        for text in ("Grey Heron", "T1566", "Financial", "Espionage"):
+            assert f">{text}</a>" in rows, text
+        assert 'href="/incidents/?technique=T1566"' in rows
+    else:  # members' filter menus list the (public) taxonomies: nothing gated anywhere
+        assert "2 motives" in rows  # non-members' rows show the counts
+        assert "1 technique" in rows
+        assert "1 actor" in rows
         for text in GATED_TEXT:
             assert text not in html, (kind, text)
 
