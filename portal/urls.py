@@ -2,7 +2,9 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
+from django.views.generic import TemplateView
 
+from accounts.contact import contact
 from incidents import views as incidents_views
 from incidents.sitemaps import sitemaps
 
@@ -20,6 +22,15 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("data/", incidents_views.data_sources, name="data_sources"),
+    path("about/", TemplateView.as_view(template_name="pages/about.html"), name="about"),
+    path(
+        "methodology/",
+        TemplateView.as_view(template_name="pages/methodology.html"),
+        name="methodology",
+    ),
+    path("privacy/", TemplateView.as_view(template_name="pages/privacy.html"), name="privacy"),
+    path("terms/", TemplateView.as_view(template_name="pages/terms.html"), name="terms"),
+    path("contact/", contact, name="contact"),
     path("sitemap.xml", sitemap_views.index, {"sitemaps": sitemaps}, name="sitemap_index"),
     path(
         "sitemap-<section>.xml",

@@ -97,6 +97,12 @@ EXTRA_URLS = [
     "/incidents/export.json?q=canaryalias0",
     "/incidents/export.json?motive=canary-motive&technique=T9900&actor_type=canary-type",
     "/incidents/export.stix.json?q=canarytechnique0",
+    # A member's shared link opened by a non-member (a notice, results not narrowed), and
+    # the organisations list searched and sorted by incidents.
+    "/incidents/?motive=canary-motive&technique=T9900&actor=canary-actor&confidentiality=high",
+    "/organisations/?q=canaryalias0",
+    "/organisations/?sort=incidents",
+    "/contact/?topic=correction",
 ]
 # Channels whose content must have been read (a 200), not just their address reached, in
 # every non-member's crawl; signed-in non-members' own pages too.
@@ -106,6 +112,12 @@ READ_BY_EVERY_NON_MEMBER = {
     "incidents:statistics_csv",
     "incidents:incident_export",
     "incidents:incident_feed",
+    "incidents:organisation_list",
+    "about",
+    "methodology",
+    "contact",
+    "privacy",
+    "terms",
 }
 READ_BY_SIGNED_IN_NON_MEMBERS = {
     "accounts:membership",

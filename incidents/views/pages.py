@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
 
@@ -83,15 +84,19 @@ def incident_body(user, slug, *, signed_in):
         .newest_first()[:10]
     )
     public = presenters.incident_public(incident)
+    title = f"Cyber Incident Victim: {public.organisation.name} ({public.date_display})"
     context = {
         "incident": public,
         "gated": presenters.incident_gated(incident) if member else None,
         "related_rows": [presenters.incident_row(i) for i in related],
         "next_path": incident.get_absolute_url(),
+        "citation": presenters.citation(public, title, settings.SITE_URL),
     }
     return {
-        "title": f"Cyber Incident Victim: {public.organisation.name} ({public.date_display})",
+        "title": title,
         "description": Truncator(public.summary).chars(300),
+        # Shown (by the page, with the request) only to staff who may change incidents.
+        "admin_url": reverse("admin:incidents_incident_change", args=[incident.pk]),
         "article": caching.render_shared(
             "incidents/includes/_incident_article.html", context, signed_in=signed_in
         ),
@@ -171,6 +176,7 @@ def organisation_detail(request, slug):
         "incidents/organisation_detail.html",
         {
             "organisation": presenters.organisation_view(organisation),
+            "admin_url": reverse("admin:incidents_organisation_change", args=[organisation.pk]),
             "page": page,
             "rows": [presenters.incident_row(i) for i in page],
         },
