@@ -31,6 +31,13 @@ PAGES = {
     "membership": "/accounts/membership/",
     "statistics": "/statistics/",
     "pricing": "/pricing/",
+    "organisations": "/organisations/?q=electric",
+    "shared-members-link": "/incidents/?motive=espionage&technique=T1566&q=mitsubishi",
+    "about": "/about/",
+    "methodology": "/methodology/",
+    "contact": "/contact/",
+    "privacy": "/privacy/",
+    "terms": "/terms/",
 }
 
 

@@ -80,5 +80,5 @@ def test_paging_keeps_the_search(anonymous_client, db):
 
 def test_the_table_reflows_on_narrow_screens(anonymous_client, victims):
     html = anonymous_client.get(URL).content.decode()
-    assert '<table class="data-table reflow">' in html
+    assert '<table class="data-table reflow reflow-compact">' in html
     assert 'data-label="Incidents"' in html
