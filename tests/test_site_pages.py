@@ -186,3 +186,11 @@ def test_messages_are_rate_limited_per_address(db, settings):
 def test_the_topic_can_be_chosen_by_a_link(db):
     html = Client().get(reverse("contact"), {"topic": "correction"}).content.decode()
     assert '<option value="correction" selected>' in html
+
+
+def test_error_pages_have_no_address_to_share(db):
+    """A 404 would otherwise repeat the path asked for (a members' CSV's, say) in its head."""
+    html = Client().get("/statistics/cia.csv").content.decode()
+    assert 'rel="canonical"' not in html
+    assert "og:url" not in html
+    assert "/statistics/cia.csv" not in html
