@@ -194,3 +194,13 @@ def test_error_pages_have_no_address_to_share(db):
     assert 'rel="canonical"' not in html
     assert "og:url" not in html
     assert "/statistics/cia.csv" not in html
+
+
+@pytest.mark.parametrize("name", ["account_login", "account_signup"])
+def test_account_pages_use_the_sites_words(db, name):
+    """The header says "Log in" and "Sign up"; allauth's own pages say the same."""
+    html = Client().get(reverse(name)).content.decode()
+    main = html.split('<main id="main"')[1]
+    for other in ("Sign In", "Sign in", "sign in", "Sign Up", "Signup"):
+        assert other not in html, other
+    assert ("Log in" if name == "account_login" else "Sign up") in main
