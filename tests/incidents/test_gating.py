@@ -206,3 +206,17 @@ def test_pages_refuse_unsafe_methods(viewer, incident, method):
     kind, client, member = viewer
     for url in [reverse("incidents:incident_list"), incident.get_absolute_url(), reverse("home")]:
         assert getattr(client, method)(url).status_code == 405
+
+
+def test_members_incident_page_links_gated_values_to_the_finder(viewer, incident):
+    kind, client, member = viewer
+    html = client.get(incident.get_absolute_url()).content.decode()
+    motive = incident.motives.order_by("name").first()
+    actor = incident.threat_actors.get()
+    links = [
+        f'href="/incidents/?motive={motive.slug}"',
+        'href="/incidents/?technique=T1566"',
+        f'href="/incidents/?actor={actor.slug}"',
+    ]
+    for link in links:
+        assert (link in html) == member, (kind, link)
