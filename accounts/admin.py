@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -21,6 +22,7 @@ from .models import (
     SubscriptionChange,
     Trial,
 )
+from .periods import MONTHS, period_end
 from .selfserve import invoices, overview
 
 
@@ -71,8 +73,23 @@ def _record_staff_change(request, subscription, before, summary_fields):
         )
 
 
+class SubscriptionForm(forms.ModelForm):
+    open_ended = forms.BooleanField(
+        label="No end date",
+        required=False,
+        help_text="Only for a new subscription with no end: otherwise an empty end is one "
+        "period of its plan (a month or a year) from the start.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "ends_at" in self.fields and self.instance.pk is None:
+            self.fields["ends_at"].help_text = "Empty: one period of the plan from the start"
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
     list_display = ["user", "plan", "status", "source", "starts_at", "ends_at", "member_now"]
     list_filter = ["status", "source", "plan"]
     list_select_related = ["user", "plan"]
@@ -92,7 +109,18 @@ class SubscriptionAdmin(admin.ModelAdmin):
     actions = ["extend_30_days", "extend_one_year", "cancel_now"]
     inlines = [SubscriptionChangeInline]
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj is None else [f for f in fields if f != "open_ended"]
+
     def save_model(self, request, obj, form, change):
+        if (
+            not change
+            and obj.ends_at is None
+            and not form.cleaned_data.get("open_ended")
+            and obj.plan.interval in MONTHS
+        ):
+            obj.ends_at = period_end(obj.starts_at, obj.plan.interval)
         super().save_model(request, obj, form, change)
         if form.changed_data:
             SubscriptionChange.objects.create(

@@ -127,6 +127,12 @@ class CIAPostureInline(admin.StackedInline):
     max_num = 1
 
 
+class DropdownFilter(admin.ChoicesFieldListFilter):
+    """A filter over many values (about 250 countries) as one menu, not a column of links."""
+
+    template = "admin/dropdown_filter.html"
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = [
@@ -135,11 +141,19 @@ class IncidentAdmin(admin.ModelAdmin):
         "country",
         "sector",
         "status",
+        "dataset",
         "published_at",
         "updated_at",
     ]
-    list_filter = ["status", "dataset", "date_precision", "sector", "country", "motives"]
-    list_select_related = ["organisation", "sector"]
+    list_filter = [
+        "status",
+        "dataset",
+        "date_precision",
+        "sector",
+        ("country", DropdownFilter),
+        "motives",
+    ]
+    list_select_related = ["organisation", "sector", "dataset"]
     search_fields = ["organisation__name", "slug", "summary", "external_id"]
     date_hierarchy = "date"
     autocomplete_fields = ["organisation", "sector", "motives", "techniques", "threat_actors"]
@@ -154,6 +168,10 @@ class IncidentAdmin(admin.ModelAdmin):
     ]
     inlines = [CIAPostureInline, SourceInline]
     actions = ["publish", "unpublish"]
+
+    class Media:
+        js = ["js/admin_dropdown_filter.js"]
+
     fieldsets = [
         (None, {"fields": ["organisation", "slug", "status", "public_page"]}),
         ("When and where", {"fields": [("date", "date_precision"), "country", "sector"]}),

@@ -11,6 +11,7 @@ Every FilterSet has its own filters, form and fields, as django-filter builds th
 from __future__ import annotations
 
 import datetime
+import re
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -43,9 +44,10 @@ SORT_CHOICES = [
     ("newest", "Newest first"),
     ("oldest", "Oldest first"),
     ("records", "Most records affected"),
-    ("relevance", "Relevance (with a search)"),
+    ("relevance", "Relevance"),
 ]
 MIN_YEAR = 1970
+ATTACK_ID_RE = re.compile(r"^T\d{1,5}(\.\d{1,3})?$")  # shaped like an ATT&CK ID
 MAX_RECORDS = 2**63 - 1  # the column's range; beyond it a filter would silently vanish
 
 
@@ -101,9 +103,40 @@ def actor_type_choices():
     return _choices("actor-types", ActorType.objects.order_by("name"), "slug")
 
 
-def _year_choices():
-    this_year = datetime.date.today().year
-    return [(str(y), str(y)) for y in range(this_year + 1, MIN_YEAR - 1, -1)]
+def year_choices():
+    """Years with published incidents, newest first: public facts (incidents.browse), the
+    same list for every viewer, so it never reveals a draft."""
+    return [(str(year), str(year)) for year, _count in browse.by_year() if year]
+
+
+def _technique_label(name, parent):
+    return f"{parent}: {name}" if parent else name
+
+
+def technique_choices():
+    """(ATT&CK ID, name) of every technique some published incident is tagged with, for
+    the members' technique box. Members only: the view never builds the members'
+    FilterSet for anyone else."""
+
+    def compute():
+        used = Technique.objects.filter(incidents__status=Incident.Status.PUBLISHED)
+        rows = used.order_by("attack_id").values_list("attack_id", "name", "parent__name")
+        return [
+            (attack_id, _technique_label(name, parent))
+            for attack_id, name, parent in rows.distinct()
+        ]
+
+    return caching.cached_locally("choices", "member", ["techniques"], compute)
+
+
+def technique_names() -> dict[str, str]:
+    """ATT&CK ID -> name of every technique (ATT&CK itself is public knowledge)."""
+
+    def compute():
+        rows = Technique.objects.values_list("attack_id", "name", "parent__name")
+        return {attack_id: _technique_label(name, parent) for attack_id, name, parent in rows}
+
+    return caching.cached_locally("choices", "public", ["technique-names"], compute)
 
 
 class CleanCharField(forms.CharField):
@@ -115,6 +148,127 @@ class CleanCharField(forms.CharField):
 
 class SearchFilter(django_filters.CharFilter):
     field_class = CleanCharField
+
+
+class YearSelect(forms.Select):
+    """Offers the years with incidents, and the applied year even when it has none, so the
+    box always shows the filter the results were found with."""
+
+    def optgroups(self, name, value, attrs=None):
+        offered = {str(v) for v, _label in self.choices}
+        if value and value[0] and value[0] not in offered:
+            self.choices = [*self.choices, (value[0], value[0])]
+        return super().optgroups(name, value, attrs)
+
+
+class YearField(django_filters.fields.ChoiceField):
+    """A year from MIN_YEAR to next year; the menu lists only years with incidents."""
+
+    widget = YearSelect
+
+    def valid_value(self, value):
+        return value.isascii() and value.isdigit() and MIN_YEAR <= int(value) <= _last_year()
+
+
+def _last_year():
+    return datetime.date.today().year + 1
+
+
+class YearFilter(django_filters.ChoiceFilter):
+    field_class = YearField
+
+
+DATE_HELP = "A year (2020), a month (2020-11) or a day (2020-11-20)"
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+
+
+def parse_loose_date(text: str, *, end: bool) -> datetime.date | None:
+    """A date written as a year, a month or a day (ISO, or as the site writes them: "2020",
+    "Nov 2020", "20 Nov 2020"); a year or month means its first day, or its last with
+    ``end``. None if it is none of these."""
+    parts = text.replace("/", "-").replace(",", " ").split()
+    if len(parts) == 1:
+        parts = parts[0].split("-")
+    else:
+        words = [p.lower()[:3] for p in parts]
+        if not all(w in MONTHS or w.isdigit() for w in words):
+            return None
+        day = next((p for p in parts[:-1] if p.isdigit()), None)
+        month = next((MONTHS[w] for w in words if w in MONTHS), None)
+        if month is None or not parts[-1].isdigit():
+            return None
+        parts = [parts[-1], str(month)] + ([day] if day else [])
+    if not all(p.isascii() and p.isdigit() for p in parts) or len(parts[0]) != 4:
+        return None
+    numbers = [int(p) for p in parts]
+    try:
+        if len(numbers) == 3:
+            return datetime.date(*numbers)
+        if len(numbers) == 2:
+            year, month = numbers
+            if not end:
+                return datetime.date(year, month, 1)
+            following = datetime.date(year + month // 12, month % 12 + 1, 1)
+            return following - datetime.timedelta(days=1)
+        if len(numbers) == 1:
+            return datetime.date(numbers[0], 12, 31) if end else datetime.date(numbers[0], 1, 1)
+    except ValueError:
+        return None
+    return None
+
+
+class LooseDateField(forms.DateField):
+    """A date typed as a year, a month or a day; ``end`` reads a year or month as its last
+    day (for "to")."""
+
+    def __init__(self, *args, end=False, **kwargs):
+        self.end = end
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime.date):
+            return value
+        parsed = parse_loose_date(str(value).strip()[:40], end=self.end)
+        if parsed is None:
+            raise forms.ValidationError(
+                f"Enter a valid date: {DATE_HELP[0].lower()}{DATE_HELP[1:]}.", code="invalid"
+            )
+        return parsed
+
+
+class LooseDateFilter(django_filters.DateFilter):
+    field_class = LooseDateField
+
+
+class TechniqueField(CleanCharField):
+    """An ATT&CK technique by ID (T1566, T1566.001, any case) or by its exact name."""
+
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if not text:
+            return ""
+        code = text.upper()
+        if ATTACK_ID_RE.match(code):
+            return code
+        by_name = {name.lower(): attack_id for attack_id, name in technique_names().items()}
+        found = by_name.get(text.lower()) or by_name.get(text.split(" ", 1)[-1].lower())
+        if found is None:
+            raise forms.ValidationError(
+                "Enter an ATT&CK technique ID (T1566) or a technique name from the list.",
+                code="invalid",
+            )
+        return found
+
+
+class TechniqueFilter(django_filters.CharFilter):
+    field_class = TechniqueField
 
 
 class RecordsFilter(django_filters.NumberFilter):
@@ -147,20 +301,23 @@ class PublicFinderFilterSet(django_filters.FilterSet):
             attrs={"type": "search", "placeholder": 'Victim, words, "a phrase", -exclude'}
         ),
     )
-    date_from = django_filters.DateFilter(
+    date_from = LooseDateFilter(
         field_name="date",
         lookup_expr="gte",
         label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=DATE_HELP,
+        widget=forms.TextInput(attrs={"placeholder": "2020-11", "data-update": "change"}),
     )
-    date_to = django_filters.DateFilter(
+    date_to = LooseDateFilter(
         field_name="date",
         lookup_expr="lte",
         label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=DATE_HELP,
+        end=True,
+        widget=forms.TextInput(attrs={"placeholder": "2021", "data-update": "change"}),
     )
-    year = django_filters.ChoiceFilter(
-        choices=_year_choices, method="filter_year", label="Year", empty_label="Any year"
+    year = YearFilter(
+        choices=year_choices, method="filter_year", label="Year", empty_label="Any year"
     )
     country = django_filters.ChoiceFilter(
         choices=incident_country_choices, label="Victim country", empty_label="Any country"
@@ -210,11 +367,14 @@ class MemberFinderFilterSet(PublicFinderFilterSet):
     motive = django_filters.ChoiceFilter(
         choices=motive_choices, method="filter_motive", label="Motive", empty_label="Any motive"
     )
-    technique = django_filters.CharFilter(
+    technique = TechniqueFilter(
         method="filter_technique",
         label="ATT&CK technique",
-        max_length=12,
-        widget=forms.TextInput(attrs={"placeholder": "T1566"}),
+        max_length=200,
+        help_text="An ID or a name; a technique includes its sub-techniques",
+        widget=forms.TextInput(
+            attrs={"placeholder": "T1566 or Phishing", "list": "technique-options"}
+        ),
     )
     tactic = django_filters.ChoiceFilter(
         choices=tactic_choices, method="filter_tactic", label="Tactic", empty_label="Any tactic"
@@ -242,7 +402,7 @@ class MemberFinderFilterSet(PublicFinderFilterSet):
         return queryset.filter(linked("motives", motive__slug=value))
 
     def filter_technique(self, queryset, name, value):
-        code = value.strip().upper()
+        code = value
         techniques = Technique.objects.filter(
             Q(attack_id=code) | Q(attack_id__startswith=code + ".")
         )

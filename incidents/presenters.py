@@ -9,8 +9,9 @@ template cannot reach a gated value that the view did not hand over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from urllib.parse import urlencode
 
 from django.utils.safestring import SafeString
 from django_countries.fields import Country
@@ -52,6 +53,25 @@ class IncidentRow:
     technique_count: int
     actor_count: int
     snippet: str = ""  # a search match with <mark>s, already escaped (presenters._marked)
+    gated: RowGated | None = None  # members only (incident_member_row)
+
+
+@dataclass(frozen=True)
+class FinderLink:
+    """A gated value with the finder query that lists the incidents sharing it."""
+
+    label: str
+    query: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class RowGated:
+    """The members-only part of a list row."""
+
+    motives: tuple[FinderLink, ...]
+    techniques: tuple[FinderLink, ...]
+    actors: tuple[FinderLink, ...]
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,7 @@ class TechniqueView:
     parent_name: str
     tactics: tuple[str, ...]
     url: str
+    finder_query: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,7 @@ class ActorRef:
     url: str
     actor_type: str
     country: Country | None
+    finder_query: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,7 +128,7 @@ class IncidentGated:
 
     impacts: tuple[ImpactView, ...] | None
     cia_notes: str
-    motives: tuple[str, ...]
+    motives: tuple[FinderLink, ...]
     techniques: tuple[TechniqueView, ...]
     actors: tuple[ActorRef, ...]
 
@@ -118,6 +140,24 @@ def _country(value) -> Country | None:
 def incident_row(incident) -> IncidentRow:
     snippet = getattr(incident, "snippet", None)
     return IncidentRow(**_row_fields(incident), snippet=_marked(snippet) if snippet else "")
+
+
+def incident_member_row(incident) -> IncidentRow:
+    """Members only: call after is_member(), on an incident from for_member_list()."""
+    row = incident_row(incident)
+    gated = RowGated(
+        motives=tuple(_finder_link("motive", m.slug, m.name) for m in incident.motives.all()),
+        techniques=tuple(
+            _finder_link("technique", t.attack_id, t.attack_id, t.name)
+            for t in incident.techniques.all()
+        ),
+        actors=tuple(_finder_link("actor", a.slug, a.name) for a in incident.threat_actors.all()),
+    )
+    return replace(row, gated=gated)
+
+
+def _finder_link(name, value, label, title="") -> FinderLink:
+    return FinderLink(label, urlencode({name: value}), title)
 
 
 def _marked(headline: str) -> str:
@@ -191,7 +231,7 @@ def incident_gated(incident) -> IncidentGated:
     return IncidentGated(
         impacts=impacts,
         cia_notes=posture.notes if posture else "",
-        motives=tuple(m.name for m in incident.motives.all()),
+        motives=tuple(_finder_link("motive", m.slug, m.name) for m in incident.motives.all()),
         techniques=tuple(
             TechniqueView(
                 attack_id=t.attack_id,
@@ -199,6 +239,7 @@ def incident_gated(incident) -> IncidentGated:
                 parent_name=t.parent.name if t.parent_id else "",
                 tactics=tuple(tac.name for tac in t.tactics.all()),
                 url=t.url,
+                finder_query=urlencode({"technique": t.attack_id}),
             )
             for t in sorted(incident.techniques.all(), key=lambda t: t.attack_id)
         ),
@@ -213,6 +254,7 @@ def actor_ref(actor) -> ActorRef:
         url=actor.get_absolute_url(),
         actor_type=actor.actor_type.name if actor.actor_type_id else "",
         country=_country(actor.country),
+        finder_query=urlencode({"actor": actor.slug}),
     )
 
 
@@ -276,3 +318,33 @@ def organisation_view(org) -> OrganisationView:
         website=org.website,
         incident_count=org.incident_count,
     )
+
+
+@dataclass(frozen=True)
+class Citation:
+    url: str
+    text: str
+    bibtex: str
+
+
+BIBTEX_SPECIAL = str.maketrans({c: "\\" + c for c in "{}&%$#_"} | {"\\": "", "^": "", "~": ""})
+
+
+def citation(incident: IncidentPublic, title: str, site_url: str) -> Citation:
+    """How to cite an incident page: public fields only, with its stable address (an
+    incident's slug does not change once it is published)."""
+    url = f"{site_url}{incident.url}"
+    updated = incident.updated_at
+    text = f"Cyber Incident Portal. “{title}.” Last updated {updated.day} {updated:%B %Y}. {url}"
+    bibtex = "\n".join(
+        [
+            f"@misc{{cip-{incident.slug},",
+            f"  title = {{{{{title.translate(BIBTEX_SPECIAL)}}}}},",
+            "  author = {{Cyber Incident Portal}},",
+            f"  year = {{{updated:%Y}}},",
+            f"  howpublished = {{\\url{{{url}}}}},",
+            f"  note = {{Last updated {updated:%Y-%m-%d}}}",
+            "}",
+        ]
+    )
+    return Citation(url=url, text=text, bibtex=bibtex)

@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.membership",
+                "portal.context_processors.site",
             ],
         },
     },
@@ -212,6 +213,10 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Incident Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# The site's own address, for canonical links and citations (never the request's Host).
+SITE_URL = f"{ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{SITE_DOMAIN}"
+# Where contact-form messages go; empty: every active staff account's address.
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="")
 # Account emails are rendered in the request and sent by a background task.
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 

@@ -133,6 +133,12 @@ EXTRA_URLS = [
     "/attack/tactics/canary-tactic-0/",
     "/attack/techniques/T9900/",
     "/attack/techniques/T9900.001/",
+    # A member's shared link opened by a non-member (a notice, results not narrowed), and
+    # the organisations list searched and sorted by incidents.
+    "/incidents/?motive=canary-motive&technique=T9900&actor=canary-actor&confidentiality=high",
+    "/organisations/?q=canaryalias0",
+    "/organisations/?sort=incidents",
+    "/contact/?topic=correction",
 ]
 # Channels whose content must have been read (a 200), not just their address reached, in
 # every non-member's crawl; signed-in non-members' own pages too.
@@ -153,6 +159,12 @@ READ_BY_EVERY_NON_MEMBER = {
     "incidents:attack_index",
     "incidents:tactic_hub",
     "incidents:technique_hub",
+    "incidents:organisation_list",
+    "about",
+    "methodology",
+    "contact",
+    "privacy",
+    "terms",
 }
 READ_BY_SIGNED_IN_NON_MEMBERS = {
     "accounts:membership",

@@ -71,6 +71,16 @@ class IncidentQuerySet(models.QuerySet):
             .with_gated_counts()
         )
 
+    def for_member_list(self):
+        """Members' rows: the public row with the motives, technique IDs and actor names."""
+        return self.for_public_list().prefetch_related(
+            models.Prefetch("motives", Motive.objects.only("name", "slug")),
+            models.Prefetch(
+                "techniques", Technique.objects.only("attack_id", "name").order_by("attack_id")
+            ),
+            models.Prefetch("threat_actors", ThreatActor.objects.only("name", "slug")),
+        )
+
     def for_public_detail(self):
         return (
             self.select_related("organisation", "sector", "dataset")

@@ -68,7 +68,12 @@ def incident_list(request):
     text = params.get("q", "")
     sort = params.get("sort") or filters.default_sort(text)
     position = _position(request, sort)
-    parts = [filters.encode(params), *position]
+    # A non-member who opened a link with members' filters is told so; whatever their
+    # values, valid or not, the results are those without them.
+    members_filters_ignored = not member and any(
+        request.GET.get(name) for name in filters.MEMBER_ONLY_FILTERS
+    )
+    parts = [filters.encode(params), *position, f"ignored={members_filters_ignored}"]
 
     page = caching.WholePage(request, "finder", parts)
     if page.html is not None:
@@ -84,6 +89,7 @@ def incident_list(request):
         "incidents/incident_list.html",
         {
             "finder_html": finder_html,
+            "members_filters_ignored": members_filters_ignored,
             "text": text,
             "page_number": page_number,
             "exports": export_links(request, params, member=member),
@@ -117,8 +123,22 @@ def render_finder(user, params, position, *, member):
     text = params.get("q", "")
     sort = params.get("sort") or filters.default_sort(text)
     context = _form_context(filterset, member)
+    context["sort_options"] = sort_options(text, params.get("sort", ""))
     context.update(_results(filterset, params, text, sort, position, member))
     return caching.render_shared("incidents/includes/_finder.html", context)
+
+
+def sort_options(text, chosen):
+    """(value, label, selected) of the sort menu: the default order first, as the empty
+    value, so that typing a search with the default still selected ranks by relevance;
+    relevance only with a search."""
+    default = filters.default_sort(text)
+    labels = dict(filters.SORT_CHOICES)
+    options = [("", labels[default], not chosen)]
+    for value, label in filters.SORT_CHOICES:
+        if value != default and (value != "relevance" or text):
+            options.append((value, label, value == chosen))
+    return options
 
 
 def _position(request, sort):
@@ -144,6 +164,7 @@ def _form_context(filterset, member):
     )
     return {
         **filters.fields_context(filterset, member),
+        "technique_options": filters.technique_choices() if member else [],
         "hidden_errors": hidden_errors,
         "list_url": reverse("incidents:incident_list"),
     }
@@ -154,7 +175,8 @@ def _results(filterset, params, text, sort, position, member):
     if text:
         incidents = search.search(incidents, text, member=member)
     counted = incidents
-    incidents = incidents.for_public_list().order_by(*filters.SORTS[sort])
+    listing = incidents.for_member_list() if member else incidents.for_public_list()
+    incidents = listing.order_by(*filters.SORTS[sort])
     if sort == "relevance":
         incidents = search.ranked(incidents)
     page_size = settings.PORTAL_PAGE_SIZE
@@ -197,9 +219,13 @@ def _results(filterset, params, text, sort, position, member):
         "page": page,
         "count": min(paginator.count, COUNT_CAP),
         "count_capped": paginator.capped,
-        "rows": [presenters.incident_row(i) for i in rows],
+        "rows": [
+            presenters.incident_member_row(i) if member else presenters.incident_row(i)
+            for i in rows
+        ],
         "applied": applied_filters(filterset, params),
         "filtered": any(k not in ("q", "sort") for k in params),
+        "applied_count": sum(k not in ("q", "sort") for k in params),
         "next_query": next_query,
         "prev_query": prev_query,
         "cursor": position[1] if position[0] == "after" else "",
@@ -216,7 +242,9 @@ def applied_filters(filterset, params):
         shown = value
         if isinstance(field, forms.ChoiceField):
             shown = {str(k): v for k, v in field.choices}.get(value, value)
-        elif name == "organisation":
+        elif name == "technique":
+            shown = f"{value} {filters.technique_names().get(value, '')}".strip()
+        elif name in ("organisation", "actor"):
             shown = value.replace("-", " ").title()
         label = field.label or name.replace("_", " ").capitalize()
         rest = {k: v for k, v in params.items() if k != name}

@@ -2,15 +2,17 @@
 
 from functools import partial
 
+from django import forms
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
 
-from .. import caching, filters, presenters
+from .. import caching, filters, presenters, search
 from ..http import INVALID_PAGE, NotFound
 from ..models import Incident, Organisation, ThreatActor
 
@@ -82,15 +84,19 @@ def incident_body(user, slug, *, signed_in):
         .newest_first()[:10]
     )
     public = presenters.incident_public(incident)
+    title = f"Cyber Incident Victim: {public.organisation.name} ({public.date_display})"
     context = {
         "incident": public,
         "gated": presenters.incident_gated(incident) if member else None,
         "related_rows": [presenters.incident_row(i) for i in related],
         "next_path": incident.get_absolute_url(),
+        "citation": presenters.citation(public, title, settings.SITE_URL),
     }
     return {
-        "title": f"Cyber Incident Victim: {public.organisation.name} ({public.date_display})",
+        "title": title,
         "description": Truncator(public.summary).chars(300),
+        # Shown (by the page, with the request) only to staff who may change incidents.
+        "admin_url": reverse("admin:incidents_incident_change", args=[incident.pk]),
         "article": caching.render_shared(
             "incidents/includes/_incident_article.html", context, signed_in=signed_in
         ),
@@ -100,32 +106,57 @@ def incident_body(user, slug, *, signed_in):
 LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 
 
+ORGANISATION_SORTS = {"name": ("name",), "incidents": ("-incident_count", "name")}
+
+
+class OrganisationSearchForm(forms.Form):
+    q = forms.CharField(label="Name", required=False)
+    sort = forms.ChoiceField(
+        label="Sort",
+        required=False,
+        choices=[("", "A–Z"), ("incidents", "Most incidents")],
+    )
+
+
 @require_safe
 def organisation_list(request):
-    """Victim organisations A-Z, one letter at a time ("#" for names not starting A-Z)."""
+    """Victim organisations A-Z, one letter at a time ("#" for names not starting A-Z),
+    searched by name, or sorted by their number of incidents (public, per viewer)."""
     letter = request.GET.get("letter", "")
     if letter and letter not in LETTERS and letter != "#":
         raise NotFound("There is no such letter in the index.")
+    form = OrganisationSearchForm(request.GET)
+    if not form.is_valid():
+        raise NotFound("This list has no such order.")
+    text, sort = search.clean_query(form.cleaned_data["q"]), form.cleaned_data["sort"] or "name"
     organisations = (
         Organisation.objects.visible_to(request.user)
         .with_incident_counts(request.user)
         .select_related("sector")
-        .order_by("name")
+        .order_by(*ORGANISATION_SORTS[sort])
     )
     if letter == "#":
         organisations = organisations.exclude(name__iregex=r"^[a-z]")
     elif letter:
         organisations = organisations.filter(name__istartswith=letter)
+    if text:
+        organisations = organisations.filter(name__icontains=text)
     page = paginate(request, organisations, per_page=50)
     return render(
         request,
         "incidents/organisation_list.html",
         {
             "page": page,
+            "form": form,
             "organisations": [presenters.organisation_view(o) for o in page],
             "letters": [*LETTERS, "#"],
             "letter": letter,
-            "page_query": filters.encode({"letter": letter}),
+            "text": text,
+            "sort": sort,
+            "letter_query": filters.encode({"q": text, "sort": form.cleaned_data["sort"]}),
+            "page_query": filters.encode(
+                {"letter": letter, "q": text, "sort": form.cleaned_data["sort"]}
+            ),
         },
     )
 
@@ -145,6 +176,7 @@ def organisation_detail(request, slug):
         "incidents/organisation_detail.html",
         {
             "organisation": presenters.organisation_view(organisation),
+            "admin_url": reverse("admin:incidents_organisation_change", args=[organisation.pk]),
             "page": page,
             "rows": [presenters.incident_row(i) for i in page],
         },

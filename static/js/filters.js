@@ -7,6 +7,9 @@
   if (!form || !results || !window.fetch || !window.DOMParser) return;
   var timer = null;
   var pending = null;
+  var panel = document.getElementById("filter-panel");
+  // Wide screens show the filters beside the results; narrow ones keep them folded.
+  if (panel && window.matchMedia && window.matchMedia("(min-width: 801px)").matches) panel.open = true;
 
   function urlFor(f) {
     var params = new URLSearchParams(new FormData(f));
@@ -28,6 +31,14 @@
         if (!fresh) { window.location.href = url; return; }
         results.innerHTML = fresh.innerHTML;
         document.title = doc.title;
+        // The sort menu's options follow the search (relevance only with one).
+        var sort = document.getElementById("id_sort");
+        var freshSort = doc.getElementById("id_sort");
+        if (sort && freshSort && sort.innerHTML !== freshSort.innerHTML) {
+          var chosen = sort.value;
+          sort.innerHTML = freshSort.innerHTML;
+          sort.value = chosen;
+        }
         if (push) history.pushState({ finder: true }, "", url);
       })
       .catch(function (err) { if (err.name !== "AbortError") window.location.href = url; })
@@ -35,13 +46,14 @@
   }
 
   form.addEventListener("input", function (event) {
+    if (event.target.dataset.update === "change") return;
     if (event.target.type === "search" || event.target.type === "text" || event.target.type === "number") {
       clearTimeout(timer);
       timer = setTimeout(function () { load(urlFor(form), true); }, 300);
     }
   });
   form.addEventListener("change", function (event) {
-    if (event.target.tagName === "SELECT" || event.target.type === "date") load(urlFor(form), true);
+    if (event.target.tagName === "SELECT" || event.target.dataset.update === "change") load(urlFor(form), true);
   });
   form.addEventListener("submit", function (event) {
     event.preventDefault();

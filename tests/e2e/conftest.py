@@ -38,6 +38,13 @@ PAGES = {
     "attack": "/attack/",
     "technique-hub": "/attack/techniques/T1566/",
     "pricing": "/pricing/",
+    "organisations": "/organisations/?q=electric",
+    "shared-members-link": "/incidents/?motive=espionage&technique=T1566&q=mitsubishi",
+    "about": "/about/",
+    "methodology": "/methodology/",
+    "contact": "/contact/",
+    "privacy": "/privacy/",
+    "terms": "/terms/",
 }
 
 

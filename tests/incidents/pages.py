@@ -66,9 +66,25 @@ def sorted_by(response):
     return next(sort for sort, text in SORTED_BY.items() if text in lead)
 
 
+# The notice a non-member gets when the link they opened holds members' filters.
+IGNORED_NOTICE_RE = re.compile(
+    r'<div class="notice members-filters-ignored" role="status">.*?</div>'
+)
+
+
 def body(response):
     """The page without the per-render masked CSRF tokens."""
     return CSRF_RE.sub(r"\1-\2", response.content.decode())
+
+
+def ignored_notice(response):
+    """The members' filters notice on the page, or None."""
+    match = IGNORED_NOTICE_RE.search(response.content.decode())
+    return match.group(0) if match else None
+
+
+def body_without_notice(response):
+    return IGNORED_NOTICE_RE.sub("", body(response))
 
 
 def query_links(response):

@@ -84,8 +84,16 @@ def test_incident_list(viewer, incident):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Acme Rockets" in html
-    assert "2 motives" in html  # lists show counts to everyone
-    if not member:  # members' filter menus list the (public) taxonomies
+    rows = html[html.index('<ol class="incident-list">') :]
+    if member:  # members' rows name the actors, technique IDs and motives, as finder links
+        assert "2 motives" not in rows
+        for text in ("Grey Heron", "T1566", "Financial", "Espionage"):
+            assert f">{text}</a>" in rows, text
+        assert 'href="/incidents/?technique=T1566"' in rows
+    else:  # members' filter menus list the (public) taxonomies: nothing gated anywhere
+        assert "2 motives" in rows  # non-members' rows show the counts
+        assert "1 technique" in rows
+        assert "1 actor" in rows
         for text in GATED_TEXT:
             assert text not in html, (kind, text)
 
@@ -198,3 +206,17 @@ def test_pages_refuse_unsafe_methods(viewer, incident, method):
     kind, client, member = viewer
     for url in [reverse("incidents:incident_list"), incident.get_absolute_url(), reverse("home")]:
         assert getattr(client, method)(url).status_code == 405
+
+
+def test_members_incident_page_links_gated_values_to_the_finder(viewer, incident):
+    kind, client, member = viewer
+    html = client.get(incident.get_absolute_url()).content.decode()
+    motive = incident.motives.order_by("name").first()
+    actor = incident.threat_actors.get()
+    links = [
+        f'href="/incidents/?motive={motive.slug}"',
+        'href="/incidents/?technique=T1566"',
+        f'href="/incidents/?actor={actor.slug}"',
+    ]
+    for link in links:
+        assert (link in html) == member, (kind, link)

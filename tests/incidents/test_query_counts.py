@@ -60,9 +60,11 @@ def urls(org, incidents, actors):
 # Page queries (after the viewer's own), with what they are:
 EXPECTED = {
     # count for the paginator; the rows with their gated counts as subqueries; the filter
-    # menus' choices (cached until the catalogue changes): victim countries, sectors;
-    # members add motives, tactics, actor types, actor countries
-    "list": {"anonymous": 4, "member": 8},
+    # menus' choices (cached until the catalogue changes): victim countries, sectors, years
+    # with incidents; members add motives, tactics, actor types, actor countries, the
+    # techniques in use (the technique box's suggestions), and the rows' motives,
+    # techniques and actors (one prefetch each)
+    "list": {"anonymous": 5, "member": 13},
     # the incident with organisation/sector; sources; related incidents of the victim
     # members add: motives; techniques; their tactics; actors (with type)
     "incident": {"anonymous": 3, "member": 7},

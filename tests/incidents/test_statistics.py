@@ -277,10 +277,10 @@ def test_each_chart_is_one_query(function, db, django_assert_num_queries):
 
 
 # Queries of a first (uncached, never counted) statistics page, after the viewer's own:
-# the filter form's choices: victim countries, sectors (members add motives, tactics,
-# actor types, actor countries); its roll-up (none yet); one per public chart function (7);
-# members add one per members' chart function (9); the roll-up stored.
-PAGE_QUERIES = {"anonymous": 2 + 1 + 7 + 1, "member": 6 + 1 + 7 + 9 + 3 + 1}
+# the filter form's choices: victim countries, sectors, years with incidents (members add
+# motives, tactics, actor types, actor countries); its roll-up (none yet); one per public
+# chart function (7); members add one per members' chart function (9); the roll-up stored.
+PAGE_QUERIES = {"anonymous": 3 + 1 + 7 + 1, "member": 7 + 1 + 7 + 9 + 3 + 1}
 
 
 @pytest.mark.parametrize("kind", ["anonymous", "member"])

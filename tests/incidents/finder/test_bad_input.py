@@ -18,15 +18,20 @@ from tests.incidents.pages import (
     list_url,
 )
 
+DATE_ERROR = "Enter a valid date: a year (2020), a month (2020-11) or a day (2020-11-20)."
+
 # 6. Bad input: a clear 400 with form errors, or a 404; never a 5xx, never reflected raw.
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"date_from": "2021-02-30"}, "Enter a valid date."),
-        ({"date_to": "yesterday"}, "Enter a valid date."),
-        ({"date_from": "<script>alert(1)</script>"}, "Enter a valid date."),
+        ({"date_from": "2021-02-30"}, DATE_ERROR),
+        ({"date_to": "yesterday"}, DATE_ERROR),
+        ({"date_from": "<script>alert(1)</script>"}, DATE_ERROR),
+        ({"date_from": "2021-13"}, DATE_ERROR),
+        ({"date_to": "Smarch 2021"}, DATE_ERROR),
+        ({"date_to": "21"}, DATE_ERROR),
         ({"year": "1800"}, "Select a valid choice."),
         ({"year": "abc"}, "Select a valid choice."),
         ({"country": "XX"}, "Select a valid choice."),

@@ -18,8 +18,10 @@ from tests.incidents.pages import (
     MEMBER_NAMES,
     PUBLIC_NAMES,
     body,
+    body_without_notice,
     fetch,
     found,
+    ignored_notice,
     postgres_only,
     slugs_on,
 )
@@ -62,31 +64,67 @@ def test_narrowing_values_narrow_for_members(member_client, world, name):
     assert by_de != "FAC"  # narrows within a public filter too
 
 
+def assert_only_the_notice_differs(with_it, without, where):
+    """The page with members' filters is the page without them plus a notice that names
+    no value (so it cannot tell whether a value exists, or what it would match)."""
+    notice = ignored_notice(with_it)
+    assert notice is not None, where
+    assert ignored_notice(without) is None, where
+    assert body_without_notice(with_it) == body(without), where
+    assert notice == NOTICE, where
+
+
+# The notice, the same whatever the members' parameters (rendered by the first test to ask).
+NOTICE = (
+    '<div class="notice members-filters-ignored" role="status"><p><strong>Some filters in '
+    "this link are for members</strong>, so they are not applied: these results are not "
+    'narrowed by them. <a href="/accounts/login/">Log in</a> as a member and open the link '
+    'again, or <a href="/pricing/">become a member</a>.</p></div>'
+)
+
+
 @pytest.mark.parametrize("name", MEMBER_ONLY_FILTERS)
 def test_members_filters_are_ignored_for_non_members(non_member_client, world, name):
     for base in BASES:
         without = fetch(non_member_client, base)
         with_it = fetch(non_member_client, {**base, name: NARROWING[name]})
         assert without.status_code == with_it.status_code == 200, base
-        assert body(with_it) == body(without), (name, base)
+        assert_only_the_notice_differs(with_it, without, (name, base))
 
 
 def test_all_members_filters_at_once_are_ignored_for_non_members(non_member_client, world):
     for base in BASES:
         without = fetch(non_member_client, base)
         with_them = fetch(non_member_client, {**base, **NARROWING})
-        assert body(with_them) == body(without), base
+        assert_only_the_notice_differs(with_them, without, base)
+
+
+def test_the_notice_is_not_shared_with_visitors_who_sent_no_members_filter(anonymous_client, world):
+    """Whole pages are cached for anonymous visitors: the notice is part of the key."""
+    cache.clear()
+    with_it = anonymous_client.get("/incidents/", {"country": "DE", "motive": "financial"})
+    assert ignored_notice(with_it) is not None
+    again = anonymous_client.get("/incidents/", {"country": "DE"})
+    assert ignored_notice(again) is None
+
+
+def test_members_get_no_notice(member_client, world):
+    assert ignored_notice(fetch(member_client, {"motive": "financial"})) is None
 
 
 @pytest.mark.parametrize(
     "value", ["nonsense", "", "\x00", "<script>alert(1)</script>", "x" * 5000, "T1566.001.002"]
 )
 def test_invalid_members_values_are_ignored_for_non_members(non_member_client, world, value):
-    """Not even an error message: a 400 for motive=nonsense would show the parameter counts."""
+    """Not even an error message: a 400 for motive=nonsense would show the parameter counts.
+    The notice is the same for valid and invalid values (and absent for empty ones)."""
     without = fetch(non_member_client, {"country": "DE"})
     for name in MEMBER_ONLY_FILTERS:
         with_it = fetch(non_member_client, {"country": "DE", name: value})
-        assert body(with_it) == body(without), name
+        if value.strip("\x00"):
+            assert_only_the_notice_differs(with_it, without, name)
+        else:
+            assert body(with_it) == body(without), name
 
 
 GATED_QUERIES = [
