@@ -8,7 +8,7 @@ from django_countries.fields import CountryField
 
 from .. import services
 from .base import MARKDOWN_HELP, CleanText, SlugManager
-from .reference import ActorType, Dataset
+from .reference import ActorType, Dataset, Software, Technique
 
 
 class ThreatActorQuerySet(models.QuerySet):
@@ -66,6 +66,15 @@ class ThreatActor(CleanText):
         ActorType, null=True, blank=True, on_delete=models.PROTECT, related_name="actors"
     )
     country = CountryField(blank=True, help_text="Where the actor is believed to operate from")
+    # Where the type and country come from, shown to members beside them ("MISP galaxy
+    # threat-actor, version 349"). Empty: set by staff. An importer only rewrites a value
+    # it set itself (its source is not empty), so clear the source when correcting one.
+    actor_type_source = models.CharField(
+        "source of the type", max_length=200, blank=True, help_text="Empty when staff set it"
+    )
+    country_source = models.CharField(
+        "source of the location", max_length=200, blank=True, help_text="Empty when staff set it"
+    )
     description = models.TextField(blank=True, help_text=MARKDOWN_HELP)
     attack_id = models.CharField(
         "ATT&CK group ID", max_length=12, blank=True, help_text="e.g. G0007, when ATT&CK tracks it"
@@ -78,6 +87,13 @@ class ThreatActor(CleanText):
         Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="threat_actors"
     )
     external_id = models.CharField(max_length=200, blank=True, help_text="Key in the dataset")
+    # What MITRE ATT&CK relates to the group ("uses" relationships), not incident evidence.
+    techniques = models.ManyToManyField(
+        Technique, blank=True, related_name="actors", help_text="Techniques ATT&CK says it uses"
+    )
+    software = models.ManyToManyField(
+        Software, blank=True, related_name="actors", help_text="Software ATT&CK says it uses"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
