@@ -13,6 +13,9 @@ urlpatterns = [
     ),
     path("incidents/feed/", LatestIncidentsFeed(), name="incident_feed"),
     path("incidents/<slug:slug>/", views.incident_detail, name="incident_detail"),
+    path(
+        "incidents/<slug:slug>/attack-layer.json", views.incident_layer, name="incident_layer"
+    ),
     path("browse/", views.browse_index, name="browse"),
     path("statistics/", views.statistics, name="statistics"),
     path("statistics/<slug:chart>.csv", views.statistics_csv, name="statistics_csv"),
@@ -21,4 +24,5 @@ urlpatterns = [
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation_detail"),
     path("actors/", views.actor_list, name="actor_list"),
     path("actors/<slug:slug>/", views.actor_detail, name="actor_detail"),
+    path("actors/<slug:slug>/attack-layer.json", views.actor_layer, name="actor_layer"),
 ]

@@ -5,7 +5,7 @@ who is a member in ``accounts.access``. Models hold data and database invariants
 writes go through ``incidents.services``.
 """
 
-from .actors import ThreatActor, ThreatActorQuerySet
+from .actors import ATTACK_DATASET, ThreatActor, ThreatActorQuerySet
 from .base import MARKDOWN_HELP, CleanText, SlugManager
 from .incident import (
     PUBLIC_INCIDENT_FIELDS,
@@ -36,6 +36,7 @@ from .reference import (
 )
 
 __all__ = [
+    "ATTACK_DATASET",
     "MARKDOWN_HELP",
     "PUBLIC_INCIDENT_FIELDS",
     "PUBLIC_PROVENANCE_FIELDS",

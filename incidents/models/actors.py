@@ -1,7 +1,7 @@
 """Threat actors. Their names are public; everything else is for members (incidents.presenters)."""
 
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django_countries.fields import CountryField
@@ -9,6 +9,8 @@ from django_countries.fields import CountryField
 from .. import services
 from .base import MARKDOWN_HELP, CleanText, SlugManager
 from .reference import ActorType, Dataset, Software, Technique
+
+ATTACK_DATASET = "mitre-attack-enterprise"  # the Dataset slug of ATT&CK's imports
 
 
 class ThreatActorQuerySet(models.QuerySet):
@@ -30,6 +32,29 @@ class ThreatActorQuerySet(models.QuerySet):
     def known_publicly(self):
         """Actors of a published incident or of a public dataset (what members see)."""
         return self.filter(Exists(_published_links()) | Q(dataset__isnull=False))
+
+    def with_public_attack_id(self):
+        """Annotate ``public_attack_id``: the ATT&CK ID of an actor imported from ATT&CK
+        (MITRE's public knowledge, shown to anyone), "" for any other actor (an ATT&CK ID
+        staff gave an actor is their attribution, for members only)."""
+        return self.annotate(
+            public_attack_id=Case(
+                When(dataset__slug=ATTACK_DATASET, then=F("attack_id")),
+                default=Value(""),
+                output_field=models.CharField(),
+            )
+        )
+
+    def for_member_profile(self):
+        """An actor page's members-only data: type, techniques (with parent and tactics for
+        the matrix) and software."""
+        return self.select_related("actor_type").prefetch_related(
+            Prefetch(
+                "techniques",
+                Technique.objects.select_related("parent").prefetch_related("tactics"),
+            ),
+            "software",
+        )
 
     def with_incident_counts(self):
         """Annotate ``incident_count``: published incidents linked to each actor."""

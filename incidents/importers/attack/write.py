@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from ...models import Dataset, Tactic, Technique, ThreatActor
+from ...models import ATTACK_DATASET, Dataset, Tactic, Technique, ThreatActor
 from ...services import SlugAllocator, catalogue_write
 from ..base import ImportReport, Problem
 from .galaxy import Galaxy
@@ -18,7 +18,7 @@ from .map import AttackRelease, read_release
 from .profiles import write_galaxy, write_software, write_uses
 
 DATASET = {
-    "slug": "mitre-attack-enterprise",
+    "slug": ATTACK_DATASET,
     "name": "MITRE ATT&CK Enterprise",
     "url": "https://attack.mitre.org/",
     "licence": "ATT&CK Terms of Use",
