@@ -24,6 +24,7 @@ from tests.factories import (
     IncidentFactory,
     MotiveFactory,
     OrganisationFactory,
+    SoftwareFactory,
     SourceFactory,
     TacticFactory,
     TechniqueFactory,
@@ -85,6 +86,14 @@ EXTRA_URLS = [
     "/statistics/attack-matrix.csv",
     "/statistics/attack-layer.json",
     "/statistics/attack-layer.json?technique=T9900",
+    # Members-only Navigator layers of one incident and one actor (no link reaches them
+    # for a non-member): a real one each and one that does not exist.
+    "/incidents/2021-05-linked-victim-0/attack-layer.json",
+    "/incidents/no-such-incident/attack-layer.json",
+    "/actors/public-actor-name-0/attack-layer.json",
+    "/actors/no-such-actor/attack-layer.json",
+    "/actors/?q=canaryalias0",
+    "/actors/?q=g9909",
     # A search for a gated value (in lower case: the page echoes the query), on every
     # channel that takes the finder's query.
     "/statistics/?q=canaryalias0",
@@ -139,7 +148,23 @@ def canaries(db):
             country=country,
             description=f"CanaryActorDescription{n}",
             attack_id=f"G99{n}9",
+            actor_type_source=f"CanaryTypeSource{n}",
+            country_source=f"CanaryCountrySource{n}",
         )
+        # What ATT&CK relates to the actor: its techniques (a sub-technique under a parent
+        # it does not use itself) and software.
+        actor_parent = TechniqueFactory(attack_id=f"T98{n}0", name=f"CanaryActorParent{n}")
+        actor.techniques.set(
+            [
+                TechniqueFactory(
+                    attack_id=f"T98{n}0.001",
+                    name=f"CanaryActorTechnique{n}",
+                    parent=actor_parent,
+                    tactics=[tactic],
+                )
+            ]
+        )
+        actor.software.set([SoftwareFactory(attack_id=f"S98{n}0", name=f"CanarySoftware{n}")])
         org = OrganisationFactory(name=f"Linked Victim {n}", country="FR")
         incident = IncidentFactory(
             organisation=org,
@@ -168,6 +193,13 @@ def canaries(db):
             f"CanaryActorType{n}",
             f"CanaryActorDescription{n}",
             f"G99{n}9",
+            f"CanaryTypeSource{n}",
+            f"CanaryCountrySource{n}",
+            f"CanaryActorParent{n}",
+            f"CanaryActorTechnique{n}",
+            f"T98{n}0",
+            f"CanarySoftware{n}",
+            f"S98{n}0",
             f"CanaryMotive{n}a",
             f"CanaryMotive{n}b",
             f"CanaryCiaNotes{n}",
@@ -266,6 +298,12 @@ def test_members_find_every_canary(kind, canaries):
     for actor_path, linked in canaries["actor_links"]:
         for text in linked:
             assert text.encode() in responses[actor_path].body
+    # The layers a non-member's crawl is refused are real ones.
+    for layer in (
+        "/incidents/2021-05-linked-victim-0/attack-layer.json",
+        "/actors/public-actor-name-0/attack-layer.json",
+    ):
+        assert responses[layer].status_code == 200, layer
     draft_seen = all(c.encode() in everything for c in canaries["draft"])
     assert draft_seen == (kind == "staff")
     # A response holding a gated value must never be kept by a shared (proxy) cache.
