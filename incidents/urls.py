@@ -13,9 +13,7 @@ urlpatterns = [
     ),
     path("incidents/feed/", LatestIncidentsFeed(), name="incident_feed"),
     path("incidents/<slug:slug>/", views.incident_detail, name="incident_detail"),
-    path(
-        "incidents/<slug:slug>/attack-layer.json", views.incident_layer, name="incident_layer"
-    ),
+    path("incidents/<slug:slug>/attack-layer.json", views.incident_layer, name="incident_layer"),
     path("browse/", views.browse_index, name="browse"),
     path("statistics/", views.statistics, name="statistics"),
     path("statistics/<slug:chart>.csv", views.statistics_csv, name="statistics_csv"),
