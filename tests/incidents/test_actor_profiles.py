@@ -279,3 +279,27 @@ def test_a_non_members_search_on_gated_values_does_not_narrow(kind, gated, attac
     found = client.get(reverse("incidents:actor_list"), {"q": gated})
     nothing = client.get(reverse("incidents:actor_list"), {"q": "zzzz"})
     assert names_on(found) == names_on(nothing) == []
+
+
+def test_staff_correcting_a_value_by_hand_drops_its_imported_source(attack):
+    from incidents.admin import ThreatActorForm
+
+    apt28, _, _ = attack
+    data = {
+        "name": apt28.name,
+        "slug": apt28.slug,
+        "aliases": "Fancy Bear",
+        "actor_type": apt28.actor_type_id,
+        "actor_type_source": apt28.actor_type_source,
+        "country": "BY",
+        "country_source": apt28.country_source,
+        "description": apt28.description,
+        "attack_id": apt28.attack_id,
+    }
+
+    form = ThreatActorForm(data=data, instance=apt28)
+    assert form.is_valid(), form.errors
+    actor = form.save()
+
+    assert (actor.country, actor.country_source) == ("BY", "")
+    assert actor.actor_type_source.startswith("MISP galaxy")  # the type was not touched
