@@ -9,6 +9,7 @@ template cannot reach a gated value that the view did not hand over.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -315,6 +316,14 @@ class ActorGated:
     layer_url: str
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key reading digits as numbers: APT3 before APT29, "Group 9" before "Group 10"."""
+    return tuple(int(part) if part.isdigit() else part.casefold() for part in _DIGITS.split(name))
+
+
 def attack_group_url(attack_id: str) -> str:
     return f"https://attack.mitre.org/groups/{attack_id}/" if attack_id else ""
 
@@ -348,7 +357,7 @@ def actor_gated(actor) -> ActorGated:
         technique_count=len(techniques),
         software=tuple(
             SoftwareView(s.attack_id, s.name, s.get_kind_display(), s.url)
-            for s in actor.software.all()
+            for s in sorted(actor.software.all(), key=lambda s: natural_key(s.name))
         ),
         layer_url=reverse("incidents:actor_layer", args=[actor.slug]) if techniques else "",
     )

@@ -6,8 +6,6 @@ ATT&CK ID and MITRE's page. Members also see its type and location with their so
 aliases, description, the techniques and software ATT&CK relates to it, and its incidents.
 """
 
-import re
-
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
@@ -24,12 +22,6 @@ from .pages import MEMBERS_LAYER, page_number, page_of, paginate
 from .statistics import layer_response
 
 ACTORS_PER_PAGE = 50
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(name: str) -> tuple:
-    """Sort key reading digits as numbers: APT3 before APT29, "Group 9" before "Group 10"."""
-    return tuple(int(part) if part.isdigit() else part.casefold() for part in _DIGITS.split(name))
 
 
 def actor_search(actors, text: str, *, member: bool):
@@ -54,7 +46,7 @@ def actor_list(request):
     # natural order. One narrow query (pk, name) for the whole list, then the page's rows.
     order = sorted(
         actors.values_list("is_unattributed", "name", "pk"),
-        key=lambda row: (row[0], natural_key(row[1]), row[2]),
+        key=lambda row: (row[0], presenters.natural_key(row[1]), row[2]),
     )
     page = page_of(Paginator([pk for *_, pk in order], ACTORS_PER_PAGE), page_number(request))
     rows = (

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from incidents import presenters
 from incidents.models import ATTACK_DATASET, Dataset
-from incidents.views.actors import natural_key
+from incidents.presenters import natural_key
 from tests.conftest import MEMBERS, NON_MEMBERS, client_for
 from tests.factories import (
     ActorTypeFactory,
