@@ -130,6 +130,7 @@ READ_BY_SIGNED_IN_NON_MEMBERS = {
 def canaries(db):
     """Plant canaries in every gated field of three incidents; return them by kind."""
     gated = []
+    actor_profile = []  # gated, on the actor's page only (not an incident's data)
     link_texts = []
     for n in range(3):
         tactic = TacticFactory(name=f"CanaryTactic{n}", shortname=f"canary-tactic-{n}")
@@ -193,6 +194,14 @@ def canaries(db):
             f"CanaryActorType{n}",
             f"CanaryActorDescription{n}",
             f"G99{n}9",
+            f"CanaryMotive{n}a",
+            f"CanaryMotive{n}b",
+            f"CanaryCiaNotes{n}",
+            ACTOR_COUNTRIES[country],
+            # Impact levels render with these classes, for members only.
+            'class="impact impact-high"',
+        ]
+        actor_profile += [
             f"CanaryTypeSource{n}",
             f"CanaryCountrySource{n}",
             f"CanaryActorParent{n}",
@@ -200,12 +209,6 @@ def canaries(db):
             f"T98{n}0",
             f"CanarySoftware{n}",
             f"S98{n}0",
-            f"CanaryMotive{n}a",
-            f"CanaryMotive{n}b",
-            f"CanaryCiaNotes{n}",
-            ACTOR_COUNTRIES[country],
-            # Impact levels render with these classes, for members only.
-            'class="impact impact-high"',
         ]
         link_texts.append((actor.get_absolute_url(), [org.name, incident.slug]))
     # A victim with no actor, and a draft that only staff may see.
@@ -217,7 +220,8 @@ def canaries(db):
         threat_actors=[ThreatActorFactory(name="Draft-only Actor")],
     )
     return {
-        "gated": sorted(set(gated)),
+        "gated": sorted(set(gated + actor_profile)),
+        "actor_profile": sorted(actor_profile),
         "actor_links": link_texts,
         "draft": ["CanaryDraftVictim", "CanaryDraftSummary", draft.slug, "Draft-only Actor"],
     }
