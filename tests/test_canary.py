@@ -312,16 +312,6 @@ def test_members_find_every_canary(kind, canaries):
             assert "Cookie" in response.get("Vary", ""), path
 
 
-def test_the_layers_the_crawl_asks_for_exist(canaries):
-    """The Navigator layers in EXTRA_URLS, refused to non-members, are real ones."""
-    for layer in (
-        "/incidents/2021-05-linked-victim-0/attack-layer.json",
-        "/actors/public-actor-name-0/attack-layer.json",
-    ):
-        assert layer in EXTRA_URLS
-        assert client_for("member").get(layer).status_code == 200, layer
-
-
 @pytest.mark.parametrize("kind", NON_MEMBERS)
 def test_server_error_page_reveals_nothing(kind, canaries, monkeypatch):
     """A crash after the gated data was loaded still shows only the fixed 500 page."""

@@ -20,6 +20,7 @@ from tests.factories import (
     TechniqueFactory,
     ThreatActorFactory,
 )
+from tests.test_canary import EXTRA_URLS, canaries  # noqa: F401 (a fixture)
 
 LAYER_FIELDS = {"name", "versions", "domain", "description", "techniques", "gradient"}
 LAYER_TECHNIQUE_FIELDS = {"techniqueID", "tactic", "score", "comment", "enabled"}
@@ -303,3 +304,14 @@ def test_staff_correcting_a_value_by_hand_drops_its_imported_source(attack):
 
     assert (actor.country, actor.country_source) == ("BY", "")
     assert actor.actor_type_source.startswith("MISP galaxy")  # the type was not touched
+
+
+def test_the_layers_the_canary_crawl_asks_for_exist(canaries):  # noqa: F811
+    """The Navigator layers in the canary crawl's EXTRA_URLS, refused to non-members, are
+    real ones."""
+    for layer in (
+        "/incidents/2021-05-linked-victim-0/attack-layer.json",
+        "/actors/public-actor-name-0/attack-layer.json",
+    ):
+        assert layer in EXTRA_URLS
+        assert client_for("member").get(layer).status_code == 200, layer
