@@ -56,7 +56,8 @@ serve: install  ## The production configuration locally: gunicorn + WhiteNoise, 
 real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (default ../shared/data)
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo --quiet-accounts
-	$(DEV) $(BIN)/python manage.py import_attack $(DATA)/attack/stix/enterprise-attack.json --release $(ATTACK_RELEASE)
+	$(DEV) $(BIN)/python manage.py import_attack $(DATA)/attack/stix/enterprise-attack.json --release $(ATTACK_RELEASE) \
+		--misp-galaxy $(DATA)/misp-galaxy/threat-actor.json
 	$(DEV) $(BIN)/python manage.py import_veris $(DATA)/vcdb/vcdb_validated.jsonl \
 		--attack-mapping $(VERIS_ATTACK_MAPPING) --publish
 

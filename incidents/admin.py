@@ -12,6 +12,7 @@ from .models import (
     Motive,
     Organisation,
     Sector,
+    Software,
     Source,
     Tactic,
     Technique,
@@ -84,11 +85,22 @@ class ThreatActorForm(forms.ModelForm):
             "slug",
             "aliases",
             "actor_type",
+            "actor_type_source",
             "country",
+            "country_source",
             "description",
             "attack_id",
             "is_unattributed",
         ]
+
+    def clean(self):
+        """A type or location changed by hand is staff's: its imported source no longer
+        applies, and the importer will not overwrite it."""
+        cleaned = super().clean()
+        for value, source in (("actor_type", "actor_type_source"), ("country", "country_source")):
+            if value in self.changed_data and source not in self.changed_data:
+                cleaned[source] = ""
+        return cleaned
 
 
 @admin.register(ThreatActor)
@@ -100,6 +112,30 @@ class ThreatActorAdmin(admin.ModelAdmin):
     search_fields = ["name", "aliases", "attack_id"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["actor_type"]
+    readonly_fields = ["techniques_from_attack", "software_from_attack"]
+
+    @admin.display(description="Techniques (from ATT&CK)")
+    def techniques_from_attack(self, actor):
+        return ", ".join(actor.techniques.values_list("attack_id", flat=True)) or "-"
+
+    @admin.display(description="Software (from ATT&CK)")
+    def software_from_attack(self, actor):
+        return ", ".join(actor.software.values_list("name", flat=True)) or "-"
+
+
+@admin.register(Software)
+class SoftwareAdmin(admin.ModelAdmin):
+    """Imported from ATT&CK (import_attack) and replaced by the next import."""
+
+    list_display = ["attack_id", "name", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["attack_id", "name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Organisation)

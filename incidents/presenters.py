@@ -9,10 +9,12 @@ template cannot reach a gated value that the view did not hand over.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from urllib.parse import urlencode
 
+from django.urls import reverse
 from django.utils.safestring import SafeString
 from django_countries.fields import Country
 
@@ -123,6 +125,25 @@ class ActorRef:
 
 
 @dataclass(frozen=True)
+class MatrixCell:
+    """A technique in a tactic's column, with the sub-techniques used under it. A parent
+    that is not itself used (only a sub-technique is) has ``used`` False."""
+
+    attack_id: str
+    name: str
+    url: str
+    used: bool
+    subtechniques: tuple[MatrixCell, ...] = ()
+
+
+@dataclass(frozen=True)
+class MatrixColumn:
+    tactic: str
+    shortname: str
+    cells: tuple[MatrixCell, ...]
+
+
+@dataclass(frozen=True)
 class IncidentGated:
     """The members-only part of an incident page."""
 
@@ -131,6 +152,8 @@ class IncidentGated:
     motives: tuple[FinderLink, ...]
     techniques: tuple[TechniqueView, ...]
     actors: tuple[ActorRef, ...]
+    matrix: tuple[MatrixColumn, ...] = ()
+    layer_url: str = ""
 
 
 def _country(value) -> Country | None:
@@ -228,6 +251,7 @@ def incident_gated(incident) -> IncidentGated:
                 ("availability", "Availability"),
             )
         )
+    matrix = technique_matrix(incident.techniques.all())
     return IncidentGated(
         impacts=impacts,
         cia_notes=posture.notes if posture else "",
@@ -244,6 +268,44 @@ def incident_gated(incident) -> IncidentGated:
             for t in sorted(incident.techniques.all(), key=lambda t: t.attack_id)
         ),
         actors=tuple(actor_ref(a) for a in incident.threat_actors.all()),
+        matrix=matrix,
+        layer_url=reverse("incidents:incident_layer", args=[incident.slug]) if matrix else "",
+    )
+
+
+def technique_matrix(techniques) -> tuple[MatrixColumn, ...]:
+    """``techniques`` laid out on the Enterprise matrix: a column per tactic that has any (in
+    the matrix's order), sub-techniques under their parent. Rows need ``parent`` selected
+    and ``tactics`` prefetched; a technique with no tactic has no place on the matrix."""
+    columns: dict[int, tuple] = {}  # tactic pk -> (tactic, {parent attack id: [cell, subs]})
+    for t in techniques:
+        for tactic in t.tactics.all():
+            _, cells = columns.setdefault(tactic.pk, (tactic, {}))
+            parent = t.parent if t.parent_id else t
+            cell = cells.setdefault(parent.attack_id, [parent, set(), False])
+            if t.parent_id:
+                cell[1].add(t)
+            else:
+                cell[2] = True
+    return tuple(
+        MatrixColumn(
+            tactic.name,
+            tactic.shortname,
+            tuple(
+                MatrixCell(
+                    parent.attack_id,
+                    parent.name,
+                    parent.url,
+                    used,
+                    tuple(
+                        MatrixCell(sub.attack_id, sub.name, sub.url, True)
+                        for sub in sorted(subs, key=lambda sub: sub.attack_id)
+                    ),
+                )
+                for _, (parent, subs, used) in sorted(cells.items())
+            ),
+        )
+        for tactic, cells in sorted(columns.values(), key=lambda c: (c[0].order, c[0].name))
     )
 
 
@@ -260,40 +322,86 @@ def actor_ref(actor) -> ActorRef:
 
 @dataclass(frozen=True)
 class ActorPublic:
+    """A threat actor as anyone sees it: its name, its number of known incidents and, for an
+    ATT&CK group, its ATT&CK ID and MITRE's page (ATT&CK's own public knowledge)."""
+
     name: str
     slug: str
     url: str
     incident_count: int
     is_unattributed: bool
+    attack_id: str = ""
+    attack_url: str = ""
+
+
+@dataclass(frozen=True)
+class SoftwareView:
+    attack_id: str
+    name: str
+    kind: str
+    url: str
 
 
 @dataclass(frozen=True)
 class ActorGated:
     actor_type: str
+    actor_type_source: str
     country: Country | None
+    country_source: str
     aliases: tuple[str, ...]
     description_html: SafeString
     attack_id: str
+    attack_url: str
+    matrix: tuple[MatrixColumn, ...]
+    technique_count: int
+    software: tuple[SoftwareView, ...]
+    layer_url: str
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key reading digits as numbers: APT3 before APT29, "Group 9" before "Group 10"."""
+    return tuple(int(part) if part.isdigit() else part.casefold() for part in _DIGITS.split(name))
+
+
+def attack_group_url(attack_id: str) -> str:
+    return f"https://attack.mitre.org/groups/{attack_id}/" if attack_id else ""
 
 
 def actor_public(actor) -> ActorPublic:
+    """``actor`` from ThreatActor.objects.with_public_attack_id()."""
     return ActorPublic(
         actor.name,
         actor.slug,
         actor.get_absolute_url(),
         actor.incident_count,
         actor.is_unattributed,
+        actor.public_attack_id,
+        attack_group_url(actor.public_attack_id),
     )
 
 
 def actor_gated(actor) -> ActorGated:
-    """Members only: call after is_member()."""
+    """Members only: call after is_member(), on an actor from for_member_profile()."""
+    techniques = list(actor.techniques.all())
     return ActorGated(
         actor_type=actor.actor_type.name if actor.actor_type_id else "",
+        actor_type_source=actor.actor_type_source if actor.actor_type_id else "",
         country=_country(actor.country),
+        country_source=actor.country_source if actor.country else "",
         aliases=tuple(str(a) for a in (actor.aliases or [])),
         description_html=render_markdown(actor.description),
         attack_id=actor.attack_id,
+        attack_url=attack_group_url(actor.attack_id),
+        matrix=technique_matrix(techniques),
+        technique_count=len(techniques),
+        software=tuple(
+            SoftwareView(s.attack_id, s.name, s.get_kind_display(), s.url)
+            for s in sorted(actor.software.all(), key=lambda s: natural_key(s.name))
+        ),
+        layer_url=reverse("incidents:actor_layer", args=[actor.slug]) if techniques else "",
     )
 
 

@@ -33,6 +33,7 @@ urlpatterns = [
     ),
     path("searches/feed/<str:token>/", SavedSearchFeed(), name="saved_search_feed"),
     path("alerts/unsubscribe/<str:token>/", searches.unsubscribe, name="unsubscribe"),
+    path("incidents/<slug:slug>/attack-layer.json", views.incident_layer, name="incident_layer"),
     path("browse/", views.browse_index, name="browse"),
     path("browse/countries/", views.browse_countries, name="browse_countries"),
     re_path(r"^countries/(?P<code>[A-Za-z]{2})/$", views.country_hub, name="country_hub"),
@@ -52,4 +53,5 @@ urlpatterns = [
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation_detail"),
     path("actors/", views.actor_list, name="actor_list"),
     path("actors/<slug:slug>/", views.actor_detail, name="actor_detail"),
+    path("actors/<slug:slug>/attack-layer.json", views.actor_layer, name="actor_layer"),
 ]

@@ -20,6 +20,7 @@ from incidents.models import (
     Motive,
     Organisation,
     Sector,
+    Software,
     Source,
     Tactic,
     Technique,
@@ -125,6 +126,15 @@ class TechniqueFactory(factory.django.DjangoModelFactory):
     def tactics(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.tactics.set(extracted)
+
+
+class SoftwareFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Software
+
+    attack_id = factory.Sequence(lambda n: f"S{n + 8000:04d}")
+    name = factory.Sequence(lambda n: f"Software {n}")
+    kind = "malware"
 
 
 class ThreatActorFactory(factory.django.DjangoModelFactory):

@@ -23,6 +23,7 @@ from tests.factories import (
     IncidentFactory,
     MotiveFactory,
     OrganisationFactory,
+    SoftwareFactory,
     SourceFactory,
     TacticFactory,
     TechniqueFactory,
@@ -84,6 +85,14 @@ EXTRA_URLS = [
     "/statistics/attack-matrix.csv",
     "/statistics/attack-layer.json",
     "/statistics/attack-layer.json?technique=T9900",
+    # Members-only Navigator layers of one incident and one actor (no link reaches them
+    # for a non-member): a real one each and one that does not exist.
+    "/incidents/2021-05-linked-victim-0/attack-layer.json",
+    "/incidents/no-such-incident/attack-layer.json",
+    "/actors/public-actor-name-0/attack-layer.json",
+    "/actors/no-such-actor/attack-layer.json",
+    "/actors/?q=canaryalias0",
+    "/actors/?q=g9909",
     # A search for a gated value (in lower case: the page echoes the query), on every
     # channel that takes the finder's query.
     "/statistics/?q=canaryalias0",
@@ -182,6 +191,7 @@ READ_BY_SIGNED_IN_NON_MEMBERS = {
 def canaries(db):
     """Plant canaries in every gated field of three incidents; return them by kind."""
     gated = []
+    actor_profile = []  # gated, on the actor's page only (not an incident's data)
     link_texts = []
     for n in range(3):
         tactic = TacticFactory(name=f"CanaryTactic{n}", shortname=f"canary-tactic-{n}")
@@ -200,7 +210,23 @@ def canaries(db):
             country=country,
             description=f"CanaryActorDescription{n}",
             attack_id=f"G99{n}9",
+            actor_type_source=f"CanaryTypeSource{n}",
+            country_source=f"CanaryCountrySource{n}",
         )
+        # What ATT&CK relates to the actor: its techniques (a sub-technique under a parent
+        # it does not use itself) and software.
+        actor_parent = TechniqueFactory(attack_id=f"T98{n}0", name=f"CanaryActorParent{n}")
+        actor.techniques.set(
+            [
+                TechniqueFactory(
+                    attack_id=f"T98{n}0.001",
+                    name=f"CanaryActorTechnique{n}",
+                    parent=actor_parent,
+                    tactics=[tactic],
+                )
+            ]
+        )
+        actor.software.set([SoftwareFactory(attack_id=f"S98{n}0", name=f"CanarySoftware{n}")])
         org = OrganisationFactory(name=f"Linked Victim {n}", country="FR")
         incident = IncidentFactory(
             organisation=org,
@@ -236,6 +262,15 @@ def canaries(db):
             # Impact levels render with these classes, for members only.
             'class="impact impact-high"',
         ]
+        actor_profile += [
+            f"CanaryTypeSource{n}",
+            f"CanaryCountrySource{n}",
+            f"CanaryActorParent{n}",
+            f"CanaryActorTechnique{n}",
+            f"T98{n}0",
+            f"CanarySoftware{n}",
+            f"S98{n}0",
+        ]
         link_texts.append((actor.get_absolute_url(), [org.name, incident.slug]))
     # ATT&CK's own tactic and technique (public knowledge, published by MITRE), used by the
     # last canary incident: its hub is public, which incidents use it is not.
@@ -253,7 +288,8 @@ def canaries(db):
         threat_actors=[ThreatActorFactory(name="Draft-only Actor")],
     )
     return {
-        "gated": sorted(set(gated)),
+        "gated": sorted(set(gated + actor_profile)),
+        "actor_profile": sorted(actor_profile),
         "actor_links": link_texts,
         "draft": ["CanaryDraftVictim", "CanaryDraftSummary", draft.slug, "Draft-only Actor"],
     }

@@ -5,7 +5,7 @@ who is a member in ``accounts.access``. Models hold data and database invariants
 writes go through ``incidents.services``.
 """
 
-from .actors import ThreatActor, ThreatActorQuerySet
+from .actors import ATTACK_DATASET, ThreatActor, ThreatActorQuerySet
 from .base import MARKDOWN_HELP, CleanText, SlugManager
 from .incident import (
     PUBLIC_INCIDENT_FIELDS,
@@ -28,6 +28,7 @@ from .reference import (
     Dataset,
     Motive,
     Sector,
+    Software,
     Tactic,
     TaxonomyTerm,
     Technique,
@@ -37,6 +38,7 @@ from .rollups import StatisticsRollup
 from .searches import MAX_SAVED_SEARCHES, AlertMatch, NewIncident, SavedSearch
 
 __all__ = [
+    "ATTACK_DATASET",
     "MARKDOWN_HELP",
     "MAX_SAVED_SEARCHES",
     "AlertMatch",
@@ -58,6 +60,7 @@ __all__ = [
     "Organisation",
     "OrganisationQuerySet",
     "Sector",
+    "Software",
     "SlugManager",
     "Source",
     "StatisticsRollup",

@@ -1,14 +1,16 @@
 """Threat actors. Their names are public; everything else is for members (incidents.presenters)."""
 
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django_countries.fields import CountryField
 
 from .. import services
 from .base import MARKDOWN_HELP, CleanText, SlugManager
-from .reference import ActorType, Dataset
+from .reference import ActorType, Dataset, Software, Technique
+
+ATTACK_DATASET = "mitre-attack-enterprise"  # the Dataset slug of ATT&CK's imports
 
 
 class ThreatActorQuerySet(models.QuerySet):
@@ -30,6 +32,29 @@ class ThreatActorQuerySet(models.QuerySet):
     def known_publicly(self):
         """Actors of a published incident or of a public dataset (what members see)."""
         return self.filter(Exists(_published_links()) | Q(dataset__isnull=False))
+
+    def with_public_attack_id(self):
+        """Annotate ``public_attack_id``: the ATT&CK ID of an actor imported from ATT&CK
+        (MITRE's public knowledge, shown to anyone), "" for any other actor (an ATT&CK ID
+        staff gave an actor is their attribution, for members only)."""
+        return self.annotate(
+            public_attack_id=Case(
+                When(dataset__slug=ATTACK_DATASET, then=F("attack_id")),
+                default=Value(""),
+                output_field=models.CharField(),
+            )
+        )
+
+    def for_member_profile(self):
+        """An actor page's members-only data: type, techniques (with parent and tactics for
+        the matrix) and software."""
+        return self.select_related("actor_type").prefetch_related(
+            Prefetch(
+                "techniques",
+                Technique.objects.select_related("parent").prefetch_related("tactics"),
+            ),
+            "software",
+        )
 
     def with_incident_counts(self):
         """Annotate ``incident_count``: published incidents linked to each actor."""
@@ -66,6 +91,15 @@ class ThreatActor(CleanText):
         ActorType, null=True, blank=True, on_delete=models.PROTECT, related_name="actors"
     )
     country = CountryField(blank=True, help_text="Where the actor is believed to operate from")
+    # Where the type and country come from, shown to members beside them ("MISP galaxy
+    # threat-actor, version 349"). Empty: set by staff. An importer only rewrites a value
+    # it set itself (its source is not empty), so clear the source when correcting one.
+    actor_type_source = models.CharField(
+        "source of the type", max_length=200, blank=True, help_text="Empty when staff set it"
+    )
+    country_source = models.CharField(
+        "source of the location", max_length=200, blank=True, help_text="Empty when staff set it"
+    )
     description = models.TextField(blank=True, help_text=MARKDOWN_HELP)
     attack_id = models.CharField(
         "ATT&CK group ID", max_length=12, blank=True, help_text="e.g. G0007, when ATT&CK tracks it"
@@ -78,6 +112,13 @@ class ThreatActor(CleanText):
         Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="threat_actors"
     )
     external_id = models.CharField(max_length=200, blank=True, help_text="Key in the dataset")
+    # What MITRE ATT&CK relates to the group ("uses" relationships), not incident evidence.
+    techniques = models.ManyToManyField(
+        Technique, blank=True, related_name="actors", help_text="Techniques ATT&CK says it uses"
+    )
+    software = models.ManyToManyField(
+        Software, blank=True, related_name="actors", help_text="Software ATT&CK says it uses"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -152,3 +152,29 @@ class Technique(models.Model):
         if not self.url and self.attack_id:
             self.url = "https://attack.mitre.org/techniques/" + self.attack_id.replace(".", "/")
         super().save(*args, **kwargs)
+
+
+class Software(models.Model):
+    """An ATT&CK software entry (S0002 Mimikatz): malware or a tool that groups use."""
+
+    class Kind(models.TextChoices):
+        MALWARE = "malware", "Malware"
+        TOOL = "tool", "Tool"
+
+    attack_id = models.CharField("ATT&CK ID", max_length=12, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    aliases = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True)
+    url = models.URLField(blank=True)
+    stix_id = models.CharField("STIX ID", max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "software"
+
+    def __str__(self):
+        return f"{self.attack_id} {self.name}"
+
+    def natural_key(self):
+        return (self.attack_id,)

@@ -2,6 +2,7 @@
 members' part of the context only when the answer is yes."""
 
 from ..filters import LOCKED_FILTER_LABELS
+from .actors import actor_detail, actor_layer, actor_list
 from .exports import incident_export
 from .finder import applied_filters, incident_list
 from .home import data_sources, home
@@ -16,10 +17,9 @@ from .hubs import (
     year_hub,
 )
 from .pages import (
-    actor_detail,
-    actor_list,
     get_incident_for_viewer,
     incident_detail,
+    incident_layer,
     organisation_detail,
     organisation_list,
     paginate,
@@ -30,6 +30,7 @@ __all__ = [
     "LOCKED_FILTER_LABELS",
     "applied_filters",
     "actor_detail",
+    "actor_layer",
     "actor_list",
     "attack_index",
     "browse_countries",
@@ -40,6 +41,7 @@ __all__ = [
     "home",
     "incident_detail",
     "incident_export",
+    "incident_layer",
     "incident_list",
     "organisation_detail",
     "organisation_list",

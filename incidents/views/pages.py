@@ -1,4 +1,4 @@
-"""Incident, organisation and threat actor pages."""
+"""Incident and organisation pages (threat actors: views.actors; browse and hubs: views.hubs)."""
 
 from functools import partial
 
@@ -14,9 +14,12 @@ from accounts.access import is_member
 
 from .. import caching, filters, presenters, search
 from ..http import INVALID_PAGE, NotFound
-from ..models import Incident, Organisation, ThreatActor
+from ..models import Incident, Organisation
+from ..statistics import navigator
+from .statistics import layer_response
 
 MAX_PAGE_PARAM_LENGTH = 12
+MEMBERS_LAYER = "ATT&CK Navigator layers are available to members."
 
 
 def page_number(request) -> int:
@@ -103,6 +106,23 @@ def incident_body(user, slug, *, signed_in):
     }
 
 
+@require_safe
+def incident_layer(request, slug):
+    """Members: the incident's techniques as an ATT&CK Navigator layer."""
+    if not is_member(request.user):
+        raise NotFound(MEMBERS_LAYER)
+    incident = get_incident_for_viewer(request.user, slug, member=True)
+    layer = navigator.used_layer(
+        f"Cyber Incident Portal: {incident.organisation.name} ({incident.slug})",
+        f"The ATT&CK techniques of the incident {incident.get_absolute_url()} "
+        "(Cyber Incident Portal), each under its tactics.",
+        incident.techniques.all(),
+        "Used in this incident",
+        version=navigator.attack_version(),
+    )
+    return layer_response(layer, f"incident-{incident.slug}-attack-layer.json")
+
+
 LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 
 
@@ -181,45 +201,3 @@ def organisation_detail(request, slug):
             "rows": [presenters.incident_row(i) for i in page],
         },
     )
-
-
-@require_safe
-def actor_list(request):
-    actors = (
-        ThreatActor.objects.visible_to(request.user)
-        .only("name", "slug", "is_unattributed")
-        .with_incident_counts()
-        .order_by("is_unattributed", "name")
-    )
-    page = paginate(request, actors, per_page=50)
-    return render(
-        request,
-        "incidents/actor_list.html",
-        {"page": page, "actors": [presenters.actor_public(a) for a in page]},
-    )
-
-
-@require_safe
-def actor_detail(request, slug):
-    member = is_member(request.user)
-    actors = ThreatActor.objects.visible_to(request.user).with_incident_counts()
-    if member:
-        actors = actors.select_related("actor_type")
-    else:
-        actors = actors.only("name", "slug", "is_unattributed")
-    actor = get_object_or_404(actors, slug=slug)
-    context = {"actor": presenters.actor_public(actor), "gated": None}
-    if member:
-        incidents = (
-            Incident.objects.visible_to(request.user)
-            .filter(threat_actors=actor)
-            .for_public_list()
-            .newest_first()
-        )
-        page = paginate(request, incidents)
-        context.update(
-            gated=presenters.actor_gated(actor),
-            page=page,
-            rows=[presenters.incident_row(i) for i in page],
-        )
-    return render(request, "incidents/actor_detail.html", context)

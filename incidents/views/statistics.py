@@ -21,13 +21,11 @@ from accounts.access import is_member
 from .. import caching, filters
 from ..exports import csvfile
 from ..http import NotFound
-from ..models import Dataset
-from ..statistics import charts, counts, rollups
+from ..statistics import charts, counts, navigator, rollups
 
 UNKNOWN_CHART = "There is no chart of that name."
 MEMBERS_CHART = "This chart is available to members."
 LAYER_CHART = "attack-matrix"
-ATTACK_DATASET = "mitre-attack-enterprise"
 # Parameters of the finder that do not change what is counted.
 NOT_COUNTED = ("sort",)
 
@@ -168,59 +166,14 @@ def statistics_layer(request):
         )
     params = counted_params(filterset)
     chart = chart_data(request.user, params).charts[LAYER_CHART]
-    release = (
-        Dataset.objects.filter(slug=ATTACK_DATASET).values_list("version", flat=True).first() or ""
-    )
-    layer = navigator_layer(chart, params, attack_version=release.split(".")[0])
+    layer = navigator.statistics_layer(chart, params, version=navigator.attack_version())
+    return layer_response(layer, "statistics-attack-layer.json")
+
+
+def layer_response(layer: dict, filename: str) -> HttpResponse:
+    """A Navigator layer as a JSON download."""
     response = HttpResponse(
         json.dumps(layer, indent=1, ensure_ascii=False), content_type="application/json"
     )
-    response["Content-Disposition"] = 'attachment; filename="statistics-attack-layer.json"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-def navigator_layer(chart, params, *, attack_version=""):
-    """A layer in ATT&CK Navigator's format 4.5: each technique (per tactic) scored by how
-    many of the selected incidents use it."""
-    top = max((row.values[0] for row in chart.rows), default=0)
-    selection = ", ".join(f"{k}={v}" for k, v in params.items()) or "all incidents"
-    versions = {"layer": "4.5", "navigator": "5.1.0"}
-    if attack_version:
-        versions["attack"] = attack_version
-    return {
-        "name": "Cyber Incident Portal: techniques of " + selection,
-        "versions": versions,
-        "domain": "enterprise-attack",
-        "description": (
-            "How many published incidents of the Cyber Incident Portal use each technique, "
-            f"for {selection}."
-        ),
-        "sorting": 3,
-        "hideDisabled": False,
-        "techniques": [
-            {
-                "techniqueID": row.key,
-                "tactic": row.group_key,
-                "score": row.values[0],
-                "comment": f"{row.values[0]} incident{'s' if row.values[0] != 1 else ''}",
-                "enabled": True,
-                "showSubtechniques": True,
-            }
-            for row in chart.rows
-        ],
-        "gradient": {
-            "colors": [charts.HEAT_COLOURS[0], charts.HEAT_COLOURS[-1]],
-            "minValue": 0,
-            "maxValue": max(top, 1),
-        },
-        "legendItems": [
-            {
-                "label": f"{text} incident{'' if text == '1' else 's'}",
-                "color": charts.HEAT_COLOURS[level - 1],
-            }
-            for level, text in charts.heat_legend(top)
-        ],
-        "showTacticRowBackground": False,
-        "selectTechniquesAcrossTactics": True,
-        "selectSubtechniquesWithParent": False,
-    }

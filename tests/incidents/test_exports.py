@@ -158,7 +158,7 @@ def test_member_only_parameters_do_not_narrow_a_non_members_export(kind, fmt, ca
 def test_members_get_the_gated_fields(kind, canaries):  # noqa: F811
     client = client_for(kind)
     everything = b"".join(export(client, fmt).body for fmt in FORMATS)
-    for canary in canaries["gated"]:
+    for canary in set(canaries["gated"]) - set(canaries["actor_profile"]):
         if canary.startswith(("CanaryActorDescription", 'class="')):
             continue  # an actor's description is on its page; impact classes are HTML
         if canary in ACTOR_COUNTRIES.values():

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from incidents.importers.attack import clean_description, import_attack, load_bundle
-from incidents.models import Dataset, Tactic, Technique, ThreatActor
+from incidents.models import Dataset, Software, Tactic, Technique, ThreatActor
 from tests.factories import (
     ActorTypeFactory,
     IncidentFactory,
@@ -58,6 +58,13 @@ def snapshot():
             Technique.tactics.through.objects.values_list("technique_id", "tactic_id")
         ),
         "actors": list(ThreatActor.objects.order_by("pk").values()),
+        "software": list(Software.objects.order_by("pk").values()),
+        "actor_techniques": sorted(
+            ThreatActor.techniques.through.objects.values_list("threatactor_id", "technique_id")
+        ),
+        "actor_software": sorted(
+            ThreatActor.software.through.objects.values_list("threatactor_id", "software_id")
+        ),
     }
 
 
@@ -291,6 +298,15 @@ def test_reimport_changes_nothing_and_keeps_staff_edits(portal):
         ("threat actor", "updated"): 0,
         ("threat actor", "unchanged"): 3,
         ("threat actor", "skipped"): 2,
+        ("software", "created"): 0,
+        ("software", "updated"): 0,
+        ("software", "unchanged"): 2,
+        ("group uses technique", "created"): 0,
+        ("group uses technique", "unchanged"): 3,
+        ("group uses technique", "removed"): 0,
+        ("group uses software", "created"): 0,
+        ("group uses software", "unchanged"): 2,
+        ("group uses software", "removed"): 0,
     }
     after = snapshot()
     for dataset in before["datasets"] + after["datasets"]:

@@ -72,9 +72,10 @@ EXPECTED = {
     "organisation": {"anonymous": 3, "member": 3},
     # paginator count; organisations with counts
     "organisations": {"anonymous": 2, "member": 2},
-    # the actor with its incident count; members add: paginator count; incident rows
-    "actor": {"anonymous": 1, "member": 3},
-    # paginator count; actors with counts
+    # the actor with its incident count; members add: its techniques; their tactics; its
+    # software; paginator count; incident rows
+    "actor": {"anonymous": 1, "member": 6},
+    # every visible actor's name (sorted in Python); the page's actors with counts
     "actors": {"anonymous": 2, "member": 2},
     # three public totals; the latest incidents
     "home": {"anonymous": 4, "member": 4},

@@ -17,7 +17,7 @@ from stix2 import properties as stix_props
 from stix2 import registry as stix_registry
 from stix2 import v20, v21
 
-from ...models import Tactic, Technique, ThreatActor
+from ...models import Software, Tactic, Technique, ThreatActor
 from ...services import clean_text
 from ..base import ImportAborted, ImportReport, progress
 
@@ -27,17 +27,43 @@ ENTERPRISE_MATRIX = "enterprise-attack"
 TACTIC_ID = re.compile(r"TA\d{4}\Z")
 TECHNIQUE_ID = re.compile(r"T\d{4}(\.\d{3})?\Z")
 GROUP_ID = re.compile(r"G\d{4}\Z")
+SOFTWARE_ID = re.compile(r"S\d{4}\Z")
 
 # The STIX types read, and what they become (the "kind" in the report).
 KINDS = {
     "x-mitre-tactic": "tactic",
     "attack-pattern": "technique",
     "intrusion-set": "threat actor",
+    "malware": "software",
+    "tool": "software",
     "x-mitre-matrix": "matrix",
     "x-mitre-collection": "collection",
     "relationship": "relationship",
 }
-RELATIONSHIPS = {"subtechnique-of", "revoked-by"}
+RELATIONSHIPS = {"subtechnique-of", "revoked-by", "uses"}
+# The "uses" relationships imported: what a group uses. Software -> technique (~10,600) and
+# campaigns' are not (the portal shows neither).
+USES = {
+    ("intrusion-set", "attack-pattern"),
+    ("intrusion-set", "malware"),
+    ("intrusion-set", "tool"),
+}
+
+
+def _stix_type(ref) -> str:
+    return ref.split("--", 1)[0] if isinstance(ref, str) else ""
+
+
+def _wanted(raw: dict) -> bool:
+    """Whether a relationship is read at all (a cheap test before stix2 parses it)."""
+    kind = raw.get("relationship_type")
+    if kind not in RELATIONSHIPS:
+        return False
+    if kind != "uses":
+        return True
+    if raw.get("revoked") or raw.get("x_mitre_deprecated"):
+        return False
+    return (_stix_type(raw.get("source_ref")), _stix_type(raw.get("target_ref"))) in USES
 
 
 def _register_mitre_types():
@@ -104,6 +130,9 @@ class AttackRelease:
     techniques: dict[str, dict] = field(default_factory=dict)  # by ATT&CK id (T1566.001)
     groups: dict[str, dict] = field(default_factory=dict)  # active groups, by ATT&CK id (G0016)
     retired_groups: dict[str, dict] = field(default_factory=dict)  # revoked or deprecated
+    software: dict[str, dict] = field(default_factory=dict)  # active malware and tools, by S-id
+    # "uses" relationships of groups: (group's STIX id, technique's or software's, where)
+    uses: list[tuple[str, str, str]] = field(default_factory=list)
     # From relationships, by STIX id: child -> (parent, where), revoked -> (successor, where)
     parent_of: dict[str, tuple[str, str]] = field(default_factory=dict)
     revoked_by: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -161,10 +190,11 @@ def read_release(bundle: dict, report: ImportReport, progress_stream=None) -> At
             release.latest_modified = max(release.latest_modified, raw["modified"])
         stix_type = raw["type"]
         kind = KINDS.get(stix_type)
-        if kind is None or (
-            kind == "relationship" and raw.get("relationship_type") not in RELATIONSHIPS
-        ):
+        if kind is None or (kind == "relationship" and not _wanted(raw)):
             release.ignored[stix_type if kind is None else "relationship"] += 1
+            continue
+        if kind == "software" and (raw.get("revoked") or raw.get("x_mitre_deprecated")):
+            release.ignored[f"{stix_type} (revoked or deprecated)"] += 1
             continue
         where = _where(index, raw)
         if stix_type == "intrusion-set" and (raw.get("revoked") or raw.get("x_mitre_deprecated")):
@@ -286,7 +316,35 @@ def _read_group(release, obj, where, matrices):
     return None
 
 
+def _read_software(release, obj, where, matrices):
+    ref = _attack_ref(obj)
+    if ref is None or not SOFTWARE_ID.match(ref["external_id"]):
+        return "external_references", f'no "{SOURCE_NAME}" external_id of the form S0000'
+    attack_id = ref["external_id"]
+    if attack_id in release.software:
+        return "external_references", f"{attack_id} appears twice; the first one is kept"
+    name = clean_text(obj.name).strip()
+    aliases = [a.strip() for a in clean_text(list(obj.get("x_mitre_aliases") or ())) if a.strip()]
+    values = {
+        "name": name,
+        "kind": obj.type,
+        "aliases": [a for a in aliases if a.lower() != name.lower()],
+        "description": clean_description(obj.get("description")),
+        "url": ref.get("url") or f"https://attack.mitre.org/software/{attack_id}",
+        "stix_id": obj.id,
+    }
+    if not name:
+        return "name", "empty"
+    if problem := _too_long(Software, values):
+        return problem
+    release.software[attack_id] = values
+    return None
+
+
 def _read_relationship(release, obj, where, matrices):
+    if obj.relationship_type == "uses":
+        release.uses.append((obj.source_ref, obj.target_ref, where))
+        return None
     links = release.parent_of if obj.relationship_type == "subtechnique-of" else release.revoked_by
     links[obj.source_ref] = (obj.target_ref, where)
     return None
@@ -298,5 +356,7 @@ _READERS = {
     "x-mitre-collection": _read_collection,
     "attack-pattern": _read_technique,
     "intrusion-set": _read_group,
+    "malware": _read_software,
+    "tool": _read_software,
     "relationship": _read_relationship,
 }

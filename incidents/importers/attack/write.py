@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from ...models import Dataset, Tactic, Technique, ThreatActor
+from ...models import ATTACK_DATASET, Dataset, Tactic, Technique, ThreatActor
 from ...services import SlugAllocator, catalogue_write
 from ..base import ImportReport, Problem
+from .galaxy import Galaxy
 from .map import AttackRelease, read_release
+from .profiles import write_galaxy, write_software, write_uses
 
 DATASET = {
-    "slug": "mitre-attack-enterprise",
+    "slug": ATTACK_DATASET,
     "name": "MITRE ATT&CK Enterprise",
     "url": "https://attack.mitre.org/",
     "licence": "ATT&CK Terms of Use",
@@ -29,7 +31,8 @@ TACTIC_FIELDS = ["attack_id", "shortname", "name", "url", "description", "stix_i
 TECHNIQUE_FIELDS = ["name", "description", "url", "version", "stix_id"]
 TECHNIQUE_FIELDS += ["is_revoked", "is_deprecated", "parent", "revoked_by"]
 ACTOR_MATCH_FIELDS = ["name", "aliases", "description", "attack_id", "is_unattributed"]
-ACTOR_MATCH_FIELDS += ["dataset", "external_id"]
+ACTOR_MATCH_FIELDS += ["dataset", "external_id", "actor_type", "country"]
+ACTOR_MATCH_FIELDS += ["actor_type_source", "country_source"]
 ACTOR_FIELDS = ["attack_id", "aliases", "description", "dataset", "external_id", "updated_at"]
 
 
@@ -40,12 +43,21 @@ class AttackImportResult:
     previous_version: str
     ignored: Counter
     dry_run: bool
+    galaxy_matches: dict | None = None  # groups per matching rule, when a galaxy was given
 
 
 def import_attack(
-    bundle: dict, *, release: str | None = None, dry_run: bool = False, progress_stream=None
+    bundle: dict,
+    *,
+    release: str | None = None,
+    galaxy: Galaxy | None = None,
+    dry_run: bool = False,
+    progress_stream=None,
 ) -> AttackImportResult:
-    """Import a parsed bundle (see load_bundle) in one transaction; roll back if ``dry_run``."""
+    """Import a parsed bundle (see load_bundle) in one transaction; roll back if ``dry_run``.
+
+    With ``galaxy`` (MISP's threat-actor cluster, see galaxy.read_galaxy), groups also get
+    their type and country from it."""
     report = ImportReport()
     content = read_release(bundle, report, progress_stream)
     version = _release_version(content, release, report)
@@ -63,10 +75,12 @@ def import_attack(
         dataset.save()
         tactic_pks = _write_tactics(content, report)
         _write_techniques(content, tactic_pks, report)
-        _write_groups(content, dataset, report, now)
+        actors = _write_groups(content, dataset, report, now)
+        write_uses(content, actors, write_software(content, report), report)
+        matches = write_galaxy(galaxy, content.groups, actors, report, now) if galaxy else None
         if dry_run:
             transaction.set_rollback(True)
-    return AttackImportResult(report, version, previous, content.ignored, dry_run)
+    return AttackImportResult(report, version, previous, content.ignored, dry_run, matches)
 
 
 def _release_version(content: AttackRelease, release: str | None, report: ImportReport) -> str:
@@ -250,8 +264,11 @@ def _link(links, values, attack_id_of, pk_of, report, child_id=None) -> int | No
     return None
 
 
-def _write_groups(content: AttackRelease, dataset: Dataset, report: ImportReport, now):
-    """Upsert ATT&CK groups as threat actors, keeping what staff set on existing actors."""
+def _write_groups(
+    content: AttackRelease, dataset: Dataset, report: ImportReport, now
+) -> dict[str, ThreatActor]:
+    """Upsert ATT&CK groups as threat actors, keeping what staff set on existing actors;
+    return the actors by their group's STIX id."""
     actors = list(ThreatActor.objects.order_by("pk").only(*ACTOR_MATCH_FIELDS))
     matcher = _ActorMatcher(actors, dataset.pk)
     active_by_stix = {group["stix_id"]: attack_id for attack_id, group in content.groups.items()}
@@ -271,6 +288,7 @@ def _write_groups(content: AttackRelease, dataset: Dataset, report: ImportReport
 
     slugs = SlugAllocator.for_model(ThreatActor)
     new, changed, unchanged = [], [], 0
+    imported = {}
     for attack_id, group in content.groups.items():
         actor, conflict = matcher.match(attack_id, group["name"], replaced[attack_id])
         if conflict:
@@ -280,6 +298,7 @@ def _write_groups(content: AttackRelease, dataset: Dataset, report: ImportReport
             actor = ThreatActor(name=group["name"], slug=slugs.allocate(group["name"]), aliases=[])
             matcher.add(actor)
             new.append(actor)
+        imported[group["stix_id"]] = actor
         values = {
             "attack_id": attack_id,
             "aliases": _merge_aliases(
@@ -299,6 +318,7 @@ def _write_groups(content: AttackRelease, dataset: Dataset, report: ImportReport
     ThreatActor.objects.bulk_create(new)
     ThreatActor.objects.bulk_update(changed, ACTOR_FIELDS, batch_size=500)
     _count(report, "threat actor", len(new), len(changed), unchanged)
+    return imported
 
 
 class _ActorMatcher:

@@ -2,14 +2,22 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.importers.attack import DATASET, import_attack, load_bundle
+from incidents.importers.attack import (
+    DATASET,
+    import_attack,
+    load_bundle,
+    load_galaxy,
+    read_galaxy,
+)
 from incidents.importers.base import ImportAborted
 
 
 class Command(BaseCommand):
     help = (
         "Import MITRE ATT&CK Enterprise from a STIX 2.x bundle (a local file or an http(s) URL): "
-        "tactics, techniques and sub-techniques, and groups as threat actors. Safe to re-run: "
+        "tactics, techniques and sub-techniques, software, and groups as threat actors with the "
+        "techniques and software they use (and, from MISP's galaxy, their type and country). "
+        "Safe to re-run: "
         "records are updated in place, in one transaction."
     )
 
@@ -26,12 +34,20 @@ class Command(BaseCommand):
             "(it has no x-mitre-collection object)",
         )
         parser.add_argument(
+            "--misp-galaxy",
+            metavar="PATH",
+            help="MISP galaxy's threat-actor.json: groups' type and country, with provenance",
+        )
+        parser.add_argument(
             "--dry-run", action="store_true", help="Import, report, then roll everything back."
         )
 
-    def handle(self, *args, source, release, dry_run, **options):
+    def handle(self, *args, source, release, misp_galaxy, dry_run, **options):
         try:
-            result = import_attack(load_bundle(source), release=release, dry_run=dry_run)
+            galaxy = read_galaxy(load_galaxy(misp_galaxy)) if misp_galaxy else None
+            result = import_attack(
+                load_bundle(source), release=release, galaxy=galaxy, dry_run=dry_run
+            )
         except ImportAborted as exc:
             raise CommandError(f"ATT&CK import aborted, nothing written: {source}: {exc}") from exc
 
@@ -40,6 +56,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  (previously imported: {result.previous_version})")
         for line in result.report.summary_lines():
             self.stdout.write(line)
+        if result.galaxy_matches is not None:
+            rules = ", ".join(f"{n} by {rule}" for rule, n in sorted(result.galaxy_matches.items()))
+            self.stdout.write(f"Groups matched in the MISP galaxy {galaxy.version}: {rules}")
         if result.ignored:
             kinds = ", ".join(f"{n} {kind}" for kind, n in result.ignored.most_common())
             self.stdout.write(f"Not mapped by this importer: {kinds}")

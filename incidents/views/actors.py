@@ -1,0 +1,115 @@
+"""Threat actor pages: the list (natural order, search, paging), an actor's profile, and its
+ATT&CK Navigator layer.
+
+Anyone sees an actor's name, its number of known incidents and, for an ATT&CK group, its
+ATT&CK ID and MITRE's page. Members also see its type and location with their sources,
+aliases, description, the techniques and software ATT&CK relates to it, and its incidents.
+"""
+
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from accounts.access import is_member
+
+from .. import filters, presenters
+from ..http import NotFound
+from ..models import Incident, ThreatActor
+from ..search import clean_query
+from ..statistics import navigator
+from .pages import MEMBERS_LAYER, page_number, page_of, paginate
+from .statistics import layer_response
+
+ACTORS_PER_PAGE = 50
+
+
+def actor_search(actors, text: str, *, member: bool):
+    """Actors whose name (or public ATT&CK ID) contains ``text``; members' search also reads
+    aliases and the ATT&CK IDs staff set, which are for members only."""
+    if not text:
+        return actors
+    found = Q(name__icontains=text) | Q(public_attack_id__iexact=text)
+    if member:
+        found |= Q(aliases__icontains=text) | Q(attack_id__iexact=text)
+    return actors.filter(found)
+
+
+@require_safe
+def actor_list(request):
+    member = is_member(request.user)
+    query = clean_query(request.GET.get("q", ""))
+    actors = actor_search(
+        ThreatActor.objects.visible_to(request.user).with_public_attack_id(), query, member=member
+    )
+    # Names are sorted here, not by the database: SQLite and PostgreSQL have no shared
+    # natural order. One narrow query (pk, name) for the whole list, then the page's rows.
+    order = sorted(
+        actors.values_list("is_unattributed", "name", "pk"),
+        key=lambda row: (row[0], presenters.natural_key(row[1]), row[2]),
+    )
+    page = page_of(Paginator([pk for *_, pk in order], ACTORS_PER_PAGE), page_number(request))
+    rows = (
+        actors.filter(pk__in=list(page))
+        .only("name", "slug", "is_unattributed", "attack_id", "dataset")
+        .with_incident_counts()
+        .in_bulk()
+    )
+    return render(
+        request,
+        "incidents/actor_list.html",
+        {
+            "page": page,
+            "actors": [presenters.actor_public(rows[pk]) for pk in page],
+            "query": query,
+            "page_query": filters.encode({"q": query}),
+            "viewer_is_member": member,
+        },
+    )
+
+
+def get_actor_for_viewer(user, slug, *, member):
+    actors = ThreatActor.objects.visible_to(user).with_public_attack_id().with_incident_counts()
+    if member:
+        actors = actors.for_member_profile()
+    else:
+        actors = actors.only("name", "slug", "is_unattributed", "attack_id", "dataset")
+    return get_object_or_404(actors, slug=slug)
+
+
+@require_safe
+def actor_detail(request, slug):
+    member = is_member(request.user)
+    actor = get_actor_for_viewer(request.user, slug, member=member)
+    context = {"actor": presenters.actor_public(actor), "gated": None}
+    if member:
+        incidents = (
+            Incident.objects.visible_to(request.user)
+            .filter(threat_actors=actor)
+            .for_public_list()
+            .newest_first()
+        )
+        page = paginate(request, incidents)
+        context.update(
+            gated=presenters.actor_gated(actor),
+            page=page,
+            rows=[presenters.incident_row(i) for i in page],
+        )
+    return render(request, "incidents/actor_detail.html", context)
+
+
+@require_safe
+def actor_layer(request, slug):
+    """Members: the techniques ATT&CK relates to the actor, as an ATT&CK Navigator layer."""
+    if not is_member(request.user):
+        raise NotFound(MEMBERS_LAYER)
+    actor = get_actor_for_viewer(request.user, slug, member=True)
+    layer = navigator.used_layer(
+        f"{actor.name} ({actor.attack_id})" if actor.attack_id else actor.name,
+        f"The ATT&CK techniques MITRE ATT&CK relates to the threat actor {actor.name} "
+        f"({actor.get_absolute_url()} on the Cyber Incident Portal).",
+        actor.techniques.all(),
+        f"Used by {actor.name}",
+        version=navigator.attack_version(),
+    )
+    return layer_response(layer, f"actor-{actor.slug}-attack-layer.json")
