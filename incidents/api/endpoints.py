@@ -231,9 +231,9 @@ def get_organisation(request, slug: str):
 
 
 def _actors(user, member):
-    actors = ThreatActor.objects.visible_to(user).with_incident_counts()
+    actors = ThreatActor.objects.visible_to(user).with_incident_counts().with_public_attack_id()
     if member:
-        return actors.select_related("actor_type")
+        return actors.for_member_profile()
     return actors.only("name", "slug", "is_unattributed")
 
 
@@ -246,14 +246,23 @@ def _actor(actor, base_url, member) -> dict:
         "incident_count": public.incident_count,
         "is_unattributed": public.is_unattributed,
     }
+    if public.attack_id:  # a group imported from ATT&CK: MITRE's public knowledge
+        data["attack_id"] = public.attack_id
     if member:
         gated = presenters.actor_gated(actor)
         data.update(
             type=gated.actor_type,
+            type_source=gated.actor_type_source,
             location=gated.country.code if gated.country else "",
+            location_source=gated.country_source,
             aliases=list(gated.aliases),
             description_html=str(gated.description_html),
             attack_id=gated.attack_id,
+            techniques=sorted(t.attack_id for t in actor.techniques.all()),
+            software=[
+                {"attack_id": s.attack_id, "name": s.name, "kind": s.kind, "url": s.url}
+                for s in gated.software
+            ],
         )
     return data
 

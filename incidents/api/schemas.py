@@ -112,6 +112,13 @@ class Organisation(Schema):
     incident_count: int = Field(description="Incidents of this victim the caller may see")
 
 
+class Software(Schema):
+    attack_id: str
+    name: str
+    kind: str
+    url: str
+
+
 class ThreatActor(Schema):
     name: str
     slug: str
@@ -119,10 +126,24 @@ class ThreatActor(Schema):
     incident_count: int
     is_unattributed: bool
     type: str | None = Field(None, description=MEMBERS_ONLY)
+    type_source: str | None = Field(None, description=MEMBERS_ONLY + " Where the type comes from.")
     location: str | None = Field(None, description=MEMBERS_ONLY)
+    location_source: str | None = Field(
+        None, description=MEMBERS_ONLY + " Where the location comes from."
+    )
     aliases: list[str] | None = Field(None, description=MEMBERS_ONLY)
+    techniques: list[str] | None = Field(
+        None, description=MEMBERS_ONLY + " ATT&CK IDs of the techniques MITRE says it uses."
+    )
+    software: list[Software] | None = Field(
+        None, description=MEMBERS_ONLY + " Malware and tools MITRE says it uses."
+    )
     description_html: str | None = Field(None, description=MEMBERS_ONLY)
-    attack_id: str | None = Field(None, description=MEMBERS_ONLY)
+    attack_id: str | None = Field(
+        None,
+        description="The ATT&CK ID: public for groups imported from MITRE ATT&CK; an ID staff "
+        "gave any other actor is for members only.",
+    )
 
 
 class Technique(Schema):

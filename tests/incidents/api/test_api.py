@@ -291,8 +291,9 @@ def test_the_schema_and_the_docs_are_served_from_our_own_files():
         ("member", "/api/v1/incidents?limit=100", 8),
         # organisations with their counts
         ("anonymous", "/api/v1/organisations?limit=100", 1),
-        # token, membership, actors with their counts and types
-        ("member", "/api/v1/threat-actors?limit=100", 3),
+        # token, membership, actors with their counts and types, their techniques (with
+        # parents) and the techniques' tactics, their software
+        ("member", "/api/v1/threat-actors?limit=100", 6),
         # token, membership, the incident with its posture, sources, motives, techniques,
         # their tactics, actors
         ("member", "/api/v1/incidents/{slug}", 8),
