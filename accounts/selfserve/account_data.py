@@ -7,10 +7,11 @@ from the request, as invoice records must be kept for tax purposes.
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import billing
-from accounts.models import InvoiceRequest, Subscription, Trial
+from accounts.models import InvoiceRequest, Subscription, TeamSeat, Trial
 
 INVOICE_RETENTION_YEARS = 10
 
@@ -45,6 +46,15 @@ def export(user) -> dict:
             }
             for sub in Subscription.objects.filter(user=user).select_related("plan")
         ],
+        "team_seats": [
+            {
+                "team": seat.team.name,
+                "owner": seat.team.owner_id == user.pk,
+                "seats_on_team": seat.team.seats,
+                "joined_at": _when(seat.joined_at),
+            }
+            for seat in TeamSeat.objects.filter(user=user).select_related("team")
+        ],
         "trials": [
             {
                 "plan": trial.plan.name,
@@ -74,12 +84,15 @@ def export(user) -> dict:
 
 
 def on_account_deleted(user) -> None:
-    """Stop what ``user``'s account pays for, before the account goes. Runs inside the
-    deletion's transaction: a subscription paid through Stripe is cancelled there first, and
-    if Stripe cannot be reached the deletion fails as a whole (nobody is charged for an
-    account that no longer exists)."""
+    """Stop what ``user``'s account pays for, and the subscriptions of the team they own (the
+    team goes with its owner), before the account goes. Runs inside the deletion's
+    transaction: a subscription paid through Stripe is cancelled there first, and if Stripe
+    cannot be reached the deletion fails as a whole (nobody is charged for an account that no
+    longer exists)."""
     now = timezone.now()
-    live = Subscription.objects.filter(user=user).exclude(status__in=Subscription.ENDED_STATUSES)
+    live = Subscription.objects.filter(Q(user=user) | Q(team__owner=user)).exclude(
+        status__in=Subscription.ENDED_STATUSES
+    )
     try:
         billing.cancel_online(live.values_list("stripe_subscription_id", flat=True))
     except billing.NotCancelled as exc:
