@@ -161,9 +161,13 @@ def invitation_for(token: str) -> TeamInvitation:
     try:
         pk = signing.loads(token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE)
     except signing.SignatureExpired:
-        raise TeamError("This invitation has expired: ask the team's owner for a new one.", 410)
+        raise TeamError(
+            "This invitation has expired: ask the team's owner for a new one.", 410
+        ) from None
     except signing.BadSignature:
-        raise TeamError("This invitation link is not valid: check that it was copied whole.", 404)
+        raise TeamError(
+            "This invitation link is not valid: check that it was copied whole.", 404
+        ) from None
     invitation = TeamInvitation.objects.select_related("team").filter(pk=pk).first()
     if invitation is None:
         raise TeamError("This invitation no longer exists: its team may have been closed.", 410)

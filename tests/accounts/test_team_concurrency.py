@@ -2,6 +2,7 @@
 each in its own transaction (PostgreSQL; SQLite serialises writers, so the race cannot
 happen there)."""
 
+import contextlib
 import threading
 
 import pytest
@@ -35,10 +36,8 @@ def test_two_invitees_racing_for_the_last_seat_get_one_seat(monkeypatch):
 
     def count_then_wait(team):
         taken = seats_taken(team)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             counted.wait()
-        except threading.BrokenBarrierError:
-            pass
         return taken
 
     monkeypatch.setattr(services, "_seats_taken", count_then_wait)
