@@ -134,6 +134,10 @@ def invite(team: Team, email: str, invited_by) -> TeamInvitation:
             raise TeamError(f"{email} already holds a seat on your team.")
         if team.seat_rows.count() >= team.seats:
             raise TeamError("Every seat is taken: remove someone before inviting.")
+        # Inviting an address again sends a new link; the older one stops working.
+        TeamInvitation.objects.filter(
+            team=team, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
         invitation = TeamInvitation.objects.create(team=team, email=email, invited_by=invited_by)
         token = signing.dumps(invitation.pk, salt=INVITATION_SALT)
         enqueue_email(

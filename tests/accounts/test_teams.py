@@ -497,3 +497,13 @@ def test_a_plan_must_have_a_seat(db):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         PlanFactory(slug="no-seats", seats=0)
+
+
+def test_inviting_an_address_again_replaces_its_link(owner_client, mailoutbox, team):
+    first = invite(owner_client, "again@example.org", mailoutbox)
+    second = invite(owner_client, "Again@example.org", mailoutbox)
+    client = client_of(verified("again@example.org"))
+    assert client.post(first).status_code == 410
+    assert client.post(second).status_code == 302
+    page = owner_client.get(TEAM_URL).content.decode()
+    assert "Invitations waiting" not in page
