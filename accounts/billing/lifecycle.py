@@ -280,8 +280,7 @@ def _save(
     # The period must end after it starts (a subscription deleted at once).
     if subscription.ends_at is not None and subscription.ends_at <= subscription.starts_at:
         subscription.ends_at = subscription.starts_at + datetime.timedelta(seconds=1)
-    if subscription.pk is None:
-        teams.attach(subscription)  # a team plan's purchase is its buyer's team's
+    teams.attach(subscription)  # a team plan's subscription is its buyer's team's
     subscription.save()
     if before == after:
         return "no change"

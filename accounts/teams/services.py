@@ -96,11 +96,15 @@ def page_for(team) -> TeamPage:
 
 
 def attach(subscription: Subscription, *, seats: int | None = None) -> None:
-    """Make a new subscription of a team plan the team's: the buyer's team (created, with the
+    """Make a subscription of a team plan the team's: the buyer's team (created, with the
     buyer's seat, on their first team purchase). ``seats``: as many as were bought, when not
-    the plan's. The caller saves the subscription."""
-    if subscription.team_id is not None or not subscription.plan.is_team_plan:
+    the plan's. One switched to a personal plan is the buyer's own again. The caller saves
+    the subscription."""
+    if not subscription.plan.is_team_plan:
+        subscription.team = None
         return
+    if subscription.team_id is not None or subscription.status in Subscription.ENDED_STATUSES:
+        return  # (an ended one whose team was deleted with its owner gets no new team)
     user = subscription.user
     team, _ = Team.objects.get_or_create(owner=user, defaults={"name": default_name(user)})
     TeamSeat.objects.get_or_create(team=team, user=user)

@@ -507,3 +507,44 @@ def test_inviting_an_address_again_replaces_its_link(owner_client, mailoutbox, t
     assert client.post(second).status_code == 302
     page = owner_client.get(TEAM_URL).content.decode()
     assert "Invitations waiting" not in page
+
+
+def test_switching_plan_in_the_customer_portal_moves_the_subscription(client, settings, team_plan):
+    """Team plan → personal plan: the seats stop counting, the buyer keeps their access as
+    their own; and back: the buyer's team again."""
+    from accounts.models import BillingCustomer
+
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    settings.STRIPE_SECRET_KEY = ""
+    Plan.objects.filter(pk=team_plan.pk).update(stripe_yearly_price_id="price_team_year")
+    PlanFactory(
+        slug="solo", is_for_sale=True, yearly_price=290, stripe_yearly_price_id="price_solo"
+    )
+    buyer = UserFactory()
+    BillingCustomer.objects.create(user=buyer, stripe_customer_id="cus_switch")
+    now = int(time.time())
+
+    def deliver(price, created):
+        obj = subscription(
+            "sub_switch", "cus_switch", price, start=now, period_end=now + 86400 * 365
+        )
+        payload = json.dumps(event("customer.subscription.updated", obj, created=created)).encode()
+        response = client.post(
+            "/billing/stripe/webhook/",
+            payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=sign(payload),
+        )
+        assert response.status_code == 200
+
+    deliver("price_team_year", now)
+    team = Team.objects.get(owner=buyer)
+    colleague = seat_for(team)
+    assert is_member(fresh(colleague)) is True
+    deliver("price_solo", now + 1)
+    assert Subscription.objects.get().team is None
+    assert is_member(fresh(colleague)) is False
+    assert is_member(fresh(buyer)) is True
+    deliver("price_team_year", now + 2)
+    assert Subscription.objects.get().team == team
+    assert is_member(fresh(colleague)) is True
