@@ -308,8 +308,9 @@ def test_a_link_opened_by_another_address_is_refused(owner_client, mailoutbox, t
     assert TeamInvitation.objects.get().accepted_at is None  # still usable by its addressee
 
 
-@pytest.mark.parametrize("token", ["not-a-token", signing.dumps(999999, salt="another.salt")])
-def test_a_forged_or_mangled_link_is_a_clear_page(client, db, token):
+@pytest.mark.parametrize("forged", ["garbage", "other-salt"])
+def test_a_forged_or_mangled_link_is_a_clear_page(client, db, forged):
+    token = "not-a-token" if forged == "garbage" else signing.dumps(1, salt="another.salt")
     for response in (
         client.get(f"/accounts/team/join/{token}/"),
         client.post(f"/accounts/team/join/{token}/"),
