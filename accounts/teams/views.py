@@ -32,8 +32,11 @@ def team(request):
         action = request.POST.get("action", "")
         if action == "leave":
             return _leave(request)
-        if owned is None or action not in OWNER_ACTIONS:
+        if owned is None:
             messages.error(request, "You do not own a team: there is nothing to change here.")
+            return redirect("accounts:team")
+        if action not in OWNER_ACTIONS:
+            messages.error(request, "Nothing was changed: choose one of the page's buttons.")
             return redirect("accounts:team")
         if action == "invite":
             limited = consume_or_429(request, action="team_invite", config=RATE_LIMITS)
