@@ -4,7 +4,7 @@ Every gate (views, presenters, search, exports, caches) calls ``is_member`` or
 ``sees_drafts``; nothing else re-implements the rules.
 """
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from .models import Subscription
 
@@ -18,7 +18,9 @@ def is_member(user) -> bool:
     active or trialing and whose period contains the present moment (one cancelled
     at period end stays active until then), or one overdue whose grace period
     (``grace_ends_at``) has not ended; expired, cancelled, future subscriptions and
-    overdue ones without grace do not count. The answer is remembered on the user
+    overdue ones without grace do not count. That subscription is their own, or the
+    one of a team on which they hold a seat (a team's subscription counts for its seat
+    holders only, not for its buyer as such). The answer is remembered on the user
     object, which lives for one request.
     """
     if user is None or not user.is_authenticated or not user.is_active:
@@ -27,9 +29,17 @@ def is_member(user) -> bool:
         return True
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
-        cached = Subscription.objects.active().filter(user=user).exists()
+        cached = _memberships(user).exists()
         setattr(user, _CACHE_ATTR, cached)
     return cached
+
+
+def _memberships(user):
+    """The subscriptions that make ``user`` a member now: their own (not a team's), or a
+    team's on which they hold a seat. One query, whatever the route."""
+    return Subscription.objects.active().filter(
+        Q(user=user, team__isnull=True) | Q(team__seat_rows__user=user)
+    )
 
 
 def sees_drafts(user) -> bool:
@@ -42,9 +52,8 @@ def current_subscription(user):
     if user is None or not user.is_authenticated:
         return None
     return (
-        Subscription.objects.active()
-        .filter(user=user)
-        .select_related("plan")
+        _memberships(user)
+        .select_related("plan", "team")
         .order_by(F("ends_at").desc(nulls_first=True))
         .first()
     )

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -20,6 +20,9 @@ from .models import (
     StripeEvent,
     Subscription,
     SubscriptionChange,
+    Team,
+    TeamInvitation,
+    TeamSeat,
     Trial,
 )
 from .periods import MONTHS, period_end
@@ -33,6 +36,7 @@ class PlanAdmin(admin.ModelAdmin):
         "monthly_price",
         "yearly_price",
         "currency",
+        "seats",
         "is_public",
         "is_for_sale",
         "grace_days",
@@ -90,11 +94,20 @@ class SubscriptionForm(forms.ModelForm):
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     form = SubscriptionForm
-    list_display = ["user", "plan", "status", "source", "starts_at", "ends_at", "member_now"]
+    list_display = [
+        "user",
+        "plan",
+        "team",
+        "status",
+        "source",
+        "starts_at",
+        "ends_at",
+        "member_now",
+    ]
     list_filter = ["status", "source", "plan"]
-    list_select_related = ["user", "plan"]
-    search_fields = ["user__email", "user__username", "note"]
-    autocomplete_fields = ["user"]
+    list_select_related = ["user", "plan", "team"]
+    search_fields = ["user__email", "user__username", "note", "team__name"]
+    autocomplete_fields = ["user", "team"]
     date_hierarchy = "starts_at"
     readonly_fields = [
         "cancelled_at",
@@ -353,6 +366,47 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+
+
+# Teams (accounts.teams).
+
+
+class TeamSeatInline(admin.TabularInline):
+    model = TeamSeat
+    extra = 0
+    fields = ["user", "joined_at"]
+    autocomplete_fields = ["user"]
+
+
+class TeamInvitationInline(admin.TabularInline):
+    model = TeamInvitation
+    extra = 0
+    fields = ["email", "invited_by", "created_at", "accepted_at", "accepted_by", "revoked_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # invitations carry a signed link: the owner sends them from the team page
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Teams, their seats and invitations. Removing a seat here ends its holder's access on
+    their next request, as the owner's "Remove" does."""
+
+    list_display = ["name", "owner", "seats", "seats_used", "created_at"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "owner__email", "seat_rows__user__email"]
+    autocomplete_fields = ["owner"]
+    readonly_fields = ["created_at"]
+    inlines = [TeamSeatInline, TeamInvitationInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(used=Count("seat_rows"))
+
+    @admin.display(description="seats used", ordering="used")
+    def seats_used(self, obj):
+        return obj.used
 
 
 @admin.register(MembershipOverview)

@@ -46,6 +46,9 @@ class Plan(models.Model):
     trial_days = models.PositiveSmallIntegerField(
         default=0, help_text="Length of the free trial in days (0: no trial)"
     )
+    seats = models.PositiveSmallIntegerField(
+        default=1, help_text="People it covers; more than one makes it a team plan (accounts.teams)"
+    )
 
     class Meta:
         ordering = ["price", "name"]
@@ -59,6 +62,7 @@ class Plan(models.Model):
                 condition=Q(yearly_price__isnull=True) | Q(yearly_price__gt=0),
                 name="plan_yearly_price_positive",
             ),
+            models.CheckConstraint(condition=Q(seats__gte=1), name="plan_seats_min_1"),
         ]
 
     def __str__(self):
@@ -66,6 +70,10 @@ class Plan(models.Model):
 
     def get_absolute_url(self):
         return reverse("billing:pricing") + f"#plan-{self.slug}"
+
+    @property
+    def is_team_plan(self) -> bool:
+        return self.seats > 1
 
     def sale_price(self, interval: str):
         """The price of one ``interval`` ("month" or "year"), None when not sold so."""
@@ -113,6 +121,11 @@ class Subscription(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions"
     )
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    # A team plan's subscription: it makes the team's seat holders members, not its buyer
+    # (``user``, who pays) as such (accounts.access).
+    team = models.ForeignKey(
+        "Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="subscriptions"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     starts_at = models.DateTimeField(default=timezone.now)
@@ -243,11 +256,14 @@ class CompletedEvent(models.Model):
 
 
 class Trial(models.Model):
-    """A free trial taken: at most one per person, ever. A per-team trial adds a nullable
-    ``team`` and its own partial unique constraint beside ``trial_once_per_user``."""
+    """A free trial taken: at most one per person (``user``) and one per team (``team``, with
+    no user: a team's trial is not its owner's own), ever."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="trials"
+    )
+    team = models.ForeignKey(
+        "Team", on_delete=models.CASCADE, null=True, blank=True, related_name="trials"
     )
     subscription = models.OneToOneField(
         Subscription, on_delete=models.SET_NULL, null=True, related_name="trial"
@@ -263,6 +279,10 @@ class Trial(models.Model):
             # the loser fails here.
             models.UniqueConstraint(
                 fields=["user"], condition=Q(user__isnull=False), name="trial_once_per_user"
+            ),
+            # accounts.selfserve.trials.start_trial for a team plan: the same, per team.
+            models.UniqueConstraint(
+                fields=["team"], condition=Q(team__isnull=False), name="trial_once_per_team"
             ),
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("started_at")), name="trial_ends_after_start"
@@ -360,6 +380,85 @@ class InvoiceRequest(models.Model):
 
     def __str__(self):
         return f"Invoice request #{self.pk}: {self.company_name} ({self.plan})"
+
+
+# Teams: seats on a team plan (accounts.teams). "Team", never "organisation": that word
+# means a victim of an incident.
+
+
+class Team(models.Model):
+    """A customer account whose team-plan subscription gives a seat to several people. The
+    owner manages it (invitations, removals, transfer) and holds one of its seats."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_teams"
+    )
+    seats = models.PositiveSmallIntegerField(
+        default=1, help_text="Seats bought (the plan's seats, or those invoiced)"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(seats__gte=1), name="team_seats_min_1"),
+            # accounts.teams.team_of_owner: one team per owner, found by its owner.
+            models.UniqueConstraint(fields=["owner"], name="team_one_per_owner"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("accounts:team")
+
+
+class TeamSeat(models.Model):
+    """One person's membership through a team (while the team's subscription is active)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="seat_rows")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_seats"
+    )
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["joined_at", "pk"]
+        constraints = [
+            # accounts.access.is_member joins seats by user; one seat per person and team.
+            models.UniqueConstraint(fields=["user", "team"], name="team_seat_once_per_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} on {self.team}"
+
+
+class TeamInvitation(models.Model):
+    """An invitation by email to take a seat: its link is signed and expires
+    (accounts.teams), and the row makes it single-use (``accepted_at``)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The team page: a team's open invitations.
+            models.Index(fields=["team", "accepted_at"], name="team_invitation_open_idx"),
+        ]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.team}"
 
 
 class MembershipOverview(Subscription):

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from .selfserve import views as selfserve_views
+from .teams import views as team_views
 
 app_name = "accounts"
 urlpatterns = [
@@ -16,4 +17,10 @@ urlpatterns += [
     path("trial/", selfserve_views.start_trial, name="start_trial"),
     path("data/", selfserve_views.my_data, name="my_data"),
     path("delete/", selfserve_views.delete_account, name="delete_account"),
+]
+
+# Teams (accounts.teams).
+urlpatterns += [
+    path("team/", team_views.team, name="team"),
+    path("team/join/<str:token>/", team_views.join, name="team_join"),
 ]

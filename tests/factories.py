@@ -12,7 +12,7 @@ from allauth.mfa.totp.internal.auth import (
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from accounts.models import Plan, Subscription
+from accounts.models import Plan, Subscription, Team, TeamSeat
 from incidents.models import (
     ActorType,
     CIAPosture,
@@ -79,6 +79,37 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     status = Subscription.Status.ACTIVE
     starts_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=10))
     ends_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=355))
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    """A team with its owner's seat; ``TeamFactory(subscription=True)`` also gives it an
+    active subscription of a ten-seat team plan, bought by its owner."""
+
+    class Meta:
+        model = Team
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    owner = factory.SubFactory(UserFactory)
+    seats = 10
+
+    @factory.post_generation
+    def owner_seat(obj, create, extracted, **kwargs):
+        if create and extracted is not False:
+            TeamSeat.objects.create(team=obj, user=obj.owner)
+
+    @factory.post_generation
+    def subscription(obj, create, extracted, **kwargs):
+        if create and extracted:
+            plan = PlanFactory(slug="team-plan", name="Team plan", seats=10)
+            SubscriptionFactory(user=obj.owner, plan=plan, team=obj, **kwargs)
+
+
+def seat_for(team, user=None):
+    """Give ``user`` (a new one by default) a seat on ``team``; returns the user."""
+    user = user or UserFactory()
+    TeamSeat.objects.create(team=team, user=user)
+    return user
 
 
 class SectorFactory(factory.django.DjangoModelFactory):

@@ -56,6 +56,8 @@ EXTRA_URLS = [
     "/accounts/invoice/",
     "/accounts/data/",
     "/accounts/delete/",
+    "/accounts/team/",
+    "/accounts/team/join/not-a-token/",
     "/pricing/",
     "/billing/checkout/",
     "/billing/return/",
@@ -181,6 +183,7 @@ READ_BY_SIGNED_IN_NON_MEMBERS = {
     "accounts:start_trial",
     "accounts:my_data",
     "accounts:delete_account",
+    "accounts:team",
     "billing:checkout_return",
     "accounts:api_tokens",
     "incidents:saved_searches",
@@ -306,10 +309,10 @@ def local_path(url, base):
     return path
 
 
-def crawl(client, *, include_admin):
-    """GET every page reachable from the seeds; return {path: response}."""
+def crawl(client, *, include_admin, extra=()):
+    """GET every page reachable from the seeds (and ``extra``); return {path: response}."""
     seen, responses = set(), {}
-    queue = deque(EXTRA_URLS)
+    queue = deque([*EXTRA_URLS, *extra])
     while queue and len(responses) < MAX_PAGES:
         path = queue.popleft()
         if path in seen:
@@ -369,3 +372,57 @@ def test_server_error_page_reveals_nothing(kind, canaries, monkeypatch):
     assert b"Server error" in response.content
     for text in [*canaries["gated"], "CanaryInTheException", "Traceback", "RuntimeError"]:
         assert text.encode() not in response.content
+
+
+# Seats on a team (accounts.teams): a seat on an active team is membership; a seat taken
+# back, a team whose subscription lapsed, or having bought a team plan without holding a
+# seat on it is not. Each crawls with a valid invitation link of their own in the seeds.
+TEAM_NON_MEMBERS = ["removed_from_team", "lapsed_team_seat", "buyer_who_left_the_team"]
+
+
+def team_client(kind):
+    """(client, extra seed paths) for a viewer whose membership comes from a team."""
+    from django.core import signing
+
+    from accounts.models import Subscription, TeamInvitation, TeamSeat
+    from accounts.teams import services
+    from tests.factories import TeamFactory, seat_for
+
+    team = TeamFactory(subscription=True)
+    user = seat_for(team)
+    if kind == "removed_from_team":
+        services.remove(team, TeamSeat.objects.get(team=team, user=user).pk)
+    elif kind == "lapsed_team_seat":
+        Subscription.objects.filter(team=team).update(status=Subscription.Status.EXPIRED)
+    elif kind == "buyer_who_left_the_team":
+        buyer = team.owner
+        services.transfer(team, TeamSeat.objects.get(team=team, user=user).pk)
+        services.leave(buyer, team)
+        user = buyer
+    elif kind != "team_seat":
+        raise ValueError(kind)
+    invitation = TeamInvitation.objects.create(team=team, email=user.email)
+    token = signing.dumps(invitation.pk, salt=services.INVITATION_SALT)
+    client = client_for("anonymous")
+    client.force_login(user)
+    return client, [f"/accounts/team/join/{token}/"]
+
+
+@pytest.mark.parametrize("kind", TEAM_NON_MEMBERS)
+def test_no_canary_reaches_a_team_non_member(kind, canaries):
+    # (Caches are kept per audience; a seat holder's is the member audience, whose filled
+    # caches tests/test_canary_members_first.py covers.)
+    client, extra = team_client(kind)
+    responses = crawl(client, include_admin=False, extra=extra)
+    assert_no_canary_reached(kind, responses, canaries)
+    assert responses["/accounts/team/"].status_code == 200
+    assert responses[extra[0]].status_code == 200  # the invitation page itself
+
+
+def test_a_team_seat_holder_finds_every_canary(canaries):
+    client, extra = team_client("team_seat")
+    responses = crawl(client, include_admin=False, extra=extra)
+    everything = b"".join(r.body for r in responses.values())
+    for canary in canaries["gated"]:
+        assert canary.encode() in everything, f"a seat holder never sees {canary!r}"
+    assert not any(c.encode() in everything for c in canaries["draft"])

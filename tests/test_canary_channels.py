@@ -227,3 +227,43 @@ def test_saved_searches_alerts_and_private_feeds_carry_no_canary_to_a_lapsed_mem
         ).status_code
         == 403
     )
+
+
+def test_team_pages_and_the_invitation_email_carry_no_canary(canaries):  # noqa: F811
+    """The invitation email goes to someone who is no member yet; the invitee's join page,
+    a removed colleague's and a lapsed team owner's team pages are a non-member's too."""
+    from accounts.models import TeamSeat
+    from accounts.teams import services
+    from tests.factories import TeamFactory, seat_for
+
+    team = TeamFactory(subscription=True, name="Canary-free Team")
+    owner = Client()
+    owner.force_login(team.owner)
+    assert (
+        owner.post("/accounts/team/", {"action": "invite", "email": "new@example.org"}).status_code
+        == 302
+    )
+    [message] = mail.outbox
+    assert_no_canary(mail_blob(message), canaries, "the team invitation email")
+    join_path = message.body.split("/accounts/team/join/")[1].split("/")[0]
+    invitee = UserFactory(email="new@example.org")
+    EmailAddress.objects.create(user=invitee, email=invitee.email, primary=True, verified=True)
+    removed = seat_for(team)
+    services.remove(team, TeamSeat.objects.get(user=removed).pk)
+    lapsed = TeamFactory(subscription=True, subscription__status=Subscription.Status.EXPIRED)
+    for user, paths in [
+        (invitee, [f"/accounts/team/join/{join_path}/", "/accounts/team/"]),
+        (removed, ["/accounts/team/", "/accounts/data/"]),
+        (lapsed.owner, ["/accounts/team/"]),
+    ]:
+        client = Client()
+        client.force_login(user)
+        assert not is_member(type(user).objects.get(pk=user.pk))
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert_no_canary(body_of(response), canaries, f"{path} for {user.email}")
+        response = client.post("/accounts/team/", {"action": "invite", "email": "x@example.org"})
+        assert response.status_code < 500
+        assert_no_canary(body_of(response), canaries, f"POST /accounts/team/ by {user.email}")
+        assert_no_canary(client.post("/accounts/data/").content, canaries, "their data")

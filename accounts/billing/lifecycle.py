@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts import periods, tasks
 from accounts.models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
+from accounts.teams import services as teams
 
 from . import emails
 from .answers import Answers, NeedsStripe
@@ -370,6 +371,7 @@ def _save(
     # The period must end after it starts (a subscription deleted at once).
     if subscription.ends_at is not None and subscription.ends_at <= subscription.starts_at:
         subscription.ends_at = subscription.starts_at + datetime.timedelta(seconds=1)
+    teams.attach(subscription)  # a team plan's subscription is its buyer's team's
     subscription.save()
     if before == after:
         return "no change"

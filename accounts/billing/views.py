@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import is_member, sees_drafts
 from accounts.models import BillingCustomer, Plan, Subscription
+from accounts.teams import services as teams
 
 from . import CheckoutUnavailable, get_backend, lifecycle
 
@@ -44,16 +45,28 @@ def _common(request):
 
 
 def _member_beyond_trial(user) -> bool:
-    """``is_member``, and not only by a free trial: such a member buys nothing more (one paying
-    online changes plan in the customer portal). A trial member may buy before the trial ends,
-    as the trial's reminder asks."""
+    """``is_member``, and not only by a free trial or a team's seat: such a member buys no
+    other personal plan (one paying online changes plan in the customer portal). A trial
+    member may buy before the trial ends, as the trial's reminder asks."""
     if not is_member(user):
         return False
     if sees_drafts(user):
         return True
     return (
         Subscription.objects.active()
-        .filter(user=user)
+        .filter(user=user, team__isnull=True)
+        .exclude(source=Subscription.Source.TRIAL)
+        .exists()
+    )
+
+
+def _team_paid(user) -> bool:
+    """The team ``user`` owns is paid for beyond a trial: they buy no second team plan."""
+    team = teams.team_of_owner(user) if user.is_authenticated else None
+    return (
+        team is not None
+        and Subscription.objects.active()
+        .filter(team=team)
         .exclude(source=Subscription.Source.TRIAL)
         .exists()
     )
@@ -68,6 +81,7 @@ def pricing(request):
         "plans": plans,
         "is_member": is_member(request.user),
         "member_beyond_trial": _member_beyond_trial(request.user),
+        "team_paid": _team_paid(request.user),
         "intervals": [("month", "Monthly"), ("year", "Yearly")],
     }
     return render(request, "accounts/billing/pricing.html", context)
@@ -86,7 +100,10 @@ def checkout(request):
     backend = get_backend()
     if backend is None:
         return redirect("billing:pricing")
-    if _member_beyond_trial(request.user):
+    if plan.is_team_plan and _team_paid(request.user):
+        messages.info(request, "Your team is paid for already: manage its seats here.")
+        return redirect("accounts:team")
+    if not plan.is_team_plan and _member_beyond_trial(request.user):
         messages.info(request, "You are a member already: change your plan from Manage billing.")
         return redirect("accounts:membership")
     limited = consume_or_429(request, action="billing_checkout", config=RATE_LIMITS)
@@ -113,7 +130,7 @@ def checkout_return(request):
     context = {
         **_common(request),
         "cancelled": "cancelled" in request.GET,
-        "confirmed": _member_beyond_trial(request.user),
+        "confirmed": _member_beyond_trial(request.user) or _team_paid(request.user),
     }
     return render(request, "accounts/billing/return.html", context)
 

@@ -10,10 +10,11 @@ offered.
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import billing
-from accounts.models import ApiToken, InvoiceRequest, Subscription, Trial
+from accounts.models import ApiToken, InvoiceRequest, Subscription, TeamSeat, Trial
 
 INVOICE_RETENTION_YEARS = 10
 
@@ -47,6 +48,15 @@ def export(user) -> dict:
                 "cancelled_at": _when(sub.cancelled_at),
             }
             for sub in Subscription.objects.filter(user=user).select_related("plan")
+        ],
+        "team_seats": [
+            {
+                "team": seat.team.name,
+                "owner": seat.team.owner_id == user.pk,
+                "seats_on_team": seat.team.seats,
+                "joined_at": _when(seat.joined_at),
+            }
+            for seat in TeamSeat.objects.filter(user=user).select_related("team")
         ],
         "trials": [
             {
@@ -88,14 +98,18 @@ def export(user) -> dict:
 
 
 def _running(user):
-    return Subscription.objects.filter(user=user).exclude(status__in=Subscription.ENDED_STATUSES)
+    """What ``user``'s account pays for, and the subscriptions of the team they own (the
+    team goes with its owner)."""
+    return Subscription.objects.filter(Q(user=user) | Q(team__owner=user)).exclude(
+        status__in=Subscription.ENDED_STATUSES
+    )
 
 
 def cancel_online(user) -> None:
-    """Stop at the payment provider what ``user``'s account pays for, before the account goes
-    and outside any transaction (no lock is held over the network). Raises AccountNotDeleted
-    when the provider cannot be reached or refuses: nobody is charged for an account that no
-    longer exists."""
+    """Stop at the payment provider what ``user``'s account pays for (their team's too),
+    before the account goes and outside any transaction (no lock is held over the network).
+    Raises AccountNotDeleted when the provider cannot be reached or refuses: nobody is charged
+    for an account that no longer exists."""
     try:
         billing.cancel_online(_running(user).values_list("stripe_subscription_id", flat=True))
     except billing.NotCancelled as exc:

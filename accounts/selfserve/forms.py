@@ -6,9 +6,6 @@ from accounts.models import InvoiceRequest, Plan
 from .vat import normalise_vat_id, vat_id_error
 
 MAX_SEATS = 500
-# Plans bought for several people. Until teams give plans a seat count (issue 11.3), the
-# seeded Team plan is the one; every other plan is for one person.
-MULTI_SEAT_PLAN_SLUGS = {"team"}
 
 
 class InvoiceRequestForm(forms.ModelForm):
@@ -44,7 +41,9 @@ class InvoiceRequestForm(forms.ModelForm):
         self.fields["seats"].max_value = MAX_SEATS
         if plan.interval in InvoiceRequest.Interval.values:
             self.fields["interval"].initial = plan.interval
-        if plan.slug not in MULTI_SEAT_PLAN_SLUGS:
+        if plan.is_team_plan:
+            self.fields["seats"].initial = plan.seats
+        else:
             self.fields["seats"].disabled = True
             self.fields["seats"].help_text = "This plan is for one person."
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.emails import enqueue_email
 from accounts.models import InvoiceRequest, Subscription
 from accounts.periods import period_end
+from accounts.teams import services as teams
 
 
 def submit(invoice_request: InvoiceRequest) -> InvoiceRequest:
@@ -42,7 +43,7 @@ def mark_paid(pk: int, staff_user) -> Subscription | None:
         ):
             return None
         now = timezone.now()
-        subscription = Subscription.objects.create(
+        subscription = Subscription(
             user=invoice_request.user,
             plan=invoice_request.plan,
             status=Subscription.Status.ACTIVE,
@@ -52,6 +53,8 @@ def mark_paid(pk: int, staff_user) -> Subscription | None:
             billing_interval=invoice_request.interval,
             note=f"Invoice request #{invoice_request.pk}, {invoice_request.seats} seat(s)",
         )
+        teams.attach(subscription, seats=invoice_request.seats)
+        subscription.save()
         invoice_request.status = InvoiceRequest.Status.PAID
         invoice_request.paid_at = now
         invoice_request.paid_by = staff_user

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.models import Plan, Subscription
+from accounts.models import Plan, Subscription, Team
 
 WINDOW = timedelta(days=30)
 PAID_SOURCES = (Subscription.Source.PAYMENT, Subscription.Source.INVOICE)
@@ -45,23 +46,36 @@ class Overview:
     ended: int
     past_due: list
     mrr: dict
+    teams: list
 
 
 def build(now=None) -> Overview:
-    """Queries: (1) active subscriptions per plan, (2) distinct members, (3) counts of the
-    last 30 days and trials, (4) active paid subscriptions per price, (5) past-due list."""
+    """Queries: (1) active personal subscriptions per plan, (2) distinct members (their own
+    subscription or a seat on an active team), (3) counts of the last 30 days and trials,
+    (4) active paid subscriptions per price, (5) past-due list, (6) active teams' seats."""
     now = now or timezone.now()
     since = now - WINDOW
     active = Subscription.objects.active(now)
     # Members as accounts.access.is_member counts them: a deactivated account is none, whatever
     # its subscription says (its revenue below still counts: it is still billed).
     of_members = active.filter(user__is_active=True)
+    active_teams = active.filter(team__isnull=False).values("team")
     by_plan = list(
-        of_members.values("plan__name")
+        of_members.filter(team__isnull=True)
+        .values("plan__name")
         .annotate(members=Count("user", distinct=True))
         .order_by("-members", "plan__name")
     )
-    members = of_members.values("user").distinct().count()
+    members = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(pk__in=of_members.filter(team__isnull=True).values("user"))
+            | Q(team_seats__team__in=active_teams)
+        )
+        .distinct()
+        .count()
+    )
     counts = Subscription.objects.aggregate(
         trials_running=Count(
             "pk", filter=Q(pk__in=of_members.values("pk"), status=Subscription.Status.TRIALING)
@@ -97,7 +111,14 @@ def build(now=None) -> Overview:
         .select_related("user", "plan")
         .order_by("-updated_at")[:50]
     )
+    teams = list(
+        Team.objects.filter(pk__in=active_teams)
+        .select_related("owner")
+        .annotate(used=Count("seat_rows"))
+        .order_by("name", "pk")[:100]
+    )
     return Overview(
+        teams=teams,
         members=members,
         by_plan=by_plan,
         past_due=past_due,

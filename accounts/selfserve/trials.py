@@ -1,11 +1,12 @@
-"""Free trials: once per person, no card, ``Plan.trial_days`` long; they end by themselves
-(``accounts.access.is_member`` stops counting them at ``ends_at``).
+"""Free trials: once per person and once per team, no card, ``Plan.trial_days`` long; they
+end by themselves (``accounts.access.is_member`` stops counting them at ``ends_at``). A team
+plan's trial is its owner's team's (created for it), not the owner's own.
 
-Once per person, also after the account is deleted and signed up again: each trial records a
-``TrialClaim`` per email address of its user, a keyed hash (HMAC-SHA256 with the site's secret
-key) of the address normalised so that one mailbox is one address: lower case, ``+tag``
-removed from any address, and for Gmail dots removed and googlemail.com read as gmail.com
-(Gmail ignores both; other providers may not, so their dots are kept).
+Once per person, also after the account is deleted and signed up again: each personal trial
+records a ``TrialClaim`` per email address of its user, a keyed hash (HMAC-SHA256 with the
+site's secret key) of the address normalised so that one mailbox is one address: lower case,
+``+tag`` removed from any address, and for Gmail dots removed and googlemail.com read as
+gmail.com (Gmail ignores both; other providers may not, so their dots are kept).
 """
 
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from accounts.access import is_member
 from accounts.emails import enqueue_email
 from accounts.jobs import run_once
 from accounts.models import Plan, Subscription, Trial, TrialClaim
+from accounts.teams import services as teams
 
 REMIND_BEFORE = timedelta(days=3)
 GMAIL = {"gmail.com", "googlemail.com"}
@@ -61,9 +63,26 @@ def _fingerprints(user) -> set[str]:
 def has_had_trial(user) -> bool:
     return (
         Trial.objects.filter(user=user).exists()
-        or Subscription.objects.filter(user=user, source=Subscription.Source.TRIAL).exists()
+        or Subscription.objects.filter(
+            user=user, team__isnull=True, source=Subscription.Source.TRIAL
+        ).exists()
         or TrialClaim.objects.filter(fingerprint__in=_fingerprints(user)).exists()
     )
+
+
+def team_refusal(user) -> str:
+    """Why ``user`` may not start a trial for their team now ("" when they may)."""
+    team = teams.team_of_owner(user)
+    if team is not None and (
+        Trial.objects.filter(team=team).exists()
+        or Subscription.objects.filter(team=team, source=Subscription.Source.TRIAL).exists()
+    ):
+        return "Your team has already had its free trial: there is one per team."
+    if team is not None and teams.team_subscription(team) is not None:
+        return "Your team's membership is active already."
+    if not EmailAddress.objects.filter(user=user, verified=True).exists():
+        return "Verify your email address first, then start your team's free trial."
+    return ""
 
 
 def refusal(user) -> str:
@@ -80,7 +99,8 @@ def refusal(user) -> str:
 
 
 def offer_for(user) -> TrialOffer:
-    plans = list(Plan.objects.filter(is_public=True, trial_days__gt=0))
+    """The personal trials (a team's trial is offered on the team page)."""
+    plans = list(Plan.objects.filter(is_public=True, trial_days__gt=0, seats=1))
     if not plans:
         return TrialOffer(plans=[])
     return TrialOffer(plans=plans, refusal=refusal(user))
@@ -90,14 +110,14 @@ def start_trial(user, plan: Plan) -> Subscription:
     """Start ``user``'s one free trial of ``plan``; raises TrialRefused with the reason."""
     if plan.trial_days <= 0:
         raise TrialRefused("This plan has no free trial.")
-    reason = refusal(user)
+    reason = team_refusal(user) if plan.is_team_plan else refusal(user)
     if reason:
         raise TrialRefused(reason)
     now = timezone.now()
     ends_at = now + timedelta(days=plan.trial_days)
     try:
         with transaction.atomic():
-            subscription = Subscription.objects.create(
+            subscription = Subscription(
                 user=user,
                 plan=plan,
                 status=Subscription.Status.TRIALING,
@@ -105,16 +125,26 @@ def start_trial(user, plan: Plan) -> Subscription:
                 starts_at=now,
                 ends_at=ends_at,
             )
+            teams.attach(subscription)
+            subscription.save()
             Trial.objects.create(
-                user=user, plan=plan, subscription=subscription, started_at=now, ends_at=ends_at
+                user=None if subscription.team else user,
+                team=subscription.team,
+                plan=plan,
+                subscription=subscription,
+                started_at=now,
+                ends_at=ends_at,
             )
-            TrialClaim.objects.bulk_create(
-                TrialClaim(fingerprint=f, claimed_at=now) for f in sorted(_fingerprints(user))
-            )
+            if subscription.team is None:  # a team's trial is the team's, not the person's
+                TrialClaim.objects.bulk_create(
+                    TrialClaim(fingerprint=f, claimed_at=now) for f in sorted(_fingerprints(user))
+                )
     except IntegrityError:
-        # Another request of the same person started a trial since refusal() looked.
+        # Another request of the same person (or team) started a trial since the check.
         raise TrialRefused(
-            "You have already had your free trial: there is one per person."
+            "Your team has already had its free trial: there is one per team."
+            if plan.is_team_plan
+            else "You have already had your free trial: there is one per person."
         ) from None
     return subscription
 

@@ -83,13 +83,13 @@ def start_trial(request):
         subscription = trials.start_trial(request.user, plan)
     except trials.TrialRefused as refusal:
         messages.error(request, str(refusal))
-        return redirect("accounts:membership")
+        return redirect("accounts:team" if plan.is_team_plan else "accounts:membership")
     messages.success(
         request,
         f"Your free trial of {plan.name} has started. It ends on "
         f"{timezone.localtime(subscription.ends_at):%d %B %Y} by itself; no card needed.",
     )
-    return redirect("accounts:membership")
+    return redirect("accounts:team" if plan.is_team_plan else "accounts:membership")
 
 
 @login_required

@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.access import current_subscription, is_member
-from accounts.models import Subscription
-from tests.factories import PlanFactory, SubscriptionFactory, UserFactory
+from accounts.models import Subscription, Team, TeamSeat
+from tests.factories import PlanFactory, SubscriptionFactory, TeamFactory, UserFactory, seat_for
 
 DAY = datetime.timedelta(days=1)
 
@@ -273,3 +273,130 @@ def test_started_trial_is_a_member_until_its_end(db):
         starts_at=sub.starts_at - 7 * DAY, ends_at=sub.ends_at - 7 * DAY
     )
     assert is_member(fresh(user)) is False
+
+
+# Seats on a team (accounts.teams): a team's subscription counts for its seat holders.
+
+
+def test_seat_holder_on_an_active_team_is_a_member(db):
+    team = TeamFactory(subscription=True)
+    colleague = seat_for(team)
+    assert is_member(fresh(colleague)) is True
+    assert current_subscription(colleague).team == team
+    assert is_member(fresh(team.owner)) is True  # the owner holds a seat too
+
+
+def test_seat_on_a_team_without_subscription_is_not_membership(db):
+    team = TeamFactory()  # never bought
+    assert is_member(fresh(seat_for(team))) is False
+    assert is_member(fresh(team.owner)) is False
+
+
+def test_a_seat_on_another_team_does_not_count(db):
+    TeamFactory(subscription=True)
+    lapsed = TeamFactory()
+    assert is_member(fresh(seat_for(lapsed))) is False
+
+
+def test_seat_removed_ends_access_on_the_next_request(db):
+    from accounts.teams import services
+
+    team = TeamFactory(subscription=True)
+    colleague = seat_for(team)
+    same_request_user = fresh(colleague)
+    assert is_member(same_request_user) is True
+    services.remove(team, TeamSeat.objects.get(user=colleague).pk)
+    assert is_member(same_request_user) is True  # the request that began as a member
+    assert is_member(fresh(colleague)) is False  # the next request: nothing remembered
+    assert current_subscription(colleague) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "ends_in", "grace_in", "member"),
+    [
+        (Subscription.Status.ACTIVE, -DAY, None, False),  # the period ended
+        (Subscription.Status.EXPIRED, 5 * DAY, None, False),
+        (Subscription.Status.CANCELLED, 5 * DAY, None, False),
+        (Subscription.Status.PAST_DUE, -DAY, DAY, True),  # renewal failed, grace running
+        (Subscription.Status.PAST_DUE, -DAY, -DAY, False),  # grace over
+        (Subscription.Status.TRIALING, 5 * DAY, None, True),  # the team's trial
+    ],
+)
+def test_team_lapsed_or_in_grace(db, status, ends_in, grace_in, member):
+    now = timezone.now()
+    team = TeamFactory(
+        subscription=True,
+        subscription__status=status,
+        subscription__starts_at=now - 40 * DAY,
+        subscription__ends_at=now + ends_in,
+        subscription__grace_ends_at=None if grace_in is None else now + grace_in,
+    )
+    colleague = seat_for(team)
+    assert is_member(fresh(colleague)) is member
+    assert is_member(fresh(team.owner)) is member
+
+
+def test_team_subscription_makes_its_buyer_a_member_only_through_a_seat(db):
+    """The buyer of a team plan who gave the team away and left it is no member by it."""
+    from accounts.teams import services
+
+    team = TeamFactory(subscription=True)
+    buyer = team.owner
+    colleague = seat_for(team)
+    services.transfer(team, TeamSeat.objects.get(user=colleague).pk)
+    assert is_member(fresh(buyer)) is True  # still holds a seat
+    services.leave(buyer, Team.objects.get(pk=team.pk))
+    assert Subscription.objects.active().filter(user=buyer).exists()  # they paid for it
+    assert is_member(fresh(buyer)) is False
+    assert is_member(fresh(colleague)) is True
+
+
+def test_owner_deleted_ends_the_seats(db):
+    from accounts.selfserve.account_data import delete_account
+
+    team = TeamFactory(subscription=True)
+    colleague = seat_for(team)
+    assert is_member(fresh(colleague)) is True
+    delete_account(team.owner)
+    assert not Team.objects.filter(pk=team.pk).exists()
+    assert is_member(fresh(colleague)) is False
+
+
+def test_transferred_team_outlives_its_first_owner_until_the_buyer_leaves(db):
+    """The subscription stays with its buyer: deleting the buyer's account cancels it, and
+    with it the seats of the team they gave away."""
+    from accounts.selfserve.account_data import delete_account
+    from accounts.teams import services
+
+    team = TeamFactory(subscription=True)
+    buyer = team.owner
+    colleague = seat_for(team)
+    services.transfer(team, TeamSeat.objects.get(user=colleague).pk)
+    delete_account(buyer)
+    assert Team.objects.filter(pk=team.pk, owner=colleague).exists()
+    assert is_member(fresh(colleague)) is False
+    assert not Subscription.objects.active().exists()
+
+
+def test_is_member_for_a_seat_holder_is_one_query(db, django_assert_num_queries):
+    team = TeamFactory(subscription=True)
+    colleague = fresh(seat_for(team))
+    with django_assert_num_queries(1):
+        assert is_member(colleague) is True
+        assert is_member(colleague) is True  # remembered for the request
+
+
+def test_a_deleted_owner_takes_the_team_and_its_subscription_along(db):
+    """The owner is not the buyer (ownership was transferred): their deletion ends the team
+    and cancels its subscription, which never becomes its buyer's own."""
+    from accounts.selfserve.account_data import delete_account
+    from accounts.teams import services
+
+    team = TeamFactory(subscription=True)
+    buyer = team.owner
+    new_owner = seat_for(team)
+    services.transfer(team, TeamSeat.objects.get(user=new_owner).pk)
+    delete_account(new_owner)
+    assert not Team.objects.filter(pk=team.pk).exists()
+    assert Subscription.objects.get(user=buyer).status == Subscription.Status.CANCELLED
+    assert is_member(fresh(buyer)) is False

@@ -124,8 +124,9 @@ def test_the_page_for_staff(data, django_assert_max_num_queries):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     # 1 session, 2 user, 3 the authenticator (StaffMFAMiddleware); the overview: 4 members
     # per plan, 5 distinct members, 6 the 30-day and trial counts, 7 active paid
-    # subscriptions per price, 8 past due with their users and plans.
-    with django_assert_max_num_queries(8):
+    # subscriptions per price, 8 past due with their users and plans, 9 active teams with
+    # their owners and seats used.
+    with django_assert_max_num_queries(9):
         response = client.get(URL)
     assert response.status_code == 200
     body = response.content.decode()

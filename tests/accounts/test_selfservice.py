@@ -73,6 +73,7 @@ def test_download_is_an_attachment_of_my_data_only(alice, bob):
         "account",
         "email_addresses",
         "subscriptions",
+        "team_seats",
         "trials",
         "invoice_requests",
         "api_tokens",

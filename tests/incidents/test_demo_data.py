@@ -86,8 +86,11 @@ def test_seed_demo_creates_accounts_once(db, settings, capsys):
     call_command("seed_demo", quiet_accounts=True)
     assert counts() == first
     users = {u.email: u for u in get_user_model().objects.all()}
-    assert len(users) == 5
+    assert len(users) == 7
     assert is_member(users["member@example.com"])
+    assert is_member(users["team@example.com"])
+    assert is_member(users["analyst@example.com"])  # through a seat on the demo team
+    assert not users["analyst@example.com"].subscriptions.exists()
     assert is_member(users["staff@example.com"])
     assert not is_member(users["expired@example.com"])
     assert not is_member(users["reader@example.com"])

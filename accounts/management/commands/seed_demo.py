@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Plan, Subscription
+from accounts.models import Plan, Subscription, Team, TeamSeat
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - development accounts only
 # The demo staff accounts' authenticator (development accounts only, like the password):
@@ -32,6 +32,8 @@ DEMO_ACCOUNTS = [
     ("member@example.com", "member", "active member (Individual plan, 1 year)"),
     ("expired@example.com", "expired", "expired member (ended 30 days ago)"),
     ("reader@example.com", "reader", "registered, never subscribed"),
+    ("team@example.com", "team_owner", "owns the Demo SOC team (Team plan, 10 seats)"),
+    ("analyst@example.com", "team_seat", "member through a seat on the Demo SOC team"),
 ]
 
 
@@ -102,6 +104,22 @@ class Command(BaseCommand):
                 ends_at=now + timedelta(days=365),
                 note="Demo member",
             )
+        elif role == "team_owner":
+            team_plan = Plan.objects.get(slug="team")
+            team = Team.objects.create(name="Demo SOC team", owner=user, seats=team_plan.seats)
+            TeamSeat.objects.create(team=team, user=user)
+            Subscription.objects.create(
+                user=user,
+                plan=team_plan,
+                team=team,
+                starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=365),
+                note="Demo team",
+            )
+        elif role == "team_seat":
+            team = Team.objects.filter(owner__email="team@example.com").first()
+            if team is not None:
+                TeamSeat.objects.get_or_create(team=team, user=user)
         elif role == "expired":
             Subscription.objects.create(
                 user=user,

@@ -1,0 +1,143 @@
+"""The team page under the account area, and the page an invitation link opens.
+
+Neither shows catalogue data: the team's name, its people and seats only."""
+
+from allauth.account.adapter import get_adapter
+from allauth.core.ratelimit import consume_or_429
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Plan
+
+from . import services
+from .forms import InvitationForm, InviteForm, RenameForm, SeatForm
+
+# Invitations per signed-in user, counted in the default cache with allauth's rate limiter.
+RATE_LIMITS = {"team_invite": "20/h/user"}
+OWNER_ACTIONS = ("invite", "remove", "transfer", "revoke", "rename")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def team(request):
+    """The owner's page (seats, invitations, removal, transfer), a seat holder's page
+    (leave), or what a team plan offers to anyone else."""
+    user = request.user
+    owned = services.team_of_owner(user)
+    invite_form = InviteForm()
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "leave":
+            return _leave(request)
+        if owned is None:
+            messages.error(request, "You do not own a team: there is nothing to change here.")
+            return redirect("accounts:team")
+        if action not in OWNER_ACTIONS:
+            messages.error(request, "Nothing was changed: choose one of the page's buttons.")
+            return redirect("accounts:team")
+        if action == "invite":
+            limited = consume_or_429(request, action="team_invite", config=RATE_LIMITS)
+            if limited:
+                return limited
+            invite_form = InviteForm(request.POST)
+        try:
+            done = _owner_action(request, owned, action, invite_form)
+        except services.TeamError as refusal:
+            messages.error(request, str(refusal))
+            done = False
+        if done:
+            return redirect("accounts:team")
+        status = 400
+    context = {"invite_form": invite_form}
+    if owned is not None:
+        context["page"] = services.page_for(owned)
+        context["rename_form"] = RenameForm(initial={"name": owned.name})
+    else:
+        context["seat"] = services.seat_of(user)
+        context["team_plans"] = Plan.objects.filter(is_public=True, seats__gt=1)
+    return render(request, "accounts/team.html", context, status=status)
+
+
+def _owner_action(request, owned, action, invite_form) -> bool:
+    """Apply one of the owner's forms; True when done (messages say what happened)."""
+    if action == "invite":
+        if not invite_form.is_valid():
+            return False
+        email = invite_form.cleaned_data["email"]
+        services.invite(owned, email, request.user)
+        messages.success(request, f"Invitation sent to {email}. The link works once, for 7 days.")
+        return True
+    if action == "rename":
+        form = RenameForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Give the team a name of up to 100 characters.")
+            return False
+        services.rename(owned, form.cleaned_data["name"])
+        messages.success(request, "Team renamed.")
+        return True
+    if action == "revoke":
+        form = InvitationForm(request.POST)
+        if not form.is_valid():
+            return False
+        services.revoke(owned, form.cleaned_data["invitation"])
+        messages.success(request, "Invitation withdrawn: its link no longer works.")
+        return True
+    form = SeatForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose someone who holds a seat on your team.")
+        return False
+    if action == "remove":
+        services.remove(owned, form.cleaned_data["seat"])
+        messages.success(request, "Seat taken back: that person is no longer a member through it.")
+    else:
+        services.transfer(owned, form.cleaned_data["seat"])
+        messages.success(request, "The team has a new owner. You keep your seat.")
+    return True
+
+
+def _leave(request):
+    seat = services.seat_of(request.user)
+    if seat is None:
+        messages.error(request, "You hold no seat on a team.")
+        return redirect("accounts:team")
+    try:
+        services.leave(request.user, seat.team)
+    except services.TeamError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"You have left {seat.team.name}.")
+    return redirect("accounts:team")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def join(request, token):
+    """An invitation link: who invites, then sign up (the invited address counts as
+    verified), log in, or join."""
+    try:
+        invitation = services.invitation_for(token)
+    except services.TeamError as refusal:
+        return _refused(request, refusal)
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            return redirect(f"{request.path}")
+        # allauth's signup treats this address as verified (the email reached it) and
+        # fills it in.
+        get_adapter(request).stash_verified_email(request, invitation.email)
+        return render(request, "accounts/team_join.html", {"invitation": invitation})
+    if request.method == "POST":
+        try:
+            seat = services.accept(token, request.user)
+        except services.TeamError as refusal:
+            return _refused(request, refusal)
+        messages.success(request, f"Welcome to {seat.team.name}: you are a member now.")
+        return redirect("accounts:team")
+    return render(request, "accounts/team_join.html", {"invitation": invitation})
+
+
+def _refused(request, refusal):
+    return render(
+        request, "accounts/team_join.html", {"refusal": str(refusal)}, status=refusal.status
+    )

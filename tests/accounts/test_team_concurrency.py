@@ -1,0 +1,67 @@
+"""Seat limits hold under concurrent joins: two invitees racing for a team's last seat,
+each in its own transaction (PostgreSQL; SQLite serialises writers, so the race cannot
+happen there)."""
+
+import contextlib
+import threading
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core import signing
+from django.db import connection, connections
+
+from accounts.models import TeamInvitation, TeamSeat
+from accounts.teams import services
+from tests.factories import TeamFactory, UserFactory
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_invitees_racing_for_the_last_seat_get_one_seat(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers (PostgreSQL)")
+    team = TeamFactory(subscription=True, seats=2)  # the owner's seat and one free
+    tokens, users = [], []
+    for n in range(2):
+        user = UserFactory(email=f"racer{n}@example.org")
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        invitation = TeamInvitation.objects.create(team=team, email=user.email)
+        tokens.append(signing.dumps(invitation.pk, salt=services.INVITATION_SALT))
+        users.append(user)
+
+    # Both joins count the seats taken, then wait for each other before taking one: without
+    # the team's row lock both would see a free seat. With it, the second waits for the lock
+    # while the first waits here; the first gives up waiting, takes the seat and commits.
+    counted = threading.Barrier(2, timeout=3)
+    seats_taken = services._seats_taken
+
+    def count_then_wait(team):
+        taken = seats_taken(team)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            counted.wait()
+        return taken
+
+    monkeypatch.setattr(services, "_seats_taken", count_then_wait)
+    start = threading.Barrier(2)
+    joined, refused, errors = [], [], []
+
+    def join(token, user):
+        try:
+            start.wait()
+            joined.append(services.accept(token, user))
+        except services.TeamError as refusal:
+            refused.append(refusal)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=join, args=pair) for pair in zip(tokens, users, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(joined) == 1
+    assert [r.status for r in refused] == [409]
+    assert "Every seat" in str(refused[0])
+    assert TeamSeat.objects.filter(team=team).count() == 2
