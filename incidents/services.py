@@ -18,8 +18,10 @@ imported inside a function: incidents.models imports this module.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +68,31 @@ def clean_text_fields(instance) -> None:
                 cleaned = clean_text(value)
                 if cleaned != value:
                     setattr(instance, field.attname, cleaned)
+
+
+# Organisation identity
+
+# Legal forms that do not tell two victims apart ("Microsoft Corp" is "Microsoft").
+LEGAL_SUFFIXES = {
+    "inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "llc",
+    "llp", "lp", "plc", "gmbh", "ag", "sa", "nv", "bv", "pty", "pte", "srl", "spa", "ab", "oy",
+    "kk",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=65536)
+def organisation_key(name: str) -> str:
+    """The normalised name organisations are matched by, with their country: case, accents,
+    punctuation, spacing, a leading "The" and trailing legal forms ignored, so "Microsoft
+    Corp.", "microsoft" and "MICROSOFT Corporation" share one key."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    words = re.sub(r"[\W_]+", " ", text.replace("&", " and ")).split()
+    if words[:1] == ["the"] and len(words) > 1:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return "".join(words)[:200] or text.strip()[:200]
 
 
 # Slugs
