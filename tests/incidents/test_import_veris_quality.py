@@ -211,9 +211,10 @@ def test_every_spelling_is_searchable_in_the_organisation_list(quality, client):
     body = client.get("/organisations/", {"q": "microsoft corp"}).content.decode()
     assert imported("Q-01").organisation.get_absolute_url() in body
     assert "Ministry of Health" not in body
-    assert "Also named in sources as" in client.get(
-        imported("Q-01").organisation.get_absolute_url()
-    ).content.decode()
+    assert (
+        "Also named in sources as"
+        in client.get(imported("Q-01").organisation.get_absolute_url()).content.decode()
+    )
 
 
 def test_every_spelling_is_searchable_in_the_finder(quality, client):
