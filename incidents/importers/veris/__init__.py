@@ -16,6 +16,7 @@ from .map import (
     SourceRef,
     actor_name,
     load_technique_map,
+    naics_rule,
     parse_record,
 )
 from .read import RawRecord, read_records
@@ -34,6 +35,7 @@ __all__ = [
     "VerisImporter",
     "actor_name",
     "load_technique_map",
+    "naics_rule",
     "parse_record",
     "read_records",
 ]

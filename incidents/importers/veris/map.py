@@ -330,16 +330,25 @@ def _date(timeline: dict, warnings) -> tuple[datetime.date, str]:
 def _sector(industry, warnings=None) -> str | None:
     if industry is None or industry == "":
         return None
+    rule = naics_rule(industry)
+    if rule is None:
+        if warnings is not None and str(industry).strip("0 "):
+            warnings.append(("victim.industry", f"unknown NAICS code {industry!r}: no sector"))
+        return None
+    return rule[1]
+
+
+def naics_rule(industry) -> tuple[str, str] | None:
+    """(the NAICS_SECTORS prefix that decides, sector) for a NAICS code; None for a code
+    that is not NAICS ("000", "Unknown", "432")."""
     text = str(industry).strip()
     # "48-49" is NAICS's own name for the transportation sector.
     code = "48" if text == "48-49" else text
     if not code.isdigit() or code[:2] not in NAICS_TWO_DIGIT:
-        if warnings is not None and code.strip("0"):
-            warnings.append(("victim.industry", f"unknown NAICS code {industry!r}: no sector"))
         return None
     for length in range(min(len(code), 6), 1, -1):
         if code[:length] in NAICS_SECTORS:
-            return NAICS_SECTORS[code[:length]]
+            return code[:length], NAICS_SECTORS[code[:length]]
     return None
 
 
