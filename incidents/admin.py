@@ -1,11 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 
-from . import services
+from . import quality, services
 from .models import (
     ActorType,
     CIAPosture,
@@ -38,6 +40,32 @@ class DatasetAdmin(admin.ModelAdmin):
     list_display = ["name", "version", "licence", "imported_at"]
     readonly_fields = ["version", "imported_at"]
     formfield_overrides = URL_FIELDS
+    change_list_template = "admin/incidents/dataset/change_list.html"
+
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.catalogue_report)
+        return [
+            path("report/", report, name="incidents_catalogue_report"),
+            *super().get_urls(),
+        ]
+
+    def catalogue_report(self, request):
+        """The data-quality report (incidents.quality), for staff who may view datasets."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        report = quality.build_report()
+        return TemplateResponse(
+            request,
+            "admin/incidents/dataset/report.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Catalogue report",
+                "opts": self.model._meta,
+                "report": report,
+                "counts": report.counts(),
+                "limit": 200,
+            },
+        )
 
 
 @admin.register(Tactic)

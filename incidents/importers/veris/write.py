@@ -101,6 +101,10 @@ class VerisImporter:
             # The dataset's import time says when the catalogue last changed because of it.
             if self.report.total("created") or self.report.total("updated"):
                 Dataset.objects.filter(pk=self.dataset.pk).update(imported_at=self.now)
+            # Kept for the catalogue report (incidents.quality).
+            problems = [str(p) for p in self.report.problems]
+            if problems != self.dataset.import_problems:
+                Dataset.objects.filter(pk=self.dataset.pk).update(import_problems=problems)
 
     @staticmethod
     def victim_key(p: ParsedIncident) -> tuple[str, str]:
