@@ -11,6 +11,8 @@ the synthetic generator, seed_demo) goes through these rules.
   ``publication_values`` for bulk writers. ``published_at`` is set once.
 - ``ensure_taxonomy()``: the sectors, motives and actor types importers and generators use.
 - ``clean_text``: control characters never reach the database.
+- Victim identity: ``organisation_key`` (what importers match victims by, with the country),
+  ``merge_organisations`` and ``split_organisation_by_country`` (staff, in the admin).
 
 Model classes are reached through the objects and querysets passed in, or
 imported inside a function: incidents.models imports this module.
