@@ -53,9 +53,10 @@ serve: install  ## The production configuration locally: gunicorn + WhiteNoise, 
 	$(SERVE_ENV) $(WORKER) & worker=$$!; $(STOP_WORKER); \
 	$(SERVE_ENV) GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/gunicorn -c portal/gunicorn.conf.py portal.wsgi
 
+# Real data only: the demo incidents are never loaded, and a database holding them is refused.
 real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (default ../shared/data)
 	$(DEV) $(BIN)/python manage.py migrate --noinput
-	$(DEV) $(BIN)/python manage.py seed_demo --quiet-accounts
+	$(DEV) $(BIN)/python manage.py seed_demo --quiet-accounts --no-demo-incidents
 	$(DEV) $(BIN)/python manage.py import_attack $(DATA)/attack/stix/enterprise-attack.json --release $(ATTACK_RELEASE) \
 		--misp-galaxy $(DATA)/misp-galaxy/threat-actor.json
 	$(DEV) $(BIN)/python manage.py import_veris $(DATA)/vcdb/vcdb_validated.jsonl \

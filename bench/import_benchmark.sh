@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Import speed: ATT&CK and the 9,427 validated VCDB incidents, first import and
 # re-import, on a fresh SQLite file and a fresh PostgreSQL database. Prints wall
-# time and peak RSS of each command. Usage: bash bench/import_benchmark.sh [DATA_DIR]
+# time, CPU time (user+system: what counts when other work shares the cores) and peak
+# RSS of each command. Usage: [BENCH_DB=name] bash bench/import_benchmark.sh [DATA_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
+BENCH_DB=${BENCH_DB:-import_bench}
 PY=.venv/bin/python
 export DJANGO_DEBUG=1
 
 run() {  # label, command...
     local label=$1; shift
-    /usr/bin/time -f "$label: %e s, peak RSS %M KB" "$@" > /tmp/import-bench.log 2>/tmp/import-bench.time \
+    /usr/bin/time -f "$label: %e s (CPU %U s user + %S s sys), peak RSS %M KB" "$@" > /tmp/import-bench.log 2>/tmp/import-bench.time \
         || { cat /tmp/import-bench.log /tmp/import-bench.time; exit 1; }
     tail -1 /tmp/import-bench.log | sed 's/^/    /'
     tail -1 /tmp/import-bench.time
@@ -32,6 +34,6 @@ SQLITE=$(mktemp -d)/bench.sqlite3
 DATABASE_URL="sqlite:///$SQLITE" bench "SQLite"
 rm -f "$SQLITE"
 
-psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS import_bench" -qc "CREATE DATABASE import_bench"
-DATABASE_URL="${PG_ADMIN%/*}/import_bench" bench "PostgreSQL"
-psql "$PG_ADMIN" -qc "DROP DATABASE import_bench"
+psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $BENCH_DB" -qc "CREATE DATABASE $BENCH_DB"
+DATABASE_URL="${PG_ADMIN%/*}/$BENCH_DB" bench "PostgreSQL"
+psql "$PG_ADMIN" -qc "DROP DATABASE $BENCH_DB"

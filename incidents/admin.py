@@ -1,9 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 
-from . import services
+from . import quality, services
 from .models import (
     ActorType,
     CIAPosture,
@@ -11,6 +15,8 @@ from .models import (
     Incident,
     Motive,
     Organisation,
+    OrganisationAlias,
+    OrganisationRedirect,
     Sector,
     Software,
     Source,
@@ -35,6 +41,32 @@ class DatasetAdmin(admin.ModelAdmin):
     list_display = ["name", "version", "licence", "imported_at"]
     readonly_fields = ["version", "imported_at"]
     formfield_overrides = URL_FIELDS
+    change_list_template = "admin/incidents/dataset/change_list.html"
+
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.catalogue_report)
+        return [
+            path("report/", report, name="incidents_catalogue_report"),
+            *super().get_urls(),
+        ]
+
+    def catalogue_report(self, request):
+        """The data-quality report (incidents.quality), for staff who may view datasets."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        report = quality.build_report()
+        return TemplateResponse(
+            request,
+            "admin/incidents/dataset/report.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Catalogue report",
+                "opts": self.model._meta,
+                "report": report,
+                "counts": report.counts(),
+                "limit": 200,
+            },
+        )
 
 
 @admin.register(Tactic)
@@ -138,15 +170,97 @@ class SoftwareAdmin(admin.ModelAdmin):
         return False
 
 
+class OrganisationAliasInline(admin.TabularInline):
+    model = OrganisationAlias
+    extra = 0
+    fields = ["name"]
+    verbose_name = "spelling used by sources"
+    verbose_name_plural = "spellings used by sources (searchable)"
+
+
+class OrganisationRedirectInline(admin.TabularInline):
+    model = OrganisationRedirect
+    extra = 0
+    fields = ["old_slug", "created_at"]
+    readonly_fields = ["old_slug", "created_at"]
+    can_delete = False
+    verbose_name_plural = "addresses of organisations merged into this one (301 here)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     formfield_overrides = URL_FIELDS
-    list_display = ["name", "country", "sector", "website"]
+    list_display = ["name", "country", "sector", "is_placeholder", "website"]
     list_select_related = ["sector"]
-    list_filter = ["sector"]
-    search_fields = ["name", "slug"]
+    list_filter = ["is_placeholder", "sector"]
+    search_fields = ["name", "slug", "aliases__name"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["sector"]
+    inlines = [OrganisationAliasInline, OrganisationRedirectInline]
+    actions = ["merge", "split_by_country"]
+
+    @admin.action(description="Merge selected organisations into one…", permissions=["change"])
+    def merge(self, request, queryset):
+        """Asks which organisation to keep, then merges the others into it (logged on it)."""
+        organisations = list(queryset.order_by("name", "pk"))
+        if len(organisations) < 2:
+            self.message_user(request, "Select at least two organisations.", messages.WARNING)
+            return None
+        keep = request.POST.get("keep")
+        target = next((o for o in organisations if str(o.pk) == keep), None)
+        if request.POST.get("confirm") and target is not None:
+            others = [o for o in organisations if o.pk != target.pk]
+            described = "; ".join(
+                f"{o.name} ({o.country or 'no country'}, /{o.slug}/)" for o in others
+            )
+            try:
+                moved = services.merge_organisations(target, others)
+            except services.MergeRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return None
+            self.log_change(
+                request,
+                target,
+                f"Merged into this organisation: {described}; {moved} incident(s) moved.",
+            )
+            self.message_user(
+                request,
+                f"Merged {len(others)} organisation(s) into {target.name}: {moved} incident(s) "
+                "moved; their old addresses redirect here.",
+                messages.SUCCESS,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/incidents/organisation/merge.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Merge organisations",
+                "opts": self.model._meta,
+                "organisations": organisations,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(
+        description="Split selected organisations by incident country", permissions=["change"]
+    )
+    def split_by_country(self, request, queryset):
+        made = 0
+        for organisation in queryset:
+            new = services.split_organisation_by_country(organisation)
+            if new:
+                made += len(new)
+                countries = ", ".join(str(o.country) for o in new)
+                self.log_change(
+                    request,
+                    organisation,
+                    f"Split: incidents in {countries} moved to new organisations.",
+                )
+        self.message_user(request, f"{made} organisation(s) made.", messages.SUCCESS)
 
 
 class SourceInline(admin.TabularInline):

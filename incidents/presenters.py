@@ -34,6 +34,7 @@ class SourceView:
     title: str
     publisher: str
     published_on: date | None
+    citation: str = ""  # the reference's own text, when it names no URL
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -220,7 +221,8 @@ def incident_public(incident) -> IncidentPublic:
         **_row_fields(incident),
         description_html=render_markdown(incident.description),
         sources=tuple(
-            SourceView(s.url, s.title, s.publisher, s.published_on) for s in incident.sources.all()
+            SourceView(s.url, s.title, s.publisher, s.published_on, s.citation)
+            for s in incident.sources.all()
         ),
         published_at=incident.published_at,
         updated_at=incident.updated_at,
@@ -414,9 +416,13 @@ class OrganisationView:
     sector: str
     website: str
     incident_count: int
+    is_placeholder: bool = False
+    other_spellings: tuple[str, ...] = ()
 
 
-def organisation_view(org) -> OrganisationView:
+def organisation_view(org, aliases=()) -> OrganisationView:
+    """``aliases``: the spellings sources use (public, like the name); the name itself is
+    left out."""
     return OrganisationView(
         name=org.name,
         slug=org.slug,
@@ -425,6 +431,8 @@ def organisation_view(org) -> OrganisationView:
         sector=org.sector.name if org.sector_id else "",
         website=org.website,
         incident_count=org.incident_count,
+        is_placeholder=org.is_placeholder,
+        other_spellings=tuple(a for a in aliases if a != org.name),
     )
 
 

@@ -15,6 +15,9 @@ technique IDs and names, and motives, word by word on both databases: each plain
 word must appear in the public text or in one of those. Nothing else calls this
 with member=True: the view passes ``is_member(user)``.
 
+Spellings of a victim's name that sources used (``OrganisationAlias``) match too: on
+SQLite word by word, on PostgreSQL when the words found nothing (beside typos).
+
 A query without a word (just quotes, "or", "-") matches nothing on both databases.
 """
 
@@ -29,7 +32,7 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Greatest, Replace
 
-from .models import Incident, Motive, Organisation, Technique, ThreatActor
+from .models import Incident, Motive, Organisation, OrganisationAlias, Technique, ThreatActor
 
 MAX_QUERY_LENGTH = 200
 # Relevance ranks the newest RANK_WINDOW matches: bounded work however common the words.
@@ -89,7 +92,16 @@ def _search_postgres(queryset, text, *, member, fuzzy):
         # Nothing matched the words: try victim names that look like them (typos),
         # using the wanted words only. A separate step keeps the word search on its
         # GIN index; OR-ing a join into it would scan every incident.
-        victims = Organisation.objects.filter(name__trigram_similar=" ".join(include))
+        # Spellings sources used ("Microsoft Corp", "11-Jul") count as the victim's name.
+        wanted = " ".join(include)
+        victims = Organisation.objects.filter(
+            Q(name__trigram_similar=wanted)
+            | Q(
+                pk__in=OrganisationAlias.objects.filter(name__icontains=wanted).values(
+                    "organisation"
+                )
+            )
+        )
         found = queryset.filter(organisation__in=victims.values("pk"))
     queryset = found
     for word in exclude:
@@ -133,11 +145,16 @@ def _search_sqlite(queryset, text, *, member):
 
 
 def _public_word(word: str) -> Q:
-    """SQLite: ``word`` starts a word of the victim's name, the summary or the description
-    (as PostgreSQL's word index, without its stemming)."""
+    """SQLite: ``word`` starts a word of the victim's name or of a spelling sources used
+    for it, the summary or the description (as PostgreSQL's word index, without its
+    stemming)."""
     pattern = r"(?<!\w)" + re.escape(word)
+    spelt = OrganisationAlias.objects.filter(
+        organisation=OuterRef("organisation"), name__iregex=pattern
+    )
     return (
         Q(organisation__name__iregex=pattern)
+        | Q(Exists(spelt))
         | Q(summary__iregex=pattern)
         | Q(description__iregex=pattern)
     )

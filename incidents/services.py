@@ -12,6 +12,8 @@ the synthetic generator, seed_demo) goes through these rules.
   ``announce_published`` queues first publications for the saved searches' alerts.
 - ``ensure_taxonomy()``: the sectors, motives and actor types importers and generators use.
 - ``clean_text``: control characters never reach the database.
+- Victim identity: ``organisation_key`` (what importers match victims by, with the country),
+  ``merge_organisations`` and ``split_organisation_by_country`` (staff, in the admin).
 
 Model classes are reached through the objects and querysets passed in, or
 imported inside a function: incidents.models imports this module.
@@ -19,8 +21,10 @@ imported inside a function: incidents.models imports this module.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,6 +71,96 @@ def clean_text_fields(instance) -> None:
                 cleaned = clean_text(value)
                 if cleaned != value:
                     setattr(instance, field.attname, cleaned)
+
+
+# Organisation identity
+
+# Legal forms that do not tell two victims apart ("Microsoft Corp" is "Microsoft").
+LEGAL_SUFFIXES = {
+    "inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "llc",
+    "llp", "lp", "plc", "gmbh", "ag", "sa", "nv", "bv", "pty", "pte", "srl", "spa", "ab", "oy",
+    "kk",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=65536)
+def organisation_key(name: str) -> str:
+    """The normalised name organisations are matched by, with their country: case, accents,
+    punctuation, spacing, a leading "The" and trailing legal forms ignored, so "Microsoft
+    Corp.", "microsoft" and "MICROSOFT Corporation" share one key."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    words = re.sub(r"[\W_]+", " ", text.replace("&", " and ")).split()
+    if words[:1] == ["the"] and len(words) > 1:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return "".join(words)[:200] or text.strip()[:200]
+
+
+class MergeRefused(ValueError):
+    """Organisations that must not be merged; the message says why."""
+
+
+def merge_organisations(target, others) -> int:
+    """Merge ``others`` into ``target``: their incidents and spellings move to it, their
+    addresses answer with a permanent redirect to it, and they are deleted. Refused across
+    countries (two victims of one name in two countries are two victims). Returns the
+    number of incidents moved."""
+    from .models import Incident, OrganisationAlias, OrganisationRedirect
+
+    others = [o for o in others if o.pk != target.pk]
+    countries = {o.country for o in [target, *others] if o.country}
+    if len(countries) > 1:
+        raise MergeRefused(
+            "These organisations are in different countries ("
+            + ", ".join(sorted(str(c) for c in countries))
+            + "): set the same country first if they really are one victim."
+        )
+    moved = 0
+    with catalogue_write():
+        spellings = set(target.aliases.values_list("name", flat=True)) | {target.name}
+        for other in others:
+            moved += Incident.objects.filter(organisation=other).update(organisation=target)
+            names = {other.name, *other.aliases.values_list("name", flat=True)} - spellings
+            OrganisationAlias.objects.bulk_create(
+                OrganisationAlias(organisation=target, name=name) for name in sorted(names)
+            )
+            spellings |= names
+            OrganisationRedirect.objects.filter(organisation=other).update(organisation=target)
+            OrganisationRedirect.objects.create(old_slug=other.slug, organisation=target)
+            other.delete()
+        if target.name not in set(target.aliases.values_list("name", flat=True)):
+            OrganisationAlias.objects.create(organisation=target, name=target.name)
+    return moved
+
+
+def split_organisation_by_country(organisation) -> list:
+    """Give each country among ``organisation``'s incidents other than its own an
+    organisation of that name and country (with its spellings), and move those incidents
+    there. Returns the organisations made."""
+    from .models import Incident, Organisation, OrganisationAlias
+
+    made = []
+    with catalogue_write():
+        incidents = Incident.objects.filter(organisation=organisation)
+        spellings = list(organisation.aliases.values_list("name", flat=True))
+        for country in sorted(set(incidents.exclude(country="").values_list("country", flat=True))):
+            if country == organisation.country:
+                continue
+            new = Organisation.objects.create(
+                name=organisation.name,
+                country=country,
+                sector=organisation.sector,
+                is_placeholder=organisation.is_placeholder,
+            )
+            OrganisationAlias.objects.bulk_create(
+                OrganisationAlias(organisation=new, name=name)
+                for name in sorted({organisation.name, *spellings})
+            )
+            incidents.filter(country=country).update(organisation=new)
+            made.append(new)
+    return made
 
 
 # Slugs

@@ -28,7 +28,7 @@ PUBLIC_COLUMNS = (
     ("summary", lambda r: r["summary"]),
     ("description", lambda r: r["description"]),
     ("records_affected", lambda r: r["records_affected"]),
-    ("sources", lambda r: _joined(s["url"] for s in r["sources"])),
+    ("sources", lambda r: _joined(s["url"] or s["citation"] for s in r["sources"])),
     ("motive_count", lambda r: r["counts"]["motives"]),
     ("technique_count", lambda r: r["counts"]["techniques"]),
     ("threat_actor_count", lambda r: r["counts"]["threat_actors"]),

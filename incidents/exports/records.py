@@ -41,6 +41,7 @@ def public_record(incident, base_url: str) -> dict:
         "sources": [
             {
                 "url": s.url,
+                "citation": s.citation,
                 "title": s.title,
                 "publisher": s.publisher,
                 "published_on": s.published_on.isoformat() if s.published_on else None,

@@ -102,8 +102,12 @@ class BundleWriter:
         references += [
             {
                 "source_name": s["publisher"] or "source",
-                "url": s["url"],
-                **({"description": s["title"]} if s["title"] else {}),
+                **({"url": s["url"]} if s["url"] else {}),
+                **(
+                    {"description": s["title"] or s["citation"]}
+                    if s["title"] or s["citation"]
+                    else {}
+                ),
             }
             for s in record["sources"]
         ]

@@ -22,7 +22,12 @@ from .incident import (
     incident_date_iso,
     slug_date,
 )
-from .organisations import Organisation, OrganisationQuerySet
+from .organisations import (
+    Organisation,
+    OrganisationAlias,
+    OrganisationQuerySet,
+    OrganisationRedirect,
+)
 from .reference import (
     ActorType,
     Dataset,
@@ -58,7 +63,9 @@ __all__ = [
     "IncidentQuerySet",
     "Motive",
     "Organisation",
+    "OrganisationAlias",
     "OrganisationQuerySet",
+    "OrganisationRedirect",
     "Sector",
     "Software",
     "SlugManager",

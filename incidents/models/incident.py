@@ -144,7 +144,8 @@ class Incident(CleanText):
     sector = models.ForeignKey(
         Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
     )
-    summary = models.TextField(max_length=1000)
+    # The source's full summary; may be empty (the page says so). Lists shorten it.
+    summary = models.TextField(blank=True)
     description = models.TextField(blank=True, help_text=MARKDOWN_HELP)
     records_affected = models.PositiveBigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -261,6 +262,7 @@ PUBLIC_RELATED_FIELDS = (
     "organisation__country",
     "organisation__sector",
     "organisation__website",
+    "organisation__is_placeholder",
     "sector__name",
     "sector__slug",
 )
@@ -356,8 +358,11 @@ class Source(CleanText):
     """A public reference backing an incident."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="sources")
-    url = models.URLField(max_length=1000)
+    url = models.URLField(max_length=1000, blank=True)
     title = models.CharField(max_length=300, blank=True)
+    citation = models.TextField(
+        blank=True, help_text="The reference as the dataset gives it, when it names no URL"
+    )
     publisher = models.CharField(max_length=200, blank=True)
     published_on = models.DateField(null=True, blank=True)
 
@@ -367,12 +372,17 @@ class Source(CleanText):
         ordering = ["published_on", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["incident", "url"], name="source_unique_url_per_incident"
+                fields=["incident", "url"],
+                condition=~Q(url=""),
+                name="source_unique_url_per_incident",
+            ),
+            models.CheckConstraint(
+                condition=~Q(url="") | ~Q(citation=""), name="source_has_url_or_citation"
             ),
         ]
 
     def __str__(self):
-        return self.title or self.url
+        return self.title or self.url or self.citation[:80]
 
     def natural_key(self):
         return (*self.incident.natural_key(), self.url)

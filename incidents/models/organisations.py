@@ -1,8 +1,8 @@
 """Victim organisations: who was affected; an organisation may have several incidents."""
 
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django_countries.fields import CountryField
 
@@ -19,6 +19,11 @@ class OrganisationQuerySet(models.QuerySet):
         return self.filter(
             Exists(Incident.objects.visible_to(user).filter(organisation=OuterRef("pk")))
         )
+
+    def named(self, text):
+        """Organisations whose name, or a spelling a source used, contains ``text``."""
+        spelt = OrganisationAlias.objects.filter(organisation=OuterRef("pk"), name__icontains=text)
+        return self.filter(Q(name__icontains=text) | Exists(spelt))
 
     def with_incident_counts(self, user=None):
         """Annotate ``incident_count``: incidents of this victim the viewer may see."""
@@ -43,6 +48,11 @@ class Organisation(CleanText):
         Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="organisations"
     )
     website = models.URLField(blank=True)
+    is_placeholder = models.BooleanField(
+        default=False,
+        help_text='Stands for unnamed victims ("Unidentified organisation (Canada)"), '
+        "not one organisation: its incidents are not related to each other",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -50,9 +60,6 @@ class Organisation(CleanText):
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(Lower("name"), name="organisation_unique_name_ci"),
-        ]
 
     def __str__(self):
         return self.name
@@ -67,3 +74,36 @@ class Organisation(CleanText):
         if not self.slug:
             self.slug = services.unique_slug(Organisation, self.name, exclude_pk=self.pk)
         super().save(*args, **kwargs)
+
+
+class OrganisationAlias(CleanText):
+    """A spelling of a victim's name as a source gives it ("Microsoft Corp", "microsoft").
+
+    Public, like the name: the organisation list and the finder's text search match it.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "organisation aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="alias_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class OrganisationRedirect(models.Model):
+    """The address of an organisation merged into another: answered with a 301 to it."""
+
+    old_slug = models.SlugField(max_length=100, unique=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="redirects"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.old_slug} → {self.organisation.slug}"

@@ -22,6 +22,12 @@ class Dataset(models.Model):
     attribution = models.TextField(blank=True, help_text="Shown on public pages of its records")
     version = models.CharField(max_length=100, blank=True, help_text="Release last imported")
     imported_at = models.DateTimeField(null=True, blank=True)
+    import_problems = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="What the last import reported (file:line: field: message)",
+    )
 
     objects = SlugManager()
 

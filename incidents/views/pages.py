@@ -5,7 +5,8 @@ from functools import partial
 from django import forms
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
@@ -58,6 +59,18 @@ def get_organisation_for_viewer(user, slug):
     return get_object_or_404(organisations.select_related("sector"), slug=slug)
 
 
+def merged_organisation_url(user, slug) -> str | None:
+    """Where the address of an organisation merged into another now lives, if the viewer
+    may see that one."""
+    target = (
+        Organisation.objects.visible_to(user)
+        .filter(redirects__old_slug=slug)
+        .values_list("slug", flat=True)
+        .first()
+    )
+    return reverse("incidents:organisation_detail", args=[target]) if target else None
+
+
 @require_safe
 def incident_detail(request, slug):
     page = caching.WholePage(request, "incident", [slug])
@@ -79,8 +92,12 @@ def incident_body(user, slug, *, signed_in):
     """The incident page's title, description and article, as ``user``'s audience sees it."""
     member = is_member(user)
     incident = get_incident_for_viewer(user, slug, member=member)
+    # A placeholder victim ("Unidentified organisation (Canada)") has no other incidents:
+    # the ones filed under it have nothing in common.
     related = (
-        Incident.objects.visible_to(user)
+        Incident.objects.none()
+        if incident.organisation.is_placeholder
+        else Incident.objects.visible_to(user)
         .filter(organisation_id=incident.organisation_id)
         .exclude(pk=incident.pk)
         .for_public_list()
@@ -160,7 +177,7 @@ def organisation_list(request):
     elif letter:
         organisations = organisations.filter(name__istartswith=letter)
     if text:
-        organisations = organisations.filter(name__icontains=text)
+        organisations = organisations.named(text)
     page = paginate(request, organisations, per_page=50)
     return render(
         request,
@@ -183,7 +200,12 @@ def organisation_list(request):
 
 @require_safe
 def organisation_detail(request, slug):
-    organisation = get_organisation_for_viewer(request.user, slug)
+    try:
+        organisation = get_organisation_for_viewer(request.user, slug)
+    except Http404:
+        if target := merged_organisation_url(request.user, slug):
+            return redirect(target, permanent=True)
+        raise
     incidents = (
         Incident.objects.visible_to(request.user)
         .filter(organisation=organisation)
@@ -195,7 +217,9 @@ def organisation_detail(request, slug):
         request,
         "incidents/organisation_detail.html",
         {
-            "organisation": presenters.organisation_view(organisation),
+            "organisation": presenters.organisation_view(
+                organisation, organisation.aliases.values_list("name", flat=True)
+            ),
             "admin_url": reverse("admin:incidents_organisation_change", args=[organisation.pk]),
             "page": page,
             "rows": [presenters.incident_row(i) for i in page],

@@ -1,11 +1,15 @@
 """The fixtures and `seed_demo` that `make run` uses."""
 
+from io import StringIO
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.access import is_member
+from accounts.management.commands.seed_demo import demo_slugs
 from incidents.models import Incident, Motive, Organisation, Technique, ThreatActor
 from tests.conftest import client_for
 
@@ -128,3 +132,45 @@ def test_demo_staff_sign_in_with_the_demo_authenticator(db, settings):
     assert response["Location"] == reverse("mfa_authenticate")
     client.post(reverse("mfa_authenticate"), {"code": totp_code(DEMO_TOTP_SECRET)})
     assert client.get("/admin/").status_code == 200
+
+
+# Issue 10, item 5: `make real-data` is a catalogue of real data only.
+
+VERIS_SAMPLE = "tests/data/veris/sample.jsonl"
+
+
+def real_data(**options):
+    """What `make real-data` runs, with the small VERIS sample for VCDB."""
+    call_command("seed_demo", quiet_accounts=True, no_demo_incidents=True, **options)
+    call_command("import_veris", VERIS_SAMPLE, publish=True, stdout=StringIO())
+
+
+def test_real_data_holds_no_demo_incident(db, settings, client):
+    settings.DEBUG = True
+    real_data()
+    assert not Incident.objects.filter(slug__in=demo_slugs()).exists()
+    assert set(Incident.objects.values_list("dataset__slug", flat=True)) == {"vcdb"}
+    assert not Organisation.objects.filter(name="Mitsubishi Electric Corporation").exists()
+    home = client.get("/").content.decode()
+    assert "Mitsubishi" not in home and "Example Hospital Trust" in home
+    # The accounts are there, and a later `make run` adds no demo incident either.
+    assert get_user_model().objects.filter(email="member@example.com").exists()
+    call_command("seed_demo", quiet_accounts=True)
+    assert not Incident.objects.filter(slug__in=demo_slugs()).exists()
+
+
+def test_real_data_refuses_a_database_with_the_demo_incidents(db, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", quiet_accounts=True)  # `make run` first
+    with pytest.raises(CommandError, match="holds the demo incidents"):
+        call_command("seed_demo", quiet_accounts=True, no_demo_incidents=True)
+
+
+def test_make_real_data_leaves_the_demo_incidents_out():
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    recipe = makefile.split("\nreal-data:", 1)[1].split("\n\n", 1)[0]
+    assert "seed_demo --quiet-accounts --no-demo-incidents" in recipe
+
+
+def test_demo_slugs_are_the_fixture_incidents(demo):
+    assert set(demo_slugs()) == set(Incident.objects.values_list("slug", flat=True))

@@ -190,7 +190,10 @@ def plant_canaries():
     def tagged(prefix):
         return Concat(Value(prefix), Cast("pk", CharField()))
 
-    ThreatActor.objects.update(name=tagged("CANARYACTOR"))
+    # An unattributed actor's name encodes its type and location (gated); a named actor's
+    # name is public on its own page and the actor list (DESIGN.md), never on an incident's.
+    ThreatActor.objects.filter(is_unattributed=True).update(name=tagged("CANARYACTOR"))
+    ThreatActor.objects.filter(is_unattributed=False).update(name=tagged("NAMEDACTOR"))
     Motive.objects.update(name=tagged("CANARYMOTIVE"))
     Technique.objects.update(name=tagged("CANARYTECH"))
     CIAPosture.objects.update(notes=tagged("CANARYCIA"))
@@ -209,13 +212,22 @@ def sample_incidents():
         tagged.filter(techniques__isnull=False).distinct().values_list("pk", flat=True)
     )
     others = list(tagged.values_list("pk", flat=True))
-    chosen = with_techniques[:: max(1, len(with_techniques) // 10)][:10]
+    named = list(
+        tagged.filter(threat_actors__is_unattributed=False).distinct().values_list("pk", flat=True)
+    )
+    chosen = named[:3]
+    chosen += [
+        pk for pk in with_techniques[:: max(1, len(with_techniques) // 10)][:10] if pk not in chosen
+    ]
     chosen += [pk for pk in others[:: max(1, len(others) // 25)] if pk not in chosen]
     return list(Incident.objects.filter(pk__in=chosen[:30]).select_related("organisation"))
 
 
 def expected_canaries(incident):
-    canaries = [f"CANARYACTOR{pk}" for pk in incident.threat_actors.values_list("pk", flat=True)]
+    canaries = [
+        f"{'CANARYACTOR' if unattributed else 'NAMEDACTOR'}{pk}"
+        for pk, unattributed in incident.threat_actors.values_list("pk", "is_unattributed")
+    ]
     canaries += [f"CANARYMOTIVE{pk}" for pk in incident.motives.values_list("pk", flat=True)]
     canaries += [f"CANARYTECH{pk}" for pk in incident.techniques.values_list("pk", flat=True)]
     canaries.append(f"CANARYCIA{incident.cia_posture.pk}")
@@ -238,6 +250,7 @@ def test_no_gated_value_reaches_a_non_member_after_the_full_import(vcdb):
     incidents = sample_incidents()
     assert len(incidents) >= 25
     assert any(i.techniques.exists() for i in incidents) or not MAPPING.exists()
+    assert any(i.threat_actors.filter(is_unattributed=False).exists() for i in incidents)
     pages = public_pages(incidents)
     for kind in ("anonymous", "expired_member"):
         client = client_for(kind)
@@ -246,12 +259,14 @@ def test_no_gated_value_reaches_a_non_member_after_the_full_import(vcdb):
             assert response.status_code == 200, (kind, path)
             body = b"".join(response) if response.streaming else response.content
             assert b"CANARY" not in body + str(response.headers).encode(), (kind, path)
+            if path.startswith("/incidents/"):
+                assert b"NAMEDACTOR" not in body, (kind, path)
     # The non-member incident page still says how many there are.
     body = client_for("anonymous").get(incidents[0].get_absolute_url()).content.decode()
     n = incidents[0].threat_actors.count()
     assert f"{n} actor{'s' if n != 1 else ''}" in body
     # Unattributed actors: no page for non-members.
-    actor = incidents[0].threat_actors.first()
+    actor = incidents[0].threat_actors.filter(is_unattributed=True).first()
     assert client_for("anonymous").get(actor.get_absolute_url()).status_code == 404
 
 
@@ -264,5 +279,5 @@ def test_members_see_the_canaries_of_the_same_pages(vcdb):
         body = client.get(incident.get_absolute_url()).content.decode()
         for canary in expected_canaries(incident):
             assert canary in body, (incident.external_id, canary)
-    actor = incidents[0].threat_actors.first()
+    actor = incidents[0].threat_actors.filter(is_unattributed=True).first()
     assert client.get(actor.get_absolute_url()).status_code == 200

@@ -74,13 +74,18 @@ def test_database_rejects_invalid_incidents(db, update):
         Incident.objects.filter(pk=incident.pk).update(**update)
 
 
-def test_database_rejects_duplicate_names_case_insensitively(db):
-    OrganisationFactory(name="Acme")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        OrganisationFactory(name="ACME", slug="acme-other")
+def test_database_rejects_duplicate_actor_names_case_insensitively(db):
     ThreatActorFactory(name="Grey Heron")
     with pytest.raises(IntegrityError), transaction.atomic():
         ThreatActorFactory(name="grey heron", slug="grey-heron-2")
+
+
+def test_one_victim_name_in_two_countries_is_two_organisations(db):
+    """Issue 10: victims are keyed by name and country (the importers' rule); staff may
+    also keep two organisations of one name apart."""
+    gb = OrganisationFactory(name="Ministry of Health", country="GB")
+    nz = OrganisationFactory(name="Ministry of Health", country="NZ")
+    assert gb.slug != nz.slug
 
 
 def test_database_rejects_subtechnique_id_without_dot(db):

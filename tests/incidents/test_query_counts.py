@@ -68,8 +68,9 @@ EXPECTED = {
     # the incident with organisation/sector; sources; related incidents of the victim
     # members add: motives; techniques; their tactics; actors (with type)
     "incident": {"anonymous": 3, "member": 7},
-    # the organisation with its visible-incident count; paginator count; rows
-    "organisation": {"anonymous": 3, "member": 3},
+    # the organisation with its visible-incident count; the spellings sources used;
+    # paginator count; rows
+    "organisation": {"anonymous": 4, "member": 4},
     # paginator count; organisations with counts
     "organisations": {"anonymous": 2, "member": 2},
     # the actor with its incident count; members add: its techniques; their tactics; its

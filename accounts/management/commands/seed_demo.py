@@ -2,10 +2,14 @@
 
 Safe to run on every start: fixtures load only into empty tables (so edits made
 in the admin survive) and existing accounts keep their data (demo staff without an
-authenticator get the demo one).
+authenticator get the demo one). ``--no-demo-incidents`` (``make real-data``) leaves
+the demo incidents out, and refuses a database that already holds them: a catalogue
+of real data has no hand-written examples in it.
 """
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -25,6 +29,7 @@ DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - development accounts only
 # The demo staff accounts' authenticator (development accounts only, like the password):
 # add it to an authenticator app to sign in as staff where the bypass code is off.
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPDEMOPORTALTWOSIX"  # noqa: S105
+DEMO_FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
 DEMO_ACCOUNTS = [
     # email, role, description
     ("staff@example.com", "staff", "staff (superuser, admin)"),
@@ -44,6 +49,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quiet-accounts", action="store_true", help="Do not print the demo accounts table."
         )
+        parser.add_argument(
+            "--no-demo-incidents",
+            action="store_true",
+            help="Real data only: never load the demo incidents, and refuse a database "
+            "that holds them.",
+        )
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
@@ -52,11 +63,17 @@ class Command(BaseCommand):
         # sends the model signals that invalidate cached catalogue pages.
         motives = apps.get_model("incidents", "Motive")._default_manager
         incidents = apps.get_model("incidents", "Incident")._default_manager
+        if options["no_demo_incidents"] and incidents.filter(slug__in=demo_slugs()).exists():
+            raise CommandError(
+                "This database holds the demo incidents (fixtures/demo.json). A catalogue of "
+                "real data has none: start from an empty database (delete db.sqlite3, or set "
+                "DATABASE_URL to a new database) and run `make real-data` again."
+            )
         with transaction.atomic():
             if not motives.exists():
                 call_command("loaddata", "fixtures/taxonomy.json", verbosity=0)
                 self.stdout.write("Loaded taxonomy (sectors, motives, actor types, ATT&CK).")
-            if not incidents.exists():
+            if not options["no_demo_incidents"] and not incidents.exists():
                 call_command("loaddata", "fixtures/demo.json", verbosity=0)
                 self.stdout.write(f"Loaded {incidents.count()} demo incidents.")
             for email, role, _ in DEMO_ACCOUNTS:
@@ -129,3 +146,9 @@ class Command(BaseCommand):
                 ends_at=now - timedelta(days=30),
                 note="Demo expired member",
             )
+
+
+def demo_slugs() -> list[str]:
+    """The slugs of the demo incidents (their natural keys in fixtures/demo.json)."""
+    rows = json.loads(DEMO_FIXTURE.read_text(encoding="utf-8"))
+    return [r["fields"]["slug"] for r in rows if r["model"] == "incidents.incident"]

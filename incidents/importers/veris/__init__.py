@@ -13,8 +13,10 @@ from .map import (
     NAICS_SECTORS,
     ParsedIncident,
     RecordError,
+    SourceRef,
     actor_name,
     load_technique_map,
+    naics_rule,
     parse_record,
 )
 from .read import RawRecord, read_records
@@ -29,9 +31,11 @@ __all__ = [
     "ParsedIncident",
     "RawRecord",
     "RecordError",
+    "SourceRef",
     "VerisImporter",
     "actor_name",
     "load_technique_map",
+    "naics_rule",
     "parse_record",
     "read_records",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -42,7 +43,8 @@ ACTOR_TYPES = {
     ("partner", "*"): "partner",
     ("unknown", "*"): "unknown",
 }
-# NAICS code prefix -> portal sector (longest prefix wins); see docs/importers/veris.md.
+# NAICS code prefix -> portal sector (longest prefix wins). Reviewed for every prefix VCDB
+# uses: the table, with the reasons, is in docs/importers/veris.md ("Sectors").
 NAICS_SECTORS = {
     "11": "agriculture",
     "21": "energy",
@@ -51,7 +53,6 @@ NAICS_SECTORS = {
     "31": "manufacturing",
     "32": "manufacturing",
     "33": "manufacturing",
-    "3364": "defence",
     "42": "retail",
     "44": "retail",
     "45": "retail",
@@ -59,11 +60,14 @@ NAICS_SECTORS = {
     "49": "transportation",
     "51": "technology",
     "511": "media",
+    "5112": "technology",  # software publishers (Epic Systems, Panda Security, Viber)
     "512": "media",
     "515": "media",
     "516": "media",
     "517": "telecommunications",
-    "519": "media",
+    "519": "media",  # news syndicates
+    "51912": "education",  # libraries and archives
+    "51913": "technology",  # internet publishing and web search portals (Facebook, Google)
     "52": "finance",
     "53": "real-estate",
     "54": "professional-services",
@@ -77,13 +81,50 @@ NAICS_SECTORS = {
     "81": "other-services",
     "813": "non-profit",
     "92": "government",
-    "928": "defence",
+    "92811": "defence",  # national security (armed forces, defence ministries)
 }
+# NAICS's own sectors (two-digit codes); any other code is reported as unknown.
+NAICS_TWO_DIGIT = {
+    "11", "21", "22", "23", "31", "32", "33", "42", "44", "45", "48", "49", "51", "52",
+    "53", "54", "55", "56", "61", "62", "71", "72", "81", "92",
+}  # fmt: skip
+
+# VERIS 1.3.7 enumerations of the fields this importer maps (verisc-enum.json); a value
+# outside them is reported and read as Unknown, never turned into a new term or actor.
+ACTOR_VARIETIES = {
+    "external": {
+        "Acquaintance", "Activist", "Auditor", "Competitor", "Customer", "Force majeure",
+        "Former employee", "Nation-state", "Organized crime", "State-affiliated",
+        "Terrorist", "Unaffiliated", "Other", "Unknown",
+    },
+    "internal": {
+        "Auditor", "Call center", "Cashier", "Developer", "End-user", "Executive", "Finance",
+        "Guard", "Helpdesk", "Human resources", "Maintenance", "Manager", "System admin",
+        "Doctor or nurse", "Other", "Unknown",
+    },
+}  # fmt: skip
+VERIS_MOTIVES = {*MOTIVES, "NA", "Unknown"}
+DATA_DISCLOSURE = {"No", "Potentially", "Yes", "Unknown"}
+INTEGRITY_VARIETIES = {
+    "Alter behavior", "Created account", "Defacement", "Fraudulent transaction",
+    "Hardware tampering", "Log tampering", "Misrepresentation", "Modify configuration",
+    "Modify data", "Modify privileges", "Repurpose", "Software installation", "Other", "Unknown",
+}  # fmt: skip
+AVAILABILITY_VARIETIES = {
+    "Acceleration", "Degradation", "Destruction", "Interruption", "Loss", "Obscuration",
+    "Other", "Unknown",
+}  # fmt: skip
+COUNTRY_PLACEHOLDERS = {"Unknown", "Other"}
 # A VERIS variety that maps to more ATT&CK techniques than this is too unspecific to tag.
 MAX_TECHNIQUES_PER_VARIETY = 8
 
-URL_RE = re.compile(r"https?://[^\s;,<>\"']+", re.IGNORECASE)
-SUMMARY_LIMIT = 1000
+# A reference lists URLs separated by ";" or whitespace, each maybe followed by the date it
+# was read, "(20140202)". Nothing else separates them: commas and apostrophes are URL text.
+REFERENCE_SEPARATORS = re.compile(r"[;\s]+")
+READ_ON = re.compile(r"\(\d{8}\)")
+SCHEME_RE = re.compile(r"(?i)^(?:https?|hxxps?|htps?|htp)(?::/{0,2}|//)")
+# A host name with a dot and then a path: "www.example.com/a.pdf", "oag.ca.gov/x".
+BARE_HOST_RE = re.compile(r"(?i)^(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:/\S*)?$")
 
 
 class RecordError(Exception):
@@ -91,6 +132,14 @@ class RecordError(Exception):
         super().__init__(message)
         self.field = field_name
         self.message = message
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """One reference: a URL, or the reference's own text when it names none."""
+
+    url: str = ""
+    citation: str = ""
 
 
 @dataclass
@@ -107,14 +156,20 @@ class ParsedIncident:
     description: str
     records_affected: int | None
     cia: tuple[str, str, str, str]
+    is_placeholder_victim: bool = False
+    is_future: bool = False
     motives: set[str] = field(default_factory=set)
     actors: set[tuple[str, str, str]] = field(default_factory=set)
+    # (name, category, variety) of each actor the record names (``actor.*.name``).
+    named_actors: set[tuple[str, str, str]] = field(default_factory=set)
     techniques: set[str] = field(default_factory=set)
-    sources: list[str] = field(default_factory=list)
+    sources: list[SourceRef] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
-def parse_record(raw: RawRecord, technique_map: dict[str, set[str]] | None = None):
+def parse_record(
+    raw: RawRecord, technique_map: dict[str, set[str]] | None = None, *, today=None
+) -> ParsedIncident:
     """Map one VERIS record to a ParsedIncident, or raise RecordError(field, message)."""
     if raw.data is None:
         raise RecordError("-", raw.error)
@@ -130,20 +185,24 @@ def parse_record(raw: RawRecord, technique_map: dict[str, set[str]] | None = Non
     if isinstance(victim_name, list):
         victim_name = victim_name[0] if victim_name else ""
     victim_name = " ".join(services.clean_text(str(victim_name or "")).split())[:200]
-    victim_countries = [c for c in _list(victim.get("country")) if _country(c)]
-    country = _country(victim_countries[0]) if victim_countries else ""
-    if not victim_name or victim_name.lower() in UNKNOWN_VALUES:
+    victim_countries = _countries(victim.get("country"), "victim.country", warnings)
+    country = victim_countries[0] if victim_countries else ""
+    placeholder = not victim_name or victim_name.lower() in UNKNOWN_VALUES
+    if placeholder:
         where = countries.name(country) if country else "unknown country"
         victim_name = f"Unidentified organisation ({where})"
 
     date, precision = _date(_dict(_dict(data, "timeline"), "incident"), warnings)
+    today = today or timezone.localdate()
+    is_future = date > today
+    if is_future:
+        warnings.append(
+            ("timeline.incident", f"{date.isoformat()} is in the future: kept as a draft")
+        )
     summary = " ".join(services.clean_text(str(data.get("summary") or "")).split())
     description = services.clean_text(str(data.get("notes") or "")).strip()
-    if len(summary) > SUMMARY_LIMIT:
-        description = (summary + ("\n\n" + description if description else "")).strip()
-        summary = summary[: SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"
-    if not summary:
-        summary = f"Security incident affecting {victim_name}, coded in VERIS."
+    if " ".join(description.split()) == summary:
+        description = ""
 
     attribute = _dict(data, "attribute")
     records = _dict(attribute, "confidentiality").get("data_total")
@@ -159,14 +218,16 @@ def parse_record(raw: RawRecord, technique_map: dict[str, set[str]] | None = Non
         victim=victim_name,
         org_country=country,
         country=country,
-        sector=_sector(victim.get("industry")),
+        sector=_sector(victim.get("industry"), warnings),
         date=date,
         precision=precision,
         summary=summary,
         description=description,
         records_affected=records,
-        cia=_cia(attribute),
-        sources=_urls(data.get("reference")),
+        cia=_cia(attribute, warnings),
+        is_placeholder_victim=placeholder,
+        is_future=is_future,
+        sources=_sources(data.get("reference")),
         warnings=warnings,
     )
     actor = _dict(data, "actor")
@@ -177,14 +238,17 @@ def parse_record(raw: RawRecord, technique_map: dict[str, set[str]] | None = Non
         for motive in _list(details.get("motive")):
             if motive in MOTIVES:
                 parsed.motives.add(MOTIVES[motive])
-        varieties = [
-            services.clean_text(v) for v in _list(details.get("variety")) if isinstance(v, str)
-        ] or ["Unknown"]
-        actor_countries = [_country(c) for c in _list(details.get("country"))]
-        actor_countries = [c for c in actor_countries if c] or [""]
+            elif motive not in VERIS_MOTIVES:
+                warnings.append((f"actor.{category}.motive", f"unknown value {motive!r}: ignored"))
+        varieties = _varieties(category, details.get("variety"), warnings) or ["Unknown"]
+        actor_countries = _countries(details.get("country"), f"actor.{category}.country", warnings)
         for variety in varieties[:5]:
-            for actor_country in actor_countries[:5]:
+            for actor_country in (actor_countries or [""])[:5]:
                 parsed.actors.add((category, variety, actor_country))
+        for name in _list(details.get("name")):
+            name = " ".join(services.clean_text(str(name or "")).split())[:200]
+            if name and name.lower() not in UNKNOWN_VALUES:
+                parsed.named_actors.add((name, category, varieties[0]))
     if technique_map:
         for category, details in _dict(data, "action").items():
             if not isinstance(details, dict):
@@ -212,13 +276,43 @@ def _country(code) -> str:
     if not isinstance(code, str):
         return ""
     code = code.strip().upper()
-    return code if len(code) == 2 and code in countries else ""
+    return code if code in _country_codes() else ""
+
+
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    return frozenset(code for code, _ in countries)
+
+
+def _countries(values, field_name, warnings) -> list[str]:
+    """The ISO codes among ``values``; anything but a code or Unknown/Other is reported."""
+    codes = []
+    for value in _list(values):
+        code = _country(value)
+        if code:
+            codes.append(code)
+        elif value not in COUNTRY_PLACEHOLDERS:
+            warnings.append((field_name, f"unknown value {value!r}: ignored"))
+    return codes
+
+
+def _varieties(category, values, warnings) -> list[str]:
+    known = ACTOR_VARIETIES.get(category)
+    varieties = []
+    for value in _list(values):
+        value = services.clean_text(value) if isinstance(value, str) else value
+        if known is None or value in known:
+            if isinstance(value, str):
+                varieties.append(value)
+            continue
+        warnings.append((f"actor.{category}.variety", f"unknown value {value!r}: read as Unknown"))
+        varieties.append("Unknown")
+    return list(dict.fromkeys(varieties))
 
 
 def _date(timeline: dict, warnings) -> tuple[datetime.date, str]:
     year, month, day = timeline.get("year"), timeline.get("month"), timeline.get("day")
-    this_year = timezone.now().year
-    if not isinstance(year, int) or not 1900 <= year <= this_year + 1:
+    if not isinstance(year, int) or isinstance(year, bool) or not 1900 <= year <= 9999:
         raise RecordError("timeline.incident.year", f"missing or out of range: {year!r}")
     if not isinstance(month, int) or not 1 <= month <= 12:
         if month is not None:
@@ -233,32 +327,79 @@ def _date(timeline: dict, warnings) -> tuple[datetime.date, str]:
     return datetime.date(year, month, day), DatePrecision.DAY
 
 
-def _sector(industry) -> str | None:
-    code = re.sub(r"\D", "", str(industry or ""))
+def _sector(industry, warnings=None) -> str | None:
+    if industry is None or industry == "":
+        return None
+    rule = naics_rule(industry)
+    if rule is None:
+        if warnings is not None and str(industry).strip("0 "):
+            warnings.append(("victim.industry", f"unknown NAICS code {industry!r}: no sector"))
+        return None
+    return rule[1]
+
+
+def naics_rule(industry) -> tuple[str, str] | None:
+    """(the NAICS_SECTORS prefix that decides, sector) for a NAICS code; None for a code
+    that is not NAICS ("000", "Unknown", "432")."""
+    text = str(industry).strip()
+    # "48-49" is NAICS's own name for the transportation sector.
+    code = "48" if text == "48-49" else text
+    if not code.isdigit() or code[:2] not in NAICS_TWO_DIGIT:
+        return None
     for length in range(min(len(code), 6), 1, -1):
         if code[:length] in NAICS_SECTORS:
-            return NAICS_SECTORS[code[:length]]
+            return code[:length], NAICS_SECTORS[code[:length]]
     return None
 
 
-def _urls(reference) -> list[str]:
-    seen, urls = set(), []
+def _sources(reference) -> list[SourceRef]:
+    """The URLs of a reference, split only where the source separates them; a part
+    without any URL is kept as its text."""
+    seen, sources = set(), []
     for value in _list(reference):
-        for url in URL_RE.findall(services.clean_text(str(value))):
-            url = url.rstrip(").]")[:1000]
-            if url not in seen:
-                seen.add(url)
-                urls.append(url)
-    return urls
+        text = " ".join(services.clean_text(str(value)).split())
+        if not text:
+            continue
+        tokens = [t for t in REFERENCE_SEPARATORS.split(READ_ON.sub(" ", text)) if t]
+        urls = [u for u in map(_url, tokens) if u]
+        found = [SourceRef(url=u[:1000]) for u in urls] or [SourceRef(citation=text)]
+        for source in found:
+            if source not in seen:
+                seen.add(source)
+                sources.append(source)
+    return sources
 
 
-def _cia(attribute: dict) -> tuple[str, str, str, str]:
+def _url(token: str) -> str:
+    """``token`` as an http(s) URL, its scheme repaired where obvious; "" if it is none."""
+    token = token.strip("<>\"'").rstrip(".,")
+    if token.count(")") > token.count("("):
+        token = token.rstrip(")")
+    match = SCHEME_RE.match(token)
+    if match:
+        secure = match.group(0).lower().startswith(("https", "hxxps", "htps"))
+        rest = token[match.end() :].lstrip("/")
+        token = ("https://" if secure else "http://") + rest
+    elif BARE_HOST_RE.match(token) and ("/" in token or token.lower().startswith("www.")):
+        token = "http://" + token
+    else:
+        return ""
+    host = token.split("://", 1)[1].split("/", 1)[0]
+    return token if "." in host else ""
+
+
+def _cia(attribute: dict, warnings=None) -> tuple[str, str, str, str]:
+    warnings = [] if warnings is None else warnings
     notes = []
     conf = _dict(attribute, "confidentiality")
     if "confidentiality" not in attribute:
         c = Impact.NONE
     else:
         disclosure = str(conf.get("data_disclosure") or "")
+        if disclosure and disclosure not in DATA_DISCLOSURE:
+            warnings.append(
+                ("attribute.confidentiality.data_disclosure", f"unknown value {disclosure!r}")
+            )
         c = {"Yes": Impact.HIGH, "Potentially": Impact.MEDIUM, "No": Impact.LOW}.get(
             disclosure, Impact.UNKNOWN
         )
@@ -276,6 +417,10 @@ def _cia(attribute: dict) -> tuple[str, str, str, str]:
         i = Impact.NONE
     else:
         varieties = [str(v) for v in _list(integ.get("variety")) if v not in (None, "Unknown")]
+        for value in varieties:
+            if value not in INTEGRITY_VARIETIES:
+                warnings.append(("attribute.integrity.variety", f"unknown value {value!r}"))
+        varieties = [v for v in varieties if v in INTEGRITY_VARIETIES]
         if not varieties:
             i = Impact.UNKNOWN
         elif {"Modify data", "Fraudulent transaction"} & set(varieties):
@@ -289,6 +434,9 @@ def _cia(attribute: dict) -> tuple[str, str, str, str]:
         a = Impact.NONE
     else:
         varieties = {str(v) for v in _list(avail.get("variety"))}
+        for value in sorted(varieties - AVAILABILITY_VARIETIES):
+            warnings.append(("attribute.availability.variety", f"unknown value {value!r}"))
+        varieties &= AVAILABILITY_VARIETIES
         if varieties & {"Destruction", "Interruption", "Obscuration"}:
             a = Impact.HIGH
         elif "Loss" in varieties:

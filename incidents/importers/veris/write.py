@@ -3,11 +3,11 @@ chunk), as one catalogue write."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from django.db.models import Value
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from ... import services
@@ -16,12 +16,16 @@ from ...models import (
     Dataset,
     Incident,
     Organisation,
+    OrganisationAlias,
     Source,
     Technique,
     ThreatActor,
 )
 from ..base import ImportReport, Problem
 from .map import ACTOR_TYPES, ParsedIncident, actor_name
+
+# A record id where a name should be ("6A323CB8-6DC7-433C-..."): not an actor's name.
+NOT_A_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 VCDB = {
     "slug": "vcdb",
@@ -44,14 +48,28 @@ class VerisImporter:
         self.report = report or ImportReport()
         self.now = now or timezone.now()
         info = dict(dataset_info or VCDB)
-        self.dataset, _ = Dataset.objects.update_or_create(
-            slug=info.pop("slug"), defaults={**info, "imported_at": self.now}
-        )
+        self.dataset, created = Dataset.objects.get_or_create(slug=info.pop("slug"), defaults=info)
+        changed = {k: v for k, v in info.items() if getattr(self.dataset, k) != v}
+        if changed and not created:
+            Dataset.objects.filter(pk=self.dataset.pk).update(**changed)
+            self.report.add("dataset", "updated")
         self._prepare_taxonomies()
-        # Keyed by Python's lower(): SQLite's LOWER() only folds ASCII.
-        self.orgs = {
-            name.lower(): pk for name, pk in Organisation.objects.values_list("name", "pk")
-        }
+        # Victims are matched by (services.organisation_key, country) through their names
+        # and every spelling they are known by; where several organisations share a key
+        # (staff split one), the oldest wins.
+        self.orgs: dict[tuple[str, str], int] = {}
+        self.org_keys: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        names = Organisation.objects.values_list("name", "country", "pk")
+        spellings = OrganisationAlias.objects.values_list(
+            "name", "organisation__country", "organisation_id"
+        )
+        for rows in (names, spellings):
+            for name, country, pk in rows.iterator():
+                key = (services.organisation_key(name), country)
+                self.orgs[key] = min(pk, self.orgs.get(key, pk))
+                self.org_keys[pk].add(key)
+        self.aliases = set(OrganisationAlias.objects.values_list("organisation_id", "name"))
+        self.canonical: dict[tuple[str, str], tuple[str, str | None]] = {}
         self.org_slugs = services.SlugAllocator.for_model(Organisation)
         self.actor_slugs = services.SlugAllocator.for_model(ThreatActor)
         self.incident_slugs = services.SlugAllocator.for_model(
@@ -60,9 +78,12 @@ class VerisImporter:
         self.actors = dict(
             ThreatActor.objects.filter(dataset=self.dataset).values_list("external_id", "pk")
         )
-        self.actor_names = {
-            name.lower(): pk for name, pk in ThreatActor.objects.values_list("name", "pk")
-        }
+        self.actor_names = {}
+        for aliases, pk in ThreatActor.objects.values_list("aliases", "pk"):
+            for alias in aliases if isinstance(aliases, list) else []:
+                self.actor_names.setdefault(str(alias).lower(), pk)
+        for name, pk in ThreatActor.objects.values_list("name", "pk"):
+            self.actor_names[name.lower()] = pk
 
     def _prepare_taxonomies(self):
         taxonomy = services.ensure_taxonomy()
@@ -72,17 +93,22 @@ class VerisImporter:
         self.techniques = dict(Technique.objects.taggable().values_list("attack_id", "pk"))
 
     def run(self, parsed: Iterable[ParsedIncident]):
+        records = list(parsed)
+        self.canonical = _canonical_names(records)
         with services.catalogue_write():
-            chunk = []
-            for record in parsed:
-                chunk.append(record)
-                if len(chunk) >= self.CHUNK:
-                    self._write(chunk)
-                    chunk = []
-            if chunk:
-                self._write(chunk)
-            self.dataset.imported_at = self.now
-            self.dataset.save(update_fields=["imported_at"])
+            for start in range(0, len(records), self.CHUNK):
+                self._write(records[start : start + self.CHUNK])
+            # The dataset's import time says when the catalogue last changed because of it.
+            if self.report.total("created") or self.report.total("updated"):
+                Dataset.objects.filter(pk=self.dataset.pk).update(imported_at=self.now)
+            # Kept for the catalogue report (incidents.quality).
+            problems = [str(p) for p in self.report.problems]
+            if problems != self.dataset.import_problems:
+                Dataset.objects.filter(pk=self.dataset.pk).update(import_problems=problems)
+
+    @staticmethod
+    def victim_key(p: ParsedIncident) -> tuple[str, str]:
+        return services.organisation_key(p.victim), p.org_country
 
     def _slug(self, slug: str, status: str, p: ParsedIncident) -> str:
         """services.incident_slug, with public slugs from this import's allocator."""
@@ -118,8 +144,16 @@ class VerisImporter:
             "slug",
         ]
         for p in chunk:
+            incident = existing.get(p.external_id)
+            key = self.victim_key(p)
+            # A victim staff merged or split stays where staff put it, while its spelling
+            # is still one of the organisation's.
+            if incident is not None and key in self.org_keys.get(incident.organisation_id, ()):
+                organisation_id = incident.organisation_id
+            else:
+                organisation_id = self.orgs[key]
             values = {
-                "organisation_id": self.orgs[p.victim.lower()],
+                "organisation_id": organisation_id,
                 "date": p.date,
                 "date_precision": p.precision,
                 "country": p.country,
@@ -128,9 +162,9 @@ class VerisImporter:
                 "description": p.description,
                 "records_affected": p.records_affected,
             }
-            incident = existing.get(p.external_id)
+            publish = self.publish and not p.is_future
             if incident is None:
-                status, published_at = services.publication_values(self.publish, self.now)
+                status, published_at = services.publication_values(publish, self.now)
                 incident = Incident(
                     **values,
                     status=status,
@@ -145,7 +179,7 @@ class VerisImporter:
                 new.append(incident)
                 existing[p.external_id] = incident
                 continue
-            if self.publish and incident.status == Incident.Status.DRAFT:
+            if publish and incident.status == Incident.Status.DRAFT:
                 if incident.published_at is None:
                     first_published.append(incident)
                 values["status"], values["published_at"] = services.publication_values(
@@ -171,6 +205,7 @@ class VerisImporter:
         touched = {i.pk for i in changed}
         touched |= self._write_postures(chunk, existing, new_ids)
         touched |= self._write_sources(chunk, existing)
+        self._write_aliases(chunk, existing)
         touched |= self._write_relations(chunk, existing)
         for p in chunk:
             pk = existing[p.external_id].pk
@@ -186,36 +221,36 @@ class VerisImporter:
     def _ensure_organisations(self, chunk):
         new = {}
         for p in chunk:
-            key = p.victim.lower()
+            key = self.victim_key(p)
             if key not in self.orgs and key not in new:
+                name, sector = self.canonical[key]
                 new[key] = Organisation(
-                    name=p.victim,
-                    slug=self.org_slugs.allocate(p.victim),
+                    name=name,
+                    slug=self.org_slugs.allocate(name),
                     country=p.org_country,
-                    sector_id=self.sectors.get(p.sector) if p.sector else None,
+                    sector_id=self.sectors.get(sector) if sector else None,
+                    is_placeholder=p.is_placeholder_victim,
                 )
         if not new:
             return
-        # The database's LOWER() may fold a name differently from Python's (PostgreSQL:
-        # "İ" -> "i"); a row that conflicts is then matched by the database's own rule.
-        Organisation.objects.bulk_create(new.values(), batch_size=500, ignore_conflicts=True)
-        created = dict(
-            Organisation.objects.filter(name__in=[o.name for o in new.values()]).values_list(
-                "name", "pk"
-            )
-        )
+        Organisation.objects.bulk_create(new.values(), batch_size=500)
         for key, org in new.items():
-            pk = created.get(org.name)
-            if pk is None:
-                pk = (
-                    Organisation.objects.annotate(lname=Lower("name"))
-                    .filter(lname=Lower(Value(org.name)))
-                    .values_list("pk", flat=True)
-                    .first()
-                )
-            self.orgs[key] = pk
-        inserted = sum(1 for org in new.values() if org.name in created)
-        self.report.add("organisation", "created", inserted)
+            self.orgs[key] = org.pk
+            self.org_keys[org.pk].add(key)
+        self.report.add("organisation", "created", len(new))
+
+    def _write_aliases(self, chunk, existing):
+        """Every spelling of a victim is kept on its organisation (searchable)."""
+        rows = []
+        for p in chunk:
+            org_id = existing[p.external_id].organisation_id
+            if (org_id, p.victim) not in self.aliases:
+                self.aliases.add((org_id, p.victim))
+                rows.append(OrganisationAlias(organisation_id=org_id, name=p.victim))
+                self.org_keys[org_id].add(self.victim_key(p))
+        OrganisationAlias.objects.bulk_create(rows, batch_size=500)
+        if rows:
+            self.report.add("organisation alias", "created", len(rows))
 
     def _ensure_actors(self, chunk):
         new, aliases = {}, {}
@@ -253,6 +288,32 @@ class VerisImporter:
             for key, pending in aliases.items():
                 self.actors[key] = self.actors[pending]
             self.report.add("threat actor", "created", len(new))
+        self._ensure_named_actors(chunk)
+
+    def _ensure_named_actors(self, chunk):
+        """An actor a record names (``actor.*.name``) is a named threat actor (members see
+        its links like any actor's); one already known by that name or alias is reused."""
+        new = {}
+        for p in chunk:
+            for name, category, variety in sorted(p.named_actors):
+                if NOT_A_NAME.search(name):
+                    p.warnings.append((f"actor.{category}.name", f"not a name: {name!r}"))
+                    continue
+                if name.lower() in self.actor_names or name.lower() in new:
+                    continue
+                type_slug = ACTOR_TYPES.get((category, variety)) or ACTOR_TYPES[(category, "*")]
+                new[name.lower()] = ThreatActor(
+                    name=name,
+                    slug=self.actor_slugs.allocate(name),
+                    actor_type_id=self.actor_types[type_slug],
+                    dataset=self.dataset,
+                    external_id=f"veris:name:{name.lower()}",
+                )
+        if new:
+            ThreatActor.objects.bulk_create(new.values(), batch_size=500)
+            for key, actor in new.items():
+                self.actor_names[key] = actor.pk
+            self.report.add("threat actor", "created", len(new))
 
     def _write_postures(self, chunk, existing, new_ids) -> set[int]:
         create, update, touched = [], [], set()
@@ -288,15 +349,24 @@ class VerisImporter:
 
     def _write_sources(self, chunk, existing) -> set[int]:
         ids = [existing[p.external_id].pk for p in chunk]
-        have = set(Source.objects.filter(incident_id__in=ids).values_list("incident_id", "url"))
+        have = set(
+            Source.objects.filter(incident_id__in=ids).values_list("incident_id", "url", "citation")
+        )
         create = []
         for p in chunk:
             pk = existing[p.external_id].pk
-            for url in p.sources:
-                if (pk, url) not in have:
-                    have.add((pk, url))
-                    host = urlsplit(url).netloc.lower().removeprefix("www.")
-                    create.append(Source(incident_id=pk, url=url, publisher=host[:200]))
+            for source in p.sources:
+                if (pk, source.url, source.citation) not in have:
+                    have.add((pk, source.url, source.citation))
+                    host = urlsplit(source.url).netloc.lower().removeprefix("www.")
+                    create.append(
+                        Source(
+                            incident_id=pk,
+                            url=source.url,
+                            citation=source.citation,
+                            publisher=host[:200],
+                        )
+                    )
         Source.objects.bulk_create(create, batch_size=500)
         return {s.incident_id for s in create}
 
@@ -330,7 +400,29 @@ class VerisImporter:
         return {self.techniques[t] for t in p.techniques if t in self.techniques}
 
     def _actor_ids(self, p):
-        return {self.actors[f"veris:{c}:{v}:{k}".lower()] for c, v, k in p.actors}
+        ids = {self.actors[f"veris:{c}:{v}:{k}".lower()] for c, v, k in p.actors}
+        named = (self.actor_names.get(name.lower()) for name, _, _ in p.named_actors)
+        return ids | {pk for pk in named if pk}
+
+
+def _canonical_names(records) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(victim key, country) -> the name and sector a new organisation is created with: the
+    spelling most records use (one with capitals before an all-lower-case one, then the
+    first seen), and the sector most records give."""
+    spellings: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    sectors: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for p in records:
+        key = VerisImporter.victim_key(p)
+        spellings[key][p.victim] += 1
+        if p.sector:
+            sectors[key][p.sector] += 1
+    canonical = {}
+    for key, counts in spellings.items():
+        order = {name: i for i, name in enumerate(counts)}
+        name = max(counts, key=lambda n: (counts[n], not n.islower(), -order[n]))
+        sector = sectors[key].most_common(1)[0][0] if sectors[key] else None
+        canonical[key] = (name, sector)
+    return canonical
 
 
 def _posture(incident):

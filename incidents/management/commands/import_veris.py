@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from incidents.importers.base import ImportAborted, ImportReport, progress
 from incidents.importers.veris import (
@@ -83,6 +84,8 @@ class Command(BaseCommand):
         )
         report = ImportReport()
 
+        today = timezone.localdate()
+
         def records():
             seen = set()
             bar = progress(
@@ -90,7 +93,7 @@ class Command(BaseCommand):
             )
             for raw in bar:
                 try:
-                    parsed = parse_record(raw, technique_map)
+                    parsed = parse_record(raw, technique_map, today=today)
                 except RecordError as exc:
                     report.skip(raw.where, exc.field, exc.message, kind="incident")
                     if strict:

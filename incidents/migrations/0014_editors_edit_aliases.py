@@ -1,0 +1,35 @@
+"""Editors curate victims' spellings (aliases) and see the redirects merges leave."""
+
+from django.db import migrations
+
+CODENAMES = [
+    "add_organisationalias",
+    "change_organisationalias",
+    "delete_organisationalias",
+    "view_organisationalias",
+    "view_organisationredirect",
+]
+
+
+def grant(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
+
+    app_config = apps.get_app_config("incidents")
+    app_config.models_module = True
+    create_contenttypes(app_config, verbosity=0, apps=apps)
+    create_permissions(app_config, verbosity=0, apps=apps)
+    app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group = Group.objects.filter(name="Editors").first()
+    if group:
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="incidents", codename__in=CODENAMES)
+        )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("incidents", "0013_organisation_identity_and_full_text")]
+
+    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
