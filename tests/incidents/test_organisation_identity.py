@@ -14,7 +14,7 @@ from incidents.models import Incident, Organisation, OrganisationAlias, Organisa
 from tests.factories import IncidentFactory, OrganisationFactory
 from tests.test_admin import client_for, editor, run_action
 
-migration = importlib.import_module("incidents.migrations.0010_organisation_identity_and_full_text")
+migration = importlib.import_module("incidents.migrations.0013_organisation_identity_and_full_text")
 
 
 @pytest.mark.parametrize(
