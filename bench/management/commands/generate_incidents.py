@@ -62,7 +62,7 @@ INCIDENT_FIELDS = (
     "imported_at",
 )
 POSTURE_FIELDS = ("incident_id", "confidentiality", "integrity", "availability", "notes")
-SOURCE_FIELDS = ("incident_id", "url", "title", "publisher", "published_on")
+SOURCE_FIELDS = ("incident_id", "url", "title", "publisher", "published_on", "citation")
 
 
 def link_fields(m2m):
@@ -312,7 +312,7 @@ class Command(BaseCommand):
                     slug += "-syn"
                 if i.posture:
                     postures.append((pk, *i.posture))
-                sources.extend((pk, *source) for source in i.sources)
+                sources.extend((pk, *source, "") for source in i.sources)
                 motives.extend((pk, ctx["motives"][m]) for m in i.motives)
                 techniques.extend((pk, ctx["techniques"][t]) for t in i.techniques)
                 actors.extend((pk, ctx["actors"][a]) for a in i.actors)
