@@ -107,17 +107,26 @@ def year_hub(request, year):
 
 
 def facet_hub(request, kind, value):
-    page = caching.WholePage(request, f"hub-{kind}", [value])
+    return audience_page(
+        request,
+        f"hub-{kind}",
+        [value],
+        "incidents/hubs/facet.html",
+        lambda user, member: facet_hub_body(user, kind, value, member=member),
+    )
+
+
+def audience_page(request, kind, parts, template, body):
+    """A page counted per audience: whole for visitors; otherwise its context, from
+    ``body(user, member)`` as (context, how long it may be kept), cached per audience."""
+    page = caching.WholePage(request, kind, parts)
     if page.html is not None:
         return page.response()
     member = is_member(request.user)
     context, timeout = caching.cached_for(
-        "hub",
-        caching.audience(request.user),
-        [kind, value],
-        partial(facet_hub_body, request.user, kind, value, member=member),
+        kind, caching.audience(request.user), parts, partial(body, request.user, member)
     )
-    return page.render("incidents/hubs/facet.html", context, timeout=timeout)
+    return page.render(template, context, timeout=timeout)
 
 
 def facet_hub_body(user, kind, value, *, member):
@@ -204,17 +213,13 @@ def attack_index_body(*, member):
 
 @require_safe
 def tactic_hub(request, shortname):
-    member = is_member(request.user)
-    page = caching.WholePage(request, "hub-tactic", [shortname])
-    if page.html is not None:
-        return page.response()
-    context, timeout = caching.cached_for(
+    return audience_page(
+        request,
         "hub-tactic",
-        caching.audience(request.user),
         [shortname],
-        partial(tactic_hub_body, request.user, shortname, member=member),
+        "incidents/hubs/attack_hub.html",
+        lambda user, member: tactic_hub_body(user, shortname, member=member),
     )
-    return page.render("incidents/hubs/attack_hub.html", context, timeout=timeout)
 
 
 def tactic_hub_body(user, shortname, *, member):
@@ -239,17 +244,13 @@ def tactic_hub_body(user, shortname, *, member):
 
 @require_safe
 def technique_hub(request, attack_id):
-    member = is_member(request.user)
-    page = caching.WholePage(request, "hub-technique", [attack_id])
-    if page.html is not None:
-        return page.response()
-    context, timeout = caching.cached_for(
+    return audience_page(
+        request,
         "hub-technique",
-        caching.audience(request.user),
         [attack_id],
-        partial(technique_hub_body, request.user, attack_id, member=member),
+        "incidents/hubs/attack_hub.html",
+        lambda user, member: technique_hub_body(user, attack_id, member=member),
     )
-    return page.render("incidents/hubs/attack_hub.html", context, timeout=timeout)
 
 
 def technique_hub_body(user, attack_id, *, member):
