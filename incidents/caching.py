@@ -27,7 +27,7 @@ from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
@@ -36,6 +36,7 @@ from accounts.access import is_member, sees_drafts
 from . import db_router
 
 VERSION_KEY = "incidents:catalogue-version"
+WITHDRAWAL_KEY = "incidents:withdrawal-version"
 PAGE_TIMEOUT = 300
 
 
@@ -71,18 +72,28 @@ def request_memo() -> dict | None:
 
 
 def catalogue_version() -> int:
+    return _shared_version(VERSION_KEY, "version")
+
+
+def withdrawal_version() -> int:
+    """Changes whenever something visible may have stopped being visible (``withdraw``):
+    what was counted before may then name or count what a viewer must no longer see."""
+    return _shared_version(WITHDRAWAL_KEY, "withdrawal")
+
+
+def _shared_version(key: str, memo_name: str) -> int:
     memo = _request_memo.get()
-    if memo is not None and "version" in memo:
-        return memo["version"]
+    if memo is not None and memo_name in memo:
+        return memo[memo_name]
     state = shared_state()
-    version = state.get(VERSION_KEY)
+    version = state.get(key)
     if version is None:
-        state.add(VERSION_KEY, _fresh_version(), timeout=None)
-        version = state.get(VERSION_KEY)
+        state.add(key, _fresh_version(), timeout=None)
+        version = state.get(key)
         if version is None:  # a cache that keeps nothing (Redis down): a version no
             version = _fresh_version()  # page is stored under, once per request
     if memo is not None:
-        memo["version"] = version
+        memo[memo_name] = version
     return version
 
 
@@ -100,11 +111,25 @@ def bump(**kwargs):
 
 def _new_version():
     db_router.mark_written()
+    _set_version(VERSION_KEY, "version")
+
+
+def withdraw(**kwargs):
+    """Something visible may have stopped being visible: an incident unpublished or deleted,
+    a victim renamed, deleted or left without its incidents. Counts made before (the
+    statistics roll-ups) may no longer be shown, even briefly, to anyone. Now and again on
+    commit, as ``bump``; a catalogue write that withdraws calls both."""
+    _set_version(WITHDRAWAL_KEY, "withdrawal")
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _set_version(WITHDRAWAL_KEY, "withdrawal"))
+
+
+def _set_version(key: str, memo_name: str):
     version = _fresh_version()
-    shared_state().set(VERSION_KEY, version, timeout=None)
+    shared_state().set(key, version, timeout=None)
     memo = _request_memo.get()
     if memo is not None:
-        memo["version"] = version
+        memo[memo_name] = version
 
 
 @contextmanager
@@ -273,6 +298,44 @@ def connect_signals():
         m2m_changed.connect(
             _bump_after_m2m, sender=through, dispatch_uid=f"bump-m2m-{through.__name__}"
         )
+
+    pre_save.connect(_note_withdrawal, sender=models.Incident, dispatch_uid="withdraw-incident")
+    pre_save.connect(
+        _note_withdrawal, sender=models.Organisation, dispatch_uid="withdraw-organisation"
+    )
+    post_save.connect(_withdraw_noted, sender=models.Incident, dispatch_uid="withdrawn-incident")
+    post_save.connect(
+        _withdraw_noted, sender=models.Organisation, dispatch_uid="withdrawn-organisation"
+    )
+    for model in (models.Incident, models.Organisation):
+        post_delete.connect(
+            withdraw, sender=model, dispatch_uid=f"withdraw-delete-{model.__name__}"
+        )
+
+
+# What a saved change to an existing row may take away from the public: an incident leaving
+# the published ones or its victim (who may have no other published incident), a victim's
+# name or country.
+_WITHDRAWING_FIELDS = {
+    "Incident": ("status", "organisation_id"),
+    "Organisation": ("name", "country"),
+}
+
+
+def _note_withdrawal(sender, instance, raw=False, **kwargs):
+    if raw or instance.pk is None:
+        return
+    fields = _WITHDRAWING_FIELDS[sender.__name__]
+    before = sender._base_manager.filter(pk=instance.pk).values(*fields).first()
+    instance._withdraws = before is not None and any(
+        before[name] != getattr(instance, name) for name in fields
+    )
+
+
+def _withdraw_noted(sender, instance, **kwargs):
+    if getattr(instance, "_withdraws", False):
+        instance._withdraws = False
+        withdraw()
 
 
 def _bump_after_m2m(action, **kwargs):

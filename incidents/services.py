@@ -47,6 +47,11 @@ def catalogue_write():
         caching.bump()
 
 
+# Writers that may take something visible out of view (unpublish, move an incident to another
+# victim) say so: the statistics roll-ups counted before are then never shown again.
+withdraw = caching.withdraw
+
+
 # Text
 
 # C0 and C1 control characters, DEL included; tab, line feed and carriage return are text.
@@ -160,6 +165,8 @@ def split_organisation_by_country(organisation) -> list:
             )
             incidents.filter(country=country).update(organisation=new)
             made.append(new)
+        if made:
+            withdraw()  # the first organisation may be left without published incidents
     return made
 
 
@@ -290,6 +297,7 @@ def publish(incidents) -> int:
 def unpublish(incidents) -> int:
     """Back to draft; slugs and first publication timestamps are kept."""
     with catalogue_write():
+        withdraw()
         return incidents.filter(status="published").update(
             status="draft", updated_at=timezone.now()
         )

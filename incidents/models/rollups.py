@@ -13,6 +13,10 @@ class StatisticsRollup(models.Model):
     query_digest = models.CharField(max_length=64)
     query = models.TextField()
     version = models.BigIntegerField(help_text="The catalogue version these counts are of")
+    withdrawal = models.BigIntegerField(
+        default=0,
+        help_text="The withdrawal version when they were counted: never served once it changed",
+    )
     charts = models.JSONField()
     counted_at = models.DateTimeField()
     seconds = models.FloatField(help_text="How long the count took")

@@ -10,7 +10,11 @@ the catalogue version they were counted at:
 - a row of the current version: served as it is;
 - an older row: served as it is, marked stale (pages built from it are cached for
   ``STALE_TIMEOUT`` seconds only), and a recount is queued, at most one per key at a time
-  (``incidents.tasks.refresh_statistics``).
+  (``incidents.tasks.refresh_statistics``);
+- unless something was withdrawn since it was counted (an incident unpublished or deleted, a
+  victim renamed or left without published incidents: ``caching.withdraw``): a stale count
+  could then name or count what its readers may no longer see, so it is never served, and
+  the key is counted again in the request, by one reader while the others wait for its row.
 
 Rows exist for the statistics pages and hubs only: no filter, or one filter of
 ``ROLLED_UP`` (a bounded vocabulary). Any other selection is counted per request and
@@ -35,6 +39,8 @@ from .charts import Chart, Row
 
 STALE_TIMEOUT = 15
 PENDING_TIMEOUT = 300  # a queued recount that never ran (no worker) is queued again after this
+COUNT_WAIT = 90  # the longest count measured at 1,000,000 incidents is about 70 s
+WAIT_STEP = 0.2
 ROLLED_UP = {
     "country": re.compile(r"[A-Z]{2}"),
     "sector": re.compile(r"[-a-z0-9]{1,60}"),
@@ -81,11 +87,11 @@ def charts(audience: str, params: dict) -> Counted:
     query = filters.encode(params)
     row = (
         StatisticsRollup.objects.filter(audience=audience, query_digest=_digest(query))
-        .only("version", "charts")
+        .only("version", "withdrawal", "charts")
         .first()
     )
-    if row is None:
-        return Counted(refresh(audience, query), fresh=True)
+    if row is None or row.withdrawal != caching.withdrawal_version():
+        return Counted(_count_once(audience, query), fresh=True)
     if row.version == caching.catalogue_version():
         return Counted(decode(row.charts), fresh=True)
     queued = _queue_recount(audience, query)
@@ -97,10 +103,38 @@ def charts(audience: str, params: dict) -> Counted:
     return Counted(decode(row.charts), fresh=False)
 
 
+def _count_once(audience: str, query: str) -> dict[str, Chart]:
+    """Count a key that has no servable row, once however many ask at the same time: the
+    first counts; the others wait for its row (up to ``COUNT_WAIT`` seconds, then count
+    themselves: a count that died must not stall every reader)."""
+    lock = f"incidents:statistics-counting:{audience}:{_digest(query)}"
+    if caching.pages().add(lock, 1, COUNT_WAIT):
+        try:
+            return refresh(audience, query)
+        finally:
+            caching.pages().delete(lock)
+    deadline = time.monotonic() + COUNT_WAIT
+    while time.monotonic() < deadline:
+        _sleep(WAIT_STEP)
+        row = (
+            StatisticsRollup.objects.filter(audience=audience, query_digest=_digest(query))
+            .only("withdrawal", "charts")
+            .first()
+        )
+        if row is not None and row.withdrawal == caching.withdrawal_version():
+            return decode(row.charts)
+    return refresh(audience, query)
+
+
+_sleep = time.sleep  # tests replace it to play the other reader
+
+
 def refresh(audience: str, query: str) -> dict[str, Chart]:
-    """Count ``query`` for ``audience`` now and store it as the roll-up of the version the
-    count started at (a write during the count leaves it stale, so it is counted again)."""
+    """Count ``query`` for ``audience`` now and store it as the roll-up of the versions the
+    count started at (a write during the count leaves it stale, so it is counted again; a
+    withdrawal during the count, unservable)."""
     version = caching.catalogue_version()
+    withdrawal = caching.withdrawal_version()
     started = time.perf_counter()
     result = count(audience, dict(parse_qsl(query)))
     StatisticsRollup.objects.bulk_create(
@@ -110,6 +144,7 @@ def refresh(audience: str, query: str) -> dict[str, Chart]:
                 query_digest=_digest(query),
                 query=query,
                 version=version,
+                withdrawal=withdrawal,
                 charts=encode(result),
                 counted_at=timezone.now(),
                 seconds=time.perf_counter() - started,
@@ -117,7 +152,7 @@ def refresh(audience: str, query: str) -> dict[str, Chart]:
         ],
         update_conflicts=True,
         unique_fields=["audience", "query_digest"],
-        update_fields=["version", "charts", "counted_at", "seconds"],
+        update_fields=["version", "withdrawal", "charts", "counted_at", "seconds"],
     )
     caching.pages().delete(_pending_key(audience, query))
     return result

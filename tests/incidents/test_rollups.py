@@ -11,12 +11,12 @@ from django.core.cache import caches
 from django.test import override_settings
 
 from incidents import caching
-from incidents.models import StatisticsRollup
+from incidents.models import Incident, StatisticsRollup
 from incidents.statistics import counts, rollups
 from incidents.tasks import refresh_statistics
 from tests.accounts.test_jobs import DATABASE_QUEUE, results, run_queue
 from tests.conftest import client_for
-from tests.factories import IncidentFactory, MotiveFactory
+from tests.factories import IncidentFactory, MotiveFactory, OrganisationFactory
 
 
 @pytest.fixture
@@ -124,3 +124,111 @@ def test_refresh_statistics_command_counts_the_public_pages_and_every_roll_up(wo
     assert {("member", ""), ("member", "country=US")} <= keys
     version = caching.catalogue_version()
     assert set(StatisticsRollup.objects.values_list("version", flat=True)) == {version}
+
+
+def _unpublish(victim):
+    from incidents import services
+
+    services.unpublish(Incident.objects.filter(organisation=victim))
+
+
+def _save_as_draft(victim):  # the admin's change form
+    for incident in Incident.objects.filter(organisation=victim):
+        incident.status = Incident.Status.DRAFT
+        incident.save()
+
+
+def _delete(victim):
+    Incident.objects.filter(organisation=victim).delete()
+
+
+def _move_to_another_victim(victim):
+    other = OrganisationFactory(name="Someone Else", country="FR")
+    for incident in Incident.objects.filter(organisation=victim):
+        incident.organisation = other
+        incident.save()
+
+
+def _rename(victim):
+    victim.name = "Renamed Victim"
+    victim.save()
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+@pytest.mark.parametrize(
+    "withdraw", [_unpublish, _save_as_draft, _delete, _move_to_another_victim, _rename]
+)
+def test_after_a_withdrawal_no_stale_count_is_served(world, withdraw):
+    victim = OrganisationFactory(name="Withdrawn Victim", country="FR")
+    IncidentFactory.create_batch(2, organisation=victim, country="FR")
+    client = client_for("anonymous")
+    for url in ("/statistics/", "/countries/FR/"):
+        assert "Withdrawn Victim" in client.get(url).content.decode()
+    withdraw(victim)
+    for url in ("/statistics/", "/countries/FR/"):
+        assert "Withdrawn Victim" not in client.get(url).content.decode()
+    assert results(refresh_statistics) == []  # counted in the request, not queued
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_edits_that_withdraw_nothing_still_get_the_stale_count(world):
+    victim = OrganisationFactory(name="Kept Victim", country="FR")
+    first, _ = IncidentFactory.create_batch(2, organisation=victim, country="FR")
+    client = client_for("anonymous")
+    assert incidents_counted(client) == 4
+    first.summary = "Edited summary"
+    first.save()
+    victim.sector = None
+    victim.save()
+    IncidentFactory(country="GB")
+    assert incidents_counted(client) == 4  # stale, served at once
+    assert [r.args_kwargs["args"][1] for r in results(refresh_statistics)] == [""]
+
+
+def test_one_reader_counts_a_missing_key_while_the_others_wait_for_its_row(world, monkeypatch):
+    """Readers arriving while another counts the same key wait for its row (here the other
+    reader's count lands during the first wait) instead of counting it again."""
+    counted = []
+    real_count = rollups.count
+    monkeypatch.setattr(rollups, "count", lambda *a: counted.append(a) or real_count(*a))
+    lock = f"incidents:statistics-counting:public:{rollups._digest('')}"
+    caching.pages().add(lock, 1, 60)  # the other reader holds the lock
+    monkeypatch.setattr(rollups, "_sleep", lambda s: rollups.refresh("public", ""))
+    result = rollups.charts("public", {})
+    assert len(counted) == 1  # the other reader's count only
+    assert result.charts == rollups.decode(StatisticsRollup.objects.get(query="").charts)
+
+
+def test_a_reader_counts_itself_when_the_other_count_never_lands(world, monkeypatch):
+    monkeypatch.setattr(rollups, "COUNT_WAIT", 0.05)
+    monkeypatch.setattr(rollups, "WAIT_STEP", 0.01)
+    lock = f"incidents:statistics-counting:public:{rollups._digest('')}"
+    caching.pages().add(lock, 1, 60)
+    result = rollups.charts("public", {})
+    assert sum(row.values[0] for row in result.charts["years"].rows) == 2
+    assert StatisticsRollup.objects.filter(query="").exists()
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_a_reimport_that_moves_incidents_to_another_victim_withdraws(db):
+    from incidents.importers.veris import RawRecord, VerisImporter, parse_record
+
+    def run(victim):
+        records = [
+            {
+                "timeline": {"incident": {"year": 2021, "month": 4}},
+                "victim": {"victim_id": victim, "country": ["GB"]},
+                "summary": f"Incident {n}.",
+            }
+            for n in range(2)
+        ]
+        VerisImporter(publish=True).run(
+            [parse_record(RawRecord("test", f"KEY-{n}", r)) for n, r in enumerate(records)]
+        )
+
+    run("Old Victim Ltd")
+    client = client_for("anonymous")
+    assert "Old Victim Ltd" in client.get("/statistics/").content.decode()
+    run("New Victim Ltd")
+    page = client.get("/statistics/").content.decode()
+    assert "Old Victim Ltd" not in page and "New Victim Ltd" in page

@@ -25,10 +25,10 @@ class Command(BaseCommand):
         keys = set(StatisticsRollup.objects.values_list("audience", "query"))
         keys |= {("public", query) for query in public_pages()} | {("member", "")}
         if stale_only:
-            current = caching.catalogue_version()
-            keys -= set(
-                StatisticsRollup.objects.filter(version=current).values_list("audience", "query")
+            current = StatisticsRollup.objects.filter(
+                version=caching.catalogue_version(), withdrawal=caching.withdrawal_version()
             )
+            keys -= set(current.values_list("audience", "query"))
         started = time.perf_counter()
         for audience, query in sorted(keys):
             rollups.refresh(audience, query)
