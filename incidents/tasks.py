@@ -29,4 +29,4 @@ def refresh_statistics(audience: str, query: str) -> None:
     it is now. Counts for an audience, not a person: nothing here is sent to anyone."""
     from .statistics import rollups
 
-    rollups.refresh(audience, query)
+    rollups.recount(audience, query)

@@ -107,12 +107,9 @@ def _count_once(audience: str, query: str) -> dict[str, Chart]:
     """Count a key that has no servable row, once however many ask at the same time: the
     first counts; the others wait for its row (up to ``COUNT_WAIT`` seconds, then count
     themselves: a count that died must not stall every reader)."""
-    lock = f"incidents:statistics-counting:{audience}:{_digest(query)}"
-    if caching.pages().add(lock, 1, COUNT_WAIT):
-        try:
-            return refresh(audience, query)
-        finally:
-            caching.pages().delete(lock)
+    counted = recount(audience, query)
+    if counted is not None:
+        return counted
     deadline = time.monotonic() + COUNT_WAIT
     while time.monotonic() < deadline:
         _sleep(WAIT_STEP)
@@ -127,6 +124,18 @@ def _count_once(audience: str, query: str) -> dict[str, Chart]:
 
 
 _sleep = time.sleep  # tests replace it to play the other reader
+
+
+def recount(audience: str, query: str) -> dict[str, Chart] | None:
+    """Count this key and store its row, unless someone (a reader or the queue) is counting
+    it now: then None, and their row lands."""
+    lock = f"incidents:statistics-counting:{audience}:{_digest(query)}"
+    if not caching.pages().add(lock, 1, COUNT_WAIT):
+        return None
+    try:
+        return refresh(audience, query)
+    finally:
+        caching.pages().delete(lock)
 
 
 def refresh(audience: str, query: str) -> dict[str, Chart]:

@@ -232,3 +232,13 @@ def test_a_reimport_that_moves_incidents_to_another_victim_withdraws(db):
     run("New Victim Ltd")
     page = client.get("/statistics/").content.decode()
     assert "Old Victim Ltd" not in page and "New Victim Ltd" in page
+
+
+def test_the_queue_leaves_a_key_to_the_reader_counting_it(world, monkeypatch):
+    counted = []
+    monkeypatch.setattr(rollups, "count", lambda *a: counted.append(a) or {})
+    caching.pages().add(f"incidents:statistics-counting:public:{rollups._digest('')}", 1, 60)
+    refresh_statistics.call("public", "")
+    assert counted == [] and not StatisticsRollup.objects.exists()
+    refresh_statistics.call("public", "country=GB")
+    assert counted == [("public", {"country": "GB"})]
