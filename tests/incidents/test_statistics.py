@@ -377,3 +377,15 @@ def test_heat_levels_and_legend():
     assert [heat_level(v, 100) for v in (0, 1, 4, 16, 36, 64, 100)] == [0, 1, 1, 2, 3, 4, 5]
     assert heat_legend(100) == [(1, "1–4"), (2, "5–16"), (3, "17–36"), (4, "37–64"), (5, "65–100")]
     assert heat_legend(1) == [(5, "1")]
+
+
+def test_records_per_year_total_and_median_on_either_database(db):
+    """PostgreSQL computes the median in the database, SQLite in Python: one answer."""
+    from incidents.statistics.counts.public import records_by_year
+
+    for year, values in ((2019, [1, 2]), (2020, [1, 2, 10]), (2021, [5, 8, 9, 1000])):
+        for n in values:
+            IncidentFactory(date=datetime.date(year, 3, 1), records_affected=n)
+    IncidentFactory(date=datetime.date(2021, 4, 1), records_affected=None)
+    by_year = records_by_year(Incident.objects.filter(status="published"))
+    assert by_year == {2019: (3, 1.5, 2), 2020: (13, 2, 3), 2021: (1022, 8.5, 4)}
