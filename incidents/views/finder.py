@@ -22,7 +22,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
 
-from .. import caching, filters, presenters, search
+from .. import caching, filter_fields, filters, presenters, search
 from ..http import INVALID_PAGE, NotFound
 from ..models import Incident, SavedSearch
 from .exports import export_links
@@ -164,7 +164,7 @@ def _form_context(filterset, member):
     )
     return {
         **filters.fields_context(filterset, member),
-        "technique_options": filters.technique_choices() if member else [],
+        "technique_options": filter_fields.technique_choices() if member else [],
         "hidden_errors": hidden_errors,
         "list_url": reverse("incidents:incident_list"),
     }
@@ -243,7 +243,7 @@ def applied_filters(filterset, params):
         if isinstance(field, forms.ChoiceField):
             shown = {str(k): v for k, v in field.choices}.get(value, value)
         elif name == "technique":
-            shown = f"{value} {filters.technique_names().get(value, '')}".strip()
+            shown = f"{value} {filter_fields.technique_names().get(value, '')}".strip()
         elif name in ("organisation", "actor"):
             shown = value.replace("-", " ").title()
         label = field.label or name.replace("_", " ").capitalize()

@@ -6,7 +6,7 @@ import pytest
 from django import forms
 from django.http import QueryDict
 
-from incidents import filters
+from incidents import filter_fields, filters
 from incidents.models import Incident
 from tests.factories import (
     ActorTypeFactory,
@@ -117,7 +117,7 @@ def test_actor_country_choices_leave_out_actors_known_only_from_drafts():
     IncidentFactory(threat_actors=[published_actor])
     draft_only = ThreatActorFactory(country="KP")
     IncidentFactory(status=Incident.Status.DRAFT, threat_actors=[draft_only])
-    codes = [code for code, _ in filters.actor_country_choices()]
+    codes = [code for code, _ in filter_fields.actor_country_choices()]
     assert "RU" in codes
     assert "KP" not in codes
 

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.http import QueryDict
 
-from incidents import alerts, filters
+from incidents import alerts, filter_fields, filters
 from incidents.models import (
     AlertMatch,
     Incident,
@@ -118,11 +118,11 @@ class Command(BaseCommand):
             "technique": lambda: rng.choice(techniques),
             "actor_type": lambda: rng.choice(actor_types),
         }
-        countries = _values(filters.incident_country_choices)
-        sectors = _values(filters.sector_choices)
-        motives = _values(filters.motive_choices)
-        tactics = _values(filters.tactic_choices)
-        actor_types = _values(filters.actor_type_choices)
+        countries = _values(filter_fields.incident_country_choices)
+        sectors = _values(filter_fields.sector_choices)
+        motives = _values(filter_fields.motive_choices)
+        tactics = _values(filter_fields.tactic_choices)
+        actor_types = _values(filter_fields.actor_type_choices)
         techniques = list(
             Technique.objects.filter(parent=None).values_list("attack_id", flat=True)[:200]
         )

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from incidents.filters import parse_loose_date
+from incidents.filter_fields import parse_loose_date
 from tests.factories import IncidentFactory
 from tests.incidents.pages import applied, fetch, found, sorted_by
 
