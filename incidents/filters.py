@@ -23,6 +23,7 @@ from . import caching
 from .filter_fields import (
     DATE_HELP,
     MAX_RECORDS,
+    ChoiceByIdFilter,
     LooseDateFilter,
     RecordsFilter,
     SearchFilter,
@@ -34,6 +35,7 @@ from .filter_fields import (
     incident_country_choices,
     motive_choices,
     sector_choices,
+    sector_ids,
     tactic_choices,
     year_choices,
 )
@@ -91,8 +93,12 @@ class PublicFinderFilterSet(django_filters.FilterSet):
     country = django_filters.ChoiceFilter(
         choices=incident_country_choices, label="Victim country", empty_label="Any country"
     )
-    sector = django_filters.ChoiceFilter(
-        field_name="sector__slug", choices=sector_choices, label="Sector", empty_label="Any sector"
+    sector = ChoiceByIdFilter(
+        field_name="sector_id",
+        ids=sector_ids,
+        choices=sector_choices,
+        label="Sector",
+        empty_label="Any sector",
     )
     organisation = django_filters.CharFilter(
         field_name="organisation__slug", label="Organisation", widget=forms.HiddenInput
