@@ -59,6 +59,18 @@ def current_subscription(user):
     )
 
 
+def membership_plan(user):
+    """The plan of the subscription that makes ``user`` a member now (their own, or their
+    team's), or None (also for staff, members by role). The same rule and the same one
+    query as ``is_member``, whose answer it remembers for the request (so asking both costs
+    one query)."""
+    if user is None or not user.is_authenticated or not user.is_active or sees_drafts(user):
+        return None  # staff are members by role, not by a plan
+    subscription = current_subscription(user)
+    setattr(user, _CACHE_ATTR, subscription is not None)
+    return subscription.plan if subscription is not None else None
+
+
 def must_set_up_mfa(user) -> bool:
     """True for staff who have no authenticator app yet: they may do nothing else until
     they set one up (accounts.middleware). Members may opt in; nobody else is asked."""

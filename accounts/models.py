@@ -49,6 +49,13 @@ class Plan(models.Model):
     seats = models.PositiveSmallIntegerField(
         default=1, help_text="People it covers; more than one makes it a team plan (accounts.teams)"
     )
+    # The API's rate limit for a member's tokens (incidents.api.auth, docs/api.md); empty:
+    # API_REQUESTS_PER_MINUTE.
+    api_requests_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="API requests a minute per token of its members (empty: the site's default)",
+    )
 
     class Meta:
         ordering = ["price", "name"]

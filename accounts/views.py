@@ -1,12 +1,13 @@
 from allauth.core.ratelimit import consume_or_429
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import tokens
-from .access import current_subscription, is_member
+from .access import current_subscription, is_member, membership_plan
 from .models import ApiToken, BillingCustomer, Plan, Subscription
 
 
@@ -76,7 +77,11 @@ def api_tokens(request):
             "form": form,
             "created": created,
             "tokens": ApiToken.objects.filter(user=request.user),
+            # membership_plan remembers is_member's answer: one query for both.
+            "plan": membership_plan(request.user),
             "is_member": is_member(request.user),
+            "requests_per_minute": tokens.requests_per_minute(request.user),
+            "anonymous_per_minute": settings.API_ANONYMOUS_REQUESTS_PER_MINUTE,
         },
         status=status,
     )

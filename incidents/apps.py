@@ -6,6 +6,17 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incident catalogue"
 
     def ready(self):
+        from django.db.models.signals import post_delete
+
+        from accounts import personal_data
+
+        from . import personal_data as ours
         from .caching import connect_signals
+        from .exports.jobs import delete_file_of
+        from .models import ExportJob
 
         connect_signals()
+        post_delete.connect(delete_file_of, sender=ExportJob, dispatch_uid="exportjob-file")
+        # "Your data" (accounts.selfserve.account_data): what the catalogue holds about a user.
+        personal_data.register("saved_searches", ours.saved_searches)
+        personal_data.register("export_jobs", ours.export_jobs)

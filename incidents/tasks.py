@@ -30,3 +30,12 @@ def refresh_statistics(audience: str, query: str) -> None:
     from .statistics import rollups
 
     rollups.recount(audience, query)
+
+
+@retrying_task(attempts=3, backoff=timedelta(minutes=2))
+def make_export(job_id: int) -> None:
+    """Write one emailed export's file to private storage and email its link
+    (incidents.exports.jobs): membership decided now, the quota charged once per job."""
+    from .exports import jobs
+
+    jobs.make_export(job_id)

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 
 from . import views
 from .feeds import LatestIncidentsFeed, SavedSearchFeed
-from .views import searches
+from .views import exportjobs, searches
 
 app_name = "incidents"
 urlpatterns = [
@@ -12,6 +12,10 @@ urlpatterns = [
         views.incident_export,
         name="incident_export",
     ),
+    # Emailed exports (incidents.views.exportjobs): ask, the account's list, the link.
+    path("incidents/export/email/", exportjobs.export_email, name="export_email"),
+    path("accounts/exports/", exportjobs.export_jobs, name="export_jobs"),
+    path("exports/download/<str:token>/", exportjobs.export_download, name="export_download"),
     path("incidents/feed/", LatestIncidentsFeed(), name="incident_feed"),
     path("incidents/<slug:slug>/", views.incident_detail, name="incident_detail"),
     # Saved searches (incidents.views.searches), on the account pages.

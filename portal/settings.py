@@ -284,8 +284,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Emailed exports' files (incidents.ExportJob): private, outside STATIC_ROOT and any served
+# directory; read only through the signed download view, which checks membership.
+EXPORT_FILES_DIR = Path(env.str("EXPORT_FILES_DIR", default=str(BASE_DIR / "private" / "exports")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": EXPORT_FILES_DIR},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if (DEBUG or TESTING)
@@ -350,6 +357,11 @@ PORTAL_PAGE_SIZE = 25
 EXPORT_ROWS_PER_DAY = env.int("EXPORT_ROWS_PER_DAY", default=100_000)
 EXPORT_PUBLIC_ROWS_PER_DAY = env.int("EXPORT_PUBLIC_ROWS_PER_DAY", default=10_000)
 EXPORT_CHUNK_SIZE = 1000
+# Members' exports above this many rows are made by the job queue and emailed as a link
+# (so is any export a member asks to "Email me the file"); the link works this many days.
+EXPORT_EMAIL_THRESHOLD = env.int("EXPORT_EMAIL_THRESHOLD", default=50_000)
+EXPORT_LINK_DAYS = env.int("EXPORT_LINK_DAYS", default=7)
+EXPORT_JOBS_PER_DAY = env.int("EXPORT_JOBS_PER_DAY", default=20)  # per member
 # The API (incidents.api, docs/api.md): requests per minute per token, and per IP address
 # for requests without one.
 API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=120)

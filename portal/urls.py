@@ -6,7 +6,7 @@ from django.views.generic import TemplateView
 
 from accounts.contact import contact
 from incidents import views as incidents_views
-from incidents.api import api
+from incidents.api import urls as api_urls
 from incidents.sitemaps import sitemaps
 
 from . import views
@@ -43,7 +43,7 @@ urlpatterns = [
         name="django.contrib.sitemaps.views.sitemap",
     ),
     path("", include("incidents.urls")),
-    path("api/v1/", api.urls),
+    path("api/v1/", api_urls()),
     path("accounts/", include("accounts.urls")),
     path("", include("accounts.billing.urls")),
     path("accounts/", include("allauth.urls")),

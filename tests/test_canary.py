@@ -115,6 +115,11 @@ EXTRA_URLS = [
     "/incidents/export.json?q=canaryalias0",
     "/incidents/export.json?motive=canary-motive&technique=T9900&actor_type=canary-type",
     "/incidents/export.stix.json?q=canarytechnique0",
+    # Emailed exports: the account's list, the form's address (POST only), a download link
+    # that is not ours (a real job's link for each viewer: tests/incidents/test_export_jobs.py).
+    "/accounts/exports/",
+    "/incidents/export/email/",
+    "/exports/download/not-a-token/",
     # The API (a session cookie is not a token: these read as a visitor; tokens of every
     # kind are crawled in tests.test_canary_api), and the account's API tokens.
     "/api/v1/",
@@ -195,6 +200,7 @@ READ_BY_SIGNED_IN_NON_MEMBERS = {
     "billing:checkout_return",
     "accounts:api_tokens",
     "incidents:saved_searches",
+    "incidents:export_jobs",
 }
 
 

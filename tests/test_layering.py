@@ -3,7 +3,8 @@
 - `portal/` is the shell: it imports app code only in `portal/urls.py`.
 - No app imports `portal`.
 - `incidents` imports from `accounts` only the membership rule, the job-queue helpers and
-  the API tokens' resolver (`accounts.tokens`: a token to its owner, for the API).
+  the API tokens' resolver (`accounts.tokens`: a token to its owner, for the API), and the
+  registry of *Your data* (`accounts.personal_data`, filled in `IncidentsConfig.ready`).
 - `accounts` never imports `incidents`.
 - Production apps never import `bench` (benchmark tooling, not installed in production).
 """
@@ -15,7 +16,12 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
 APPS = ("portal", "incidents", "accounts", "bench")
-INCIDENTS_MAY_USE = {"accounts.access", "accounts.jobs", "accounts.tokens"}
+INCIDENTS_MAY_USE = {
+    "accounts.access",
+    "accounts.jobs",
+    "accounts.tokens",
+    "accounts.personal_data",
+}
 
 
 def imports_of(path: Path) -> set[str]:

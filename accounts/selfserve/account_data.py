@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import billing
+from accounts import billing, personal_data
 from accounts.models import ApiToken, InvoiceRequest, Subscription, TeamSeat, Trial
 
 INVOICE_RETENTION_YEARS = 10
@@ -24,7 +24,9 @@ def _when(value):
 
 
 def export(user) -> dict:
-    """Everything the portal holds about ``user``, and nothing about anyone else."""
+    """Everything the portal holds about ``user``, and nothing about anyone else: the
+    accounts' own data, then each section other apps registered (accounts.personal_data:
+    the catalogue's saved searches with their alert settings, and emailed exports)."""
     return {
         "account": {
             "username": user.get_username(),
@@ -94,6 +96,7 @@ def export(user) -> dict:
             }
             for token in ApiToken.objects.filter(user=user).order_by("pk")
         ],
+        **personal_data.sections(user),
     }
 
 

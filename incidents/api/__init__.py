@@ -1,6 +1,9 @@
 """The read-only API, /api/v1/ (docs/api.md): django-ninja, its OpenAPI 3 schema at
 /api/v1/openapi.json and Swagger UI at /api/v1/docs, from our own static files."""
 
+import functools
+
+from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 from ninja.openapi.docs import Swagger
@@ -65,4 +68,43 @@ def parameters_not_valid(request, exc):
         errors.setdefault(name, []).append(str(error.get("msg", "not valid")))
     return api.create_response(
         request, {"detail": "Parameters not valid.", "errors": errors}, status=400
+    )
+
+
+def answer_head_like_get(view):
+    """HEAD as HTTP says (RFC 9110, 9.3.2): the GET's status and headers (Content-Length,
+    ETag, the rate limit counted), without the body. django-ninja routes GET only."""
+
+    @functools.wraps(view)
+    def answer(request, *args, **kwargs):
+        if request.method != "HEAD":
+            response = view(request, *args, **kwargs)
+            if response.status_code == 405 and "GET" in response.get("Allow", ""):
+                response["Allow"] = "GET, HEAD"
+            return response
+        request.method = "GET"
+        try:
+            response = view(request, *args, **kwargs)
+        finally:
+            request.method = "HEAD"
+        if not response.streaming:
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
+
+    return answer
+
+
+def urls():
+    """``api.urls`` for portal/urls.py, each view answering HEAD like GET."""
+    patterns, app_name, namespace = api.urls
+    return (
+        [
+            URLPattern(p.pattern, answer_head_like_get(p.callback), p.default_args, p.name)
+            if isinstance(p, URLPattern)
+            else p
+            for p in patterns
+        ],
+        app_name,
+        namespace,
     )

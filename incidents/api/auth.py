@@ -65,14 +65,16 @@ class TokenAuth(HttpBearer):
 
 
 class RateLimit(BaseThrottle):
-    """Requests per minute per token (``API_REQUESTS_PER_MINUTE``) and per IP address for
-    requests without one (``API_ANONYMOUS_REQUESTS_PER_MINUTE``), counted in the "default"
-    cache (shared by every process, never evicted by pages) in fixed one-minute windows."""
+    """Requests per minute per token (its owner's plan's ``api_requests_per_minute``, else
+    ``API_REQUESTS_PER_MINUTE``: ``accounts.tokens.requests_per_minute``, decided at each
+    request) and per IP address for requests without one
+    (``API_ANONYMOUS_REQUESTS_PER_MINUTE``), counted in the "default" cache (shared by
+    every process, never evicted by pages) in fixed one-minute windows."""
 
     def allow_request(self, request) -> bool:
         viewer = request.auth
         if viewer.token_id:
-            who, limit = f"token:{viewer.token_id}", settings.API_REQUESTS_PER_MINUTE
+            who, limit = f"token:{viewer.token_id}", tokens.requests_per_minute(viewer.user)
         else:
             who, limit = f"ip:{client_ip(request)}", settings.API_ANONYMOUS_REQUESTS_PER_MINUTE
         cache = caches["default"]

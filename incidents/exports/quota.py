@@ -33,11 +33,13 @@ def seconds_until_tomorrow(now: datetime.datetime) -> int:
 
 
 class ExportQuota:
-    def __init__(self, request, *, member: bool):
+    def __init__(self, request, *, member: bool, user=None):
+        """The quota of ``request``'s viewer; or, with ``user`` (a job, outside any request),
+        that member's own."""
         now = datetime.datetime.now(datetime.UTC)
         if member:
             self.limit = settings.EXPORT_ROWS_PER_DAY
-            who = f"user:{request.user.pk}"
+            who = f"user:{(user or request.user).pk}"
         else:
             self.limit = settings.EXPORT_PUBLIC_ROWS_PER_DAY
             who = f"ip:{client_ip(request)}"

@@ -7,6 +7,7 @@ writes go through ``incidents.services``.
 
 from .actors import ATTACK_DATASET, ThreatActor, ThreatActorQuerySet
 from .base import MARKDOWN_HELP, CleanText, SlugManager
+from .exportjobs import ExportJob
 from .incident import (
     PUBLIC_INCIDENT_FIELDS,
     PUBLIC_PROVENANCE_FIELDS,
@@ -57,6 +58,7 @@ __all__ = [
     "CIAPosture",
     "CleanText",
     "Dataset",
+    "ExportJob",
     "DatePrecision",
     "Impact",
     "Incident",

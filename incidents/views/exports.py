@@ -3,32 +3,27 @@
 
 Non-members export the public fields in CSV or JSON, with the public FilterSet (a
 member's filter they send is ignored, as on the finder); members export what they
-see, in STIX 2.1 too. Every export counts its rows against a daily quota.
+see, in STIX 2.1 too. Every export counts its rows against a daily quota. A member's
+export above ``EXPORT_EMAIL_THRESHOLD`` rows is made by the job queue and emailed as a
+link (incidents.exports.jobs; the views of that are in incidents.views.exportjobs).
 """
 
 from __future__ import annotations
 
-import datetime
-
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
 
-from .. import filters, search
-from ..exports import csvfile, jsonfile, records, stixbundle
+from .. import filters
+from ..exports import build, jobs, records
+from ..exports.build import FORMATS
 from ..exports.quota import ExportQuota
-from ..models import Dataset
 
-FORMATS = {
-    # format in the URL: (content type, file suffix, members only)
-    "csv": ("text/csv; charset=utf-8", "csv", False),
-    "json": ("application/json", "json", False),
-    "stix.json": ("application/stix+json;version=2.1", "stix.json", True),
-}
 REMAINING_HEADER = "X-Export-Rows-Remaining"
 
 
@@ -42,9 +37,63 @@ def _error(request, status, title, message, **headers):
     return response
 
 
+def filters_not_valid(request, filterset):
+    fields = sorted(
+        (filterset.form.fields[name].label or name) if name in filterset.form.fields else name
+        for name in filterset.form.errors
+    )
+    return _error(
+        request,
+        400,
+        "Filters not valid",
+        f"Some filters are not valid ({', '.join(fields)}). Correct them on the "
+        "incident finder and export again.",
+    )
+
+
+def quota_used_up(request, quota, remaining):
+    return _error(
+        request,
+        429,
+        "Export quota used up",
+        f"This export has more incidents than the {remaining:,} rows your daily "
+        "export quota has left. Narrow the filters, or export again after "
+        "midnight UTC, when the quota starts afresh.",
+        **{"Retry-After": str(quota.retry_after), REMAINING_HEADER: str(remaining)},
+    )
+
+
+def queued_page(request, job, created, *, rows=None):
+    """202: the member's export is being made by the job queue and will be emailed."""
+    return render(
+        request,
+        "incidents/export_queued.html",
+        {
+            "job": job,
+            "created": created,
+            "rows": rows,
+            "threshold": settings.EXPORT_EMAIL_THRESHOLD,
+            "link_days": settings.EXPORT_LINK_DAYS,
+        },
+        status=202,
+    )
+
+
+def too_many_jobs(request):
+    return _error(
+        request,
+        429,
+        "Too many emailed exports today",
+        f"You have asked for {settings.EXPORT_JOBS_PER_DAY} emailed exports today, the most "
+        "in one day. Your exports are listed under Account → Exports; ask again after "
+        "midnight UTC.",
+    )
+
+
 @require_safe
 def incident_export(request, fmt):
-    """Parse the finder's parameters, reserve the rows, stream the file."""
+    """Parse the finder's parameters, reserve the rows, stream the file (or, for a member's
+    large export, queue it to be emailed)."""
     content_type, suffix, members_only = FORMATS[fmt]
     member = is_member(request.user)
     if members_only and not member:
@@ -57,63 +106,37 @@ def incident_export(request, fmt):
         )
     filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
-        fields = sorted(
-            (filterset.form.fields[name].label or name) if name in filterset.form.fields else name
-            for name in filterset.form.errors
-        )
-        return _error(
-            request,
-            400,
-            "Filters not valid",
-            f"Some filters are not valid ({', '.join(fields)}). Correct them on the "
-            "incident finder and export again.",
-        )
-    params = filters.canonical_params(filterset)
-    text = params.get("q", "")
-    sort = params.get("sort") or filters.default_sort(text)
-    incidents = filterset.qs
-    if text:
-        incidents = search.search(incidents, text, member=member)
+        return filters_not_valid(request, filterset)
+    incidents, params, sort = build.matching(filterset, member=member)
 
     quota = ExportQuota(request, member=member)
     remaining = quota.remaining()
     rows = incidents.order_by()[: remaining + 1].count()
-    if rows > remaining or not quota.reserve(rows):
-        return _error(
-            request,
-            429,
-            "Export quota used up",
-            f"This export has more incidents than the {remaining:,} rows your daily "
-            "export quota has left. Narrow the filters, or export again after "
-            "midnight UTC, when the quota starts afresh.",
-            **{"Retry-After": str(quota.retry_after), REMAINING_HEADER: str(remaining)},
-        )
+    if rows > remaining:
+        return quota_used_up(request, quota, remaining)
+    if member and rows > settings.EXPORT_EMAIL_THRESHOLD:
+        # Too large for one response: the job queue makes it (and charges it) and emails
+        # the link. Asking again while it is being made is the same job.
+        try:
+            job, created = jobs.request_export(request.user, fmt, filters.encode(params))
+        except jobs.TooManyJobs:
+            return too_many_jobs(request)
+        return queued_page(request, job, created, rows=rows)
+    if not quota.reserve(rows):
+        return quota_used_up(request, quota, remaining)
 
     # No more than was reserved, whatever was published since the count.
-    selected = incidents.for_export(member=member).order_by(*filters.SORTS[sort])[:rows]
-    base_url = request.build_absolute_uri("/")[:-1]
-    make_record = records.member_record if member else records.public_record
-    rows_out = (
-        make_record(incident, base_url)
-        for incident in selected.iterator(chunk_size=settings.EXPORT_CHUNK_SIZE)
+    body = build.pieces(
+        fmt,
+        incidents,
+        rows=rows,
+        sort=sort,
+        params=params,
+        member=member,
+        base_url=request.build_absolute_uri("/")[:-1],
     )
-    statement = records.licence(Dataset.objects.order_by("name"), member=member)
-    if fmt == "csv":
-        body = csvfile.stream(rows_out, member=member)
-    elif fmt == "json":
-        head = {
-            "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "audience": "member" if member else "public",
-            "query": params,
-            "licence": statement,
-        }
-        body = jsonfile.stream(rows_out, head=head)
-    else:
-        body = stixbundle.stream(rows_out, statement=statement)
-
     response = StreamingHttpResponse((piece.encode() for piece in body), content_type=content_type)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="incidents-{stamp}.{suffix}"'
+    response["Content-Disposition"] = f'attachment; filename="{build.file_name(fmt)}"'
     response[REMAINING_HEADER] = str(remaining - rows)
     licences = [request.build_absolute_uri(reverse("data_sources"))]
     if member:
@@ -124,7 +147,8 @@ def incident_export(request, fmt):
 
 def export_links(request, params, *, member: bool) -> dict:
     """The finder's "Export these results" links for this viewer, with the quota left
-    (not for anonymous visitors: their page is cached, the same for all of them)."""
+    (not for anonymous visitors: their page is cached, the same for all of them); members
+    also get the "Email me the file" form."""
     query = filters.encode(params)
     formats = [("CSV", "csv"), ("JSON", "json")] + ([("STIX 2.1", "stix.json")] if member else [])
     links = [
@@ -141,4 +165,5 @@ def export_links(request, params, *, member: bool) -> dict:
         "member": member,
         "limit": quota.limit,
         "remaining": quota.remaining() if request.user.is_authenticated else None,
+        "email": {"query": query, "formats": formats} if member else None,
     }

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.access import current_subscription, is_member
+from accounts.access import current_subscription, is_member, membership_plan
 from accounts.models import Subscription, Team, TeamSeat
 from tests.factories import PlanFactory, SubscriptionFactory, TeamFactory, UserFactory, seat_for
 
@@ -400,3 +400,22 @@ def test_a_deleted_owner_takes_the_team_and_its_subscription_along(db):
     assert not Team.objects.filter(pk=team.pk).exists()
     assert Subscription.objects.get(user=buyer).status == Subscription.Status.CANCELLED
     assert is_member(fresh(buyer)) is False
+
+
+def test_membership_plan_is_the_plan_that_makes_a_member(db, django_assert_num_queries):
+    """The API's rate limit per plan asks this (accounts.tokens.requests_per_minute): the
+    plan of the subscription is_member counts, own or team's; None for anyone else."""
+    own = SubscriptionFactory(plan=PlanFactory(slug="own-plan"))
+    team = TeamFactory(subscription=True)
+    colleague = fresh(seat_for(team))
+    with django_assert_num_queries(1):
+        assert membership_plan(colleague).slug == "team-plan"
+        assert is_member(colleague) is True  # remembered: no second query
+    assert membership_plan(fresh(own.user)).slug == "own-plan"
+    Subscription.objects.filter(pk=own.pk).update(ends_at=timezone.now())
+    lapsed = fresh(own.user)
+    assert membership_plan(lapsed) is None and is_member(lapsed) is False
+    assert membership_plan(UserFactory()) is None
+    assert membership_plan(AnonymousUser()) is None
+    with django_assert_num_queries(0):
+        assert membership_plan(UserFactory.build(is_staff=True)) is None

@@ -1,0 +1,76 @@
+"""One export, whoever writes it: the streamed response (incidents.views.exports) and the
+emailed file (incidents.jobs) select the same rows and write them with the same writers,
+so both have the same columns, licence notice and formula-injection neutralisation."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+
+from .. import filters, search
+from ..models import Dataset
+from . import csvfile, jsonfile, records, stixbundle
+
+FORMATS = {
+    # format in the URL: (content type, file suffix, members only)
+    "csv": ("text/csv; charset=utf-8", "csv", False),
+    "json": ("application/json", "json", False),
+    "stix.json": ("application/stix+json;version=2.1", "stix.json", True),
+}
+
+
+def matching(filterset, *, member: bool):
+    """(the incidents a valid FilterSet selects, with its text search; the canonical
+    parameters; the sort)."""
+    params = filters.canonical_params(filterset)
+    text = params.get("q", "")
+    sort = params.get("sort") or filters.default_sort(text)
+    incidents = filterset.qs
+    if text:
+        incidents = search.search(incidents, text, member=member)
+    return incidents, params, sort
+
+
+def pieces(
+    fmt: str,
+    incidents,
+    *,
+    rows: int,
+    sort: str,
+    params: dict,
+    member: bool,
+    base_url: str,
+    tally: dict | None = None,
+):
+    """The file as text pieces: at most ``rows`` incidents, in the finder's order, with the
+    audience's allow-list (``records.member_record`` only when ``member``). ``tally``, if
+    given, gets ``"rows"``: the number of incidents written so far."""
+    selected = incidents.for_export(member=member).order_by(*filters.SORTS[sort])[:rows]
+    make_record = records.member_record if member else records.public_record
+    tally = {} if tally is None else tally
+    tally["rows"] = 0
+
+    def rows_out():
+        for incident in selected.iterator(chunk_size=settings.EXPORT_CHUNK_SIZE):
+            tally["rows"] += 1
+            yield make_record(incident, base_url)
+
+    rows_out = rows_out()
+    statement = records.licence(Dataset.objects.order_by("name"), member=member)
+    if fmt == "csv":
+        return csvfile.stream(rows_out, member=member)
+    if fmt == "json":
+        head = {
+            "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "audience": "member" if member else "public",
+            "query": params,
+            "licence": statement,
+        }
+        return jsonfile.stream(rows_out, head=head)
+    return stixbundle.stream(rows_out, statement=statement)
+
+
+def file_name(fmt: str) -> str:
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+    return f"incidents-{stamp}.{FORMATS[fmt][1]}"

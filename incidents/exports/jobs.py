@@ -1,0 +1,298 @@
+"""Emailed exports (docs/exports.md, "Emailed exports"): a member's export made by the job
+queue, written to private storage and emailed as a signed link that expires.
+
+- ``request_export`` (in the request): records an ``ExportJob`` and enqueues
+  ``incidents.tasks.make_export`` in the same transaction. The same export asked again the
+  same day while its job is queued, running or ready is that job (a reload, a link prefetcher
+  or a double click make one file).
+- ``make_export`` (the task): decides membership **when it runs** (``is_member``); counts
+  and charges the rows against the owner's daily quota once (``charged_rows``, committed
+  before the file is written); writes the file with the streamed exports' own writers
+  (``incidents.exports.build``) under a name fixed per job, so a re-run after a worker
+  died overwrites it; then marks the job ready and sends the email, once (``run_once``).
+- ``download_token`` / ``read_download_token``: the link's signed token names the job, its
+  owner and its expiry; the download view checks all three and membership again.
+- ``delete_expired``: removes the files past their expiry (``manage.py
+  delete_expired_exports``, on a timer) and forgets jobs after ``HISTORY_DAYS``.
+
+Gated values (DESIGN: "alert emails ... what the recipient may see when it is sent"): the
+file holds members' values, so it is made only for a member and handed only to its owner
+while a member; the emails hold no catalogue data at all (the ready email says how many
+incidents, which only a member receives); a job refused because its owner is no longer a
+member says nothing about what it would have held.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import tempfile
+
+from django.conf import settings
+from django.contrib.sites.models import Site
+from django.core import signing
+from django.core.files import File
+from django.core.files.storage import storages
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.http import QueryDict
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.access import is_member
+from accounts.jobs import run_once
+
+from .. import filters
+from ..models import ExportJob
+from . import build
+from .quota import ExportQuota
+
+logger = logging.getLogger(__name__)
+
+DOWNLOAD_SALT = "incidents.exports.download"
+HISTORY_DAYS = 30  # a job is listed on the account page this long, then forgotten
+State = ExportJob.State
+NOT_A_MEMBER = (
+    "Your membership was not active when the file was to be made, so it was not made: "
+    "these files hold what members see."
+)
+
+
+class TooManyJobs(Exception):
+    """The member asked for more emailed exports today than ``EXPORT_JOBS_PER_DAY``."""
+
+
+def storage():
+    return storages["exports"]
+
+
+def site_url() -> str:
+    return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{Site.objects.get_current().domain}"
+
+
+# In the request
+
+
+def request_export(user, fmt: str, query: str) -> tuple[ExportJob, bool]:
+    """The job making ``fmt`` of the finder's canonical ``query`` for ``user`` (a member,
+    checked by the caller): today's unfinished or ready one, else a new one, enqueued.
+    (job, created). Raises TooManyJobs past the daily number."""
+    from .. import tasks
+
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    with transaction.atomic():
+        jobs = ExportJob.objects.filter(user=user, created_at__gte=today)
+        same = (
+            jobs.filter(format=fmt, query=query, state__in=[State.QUEUED, State.RUNNING])
+            | jobs.filter(format=fmt, query=query, state=State.READY, expires_at__gt=timezone.now())
+        ).first()
+        if same is not None:
+            return same, False
+        if jobs.count() >= settings.EXPORT_JOBS_PER_DAY:
+            raise TooManyJobs
+        job = ExportJob.objects.create(user=user, format=fmt, query=query)
+        tasks.make_export.enqueue(job.pk)
+    return job, True
+
+
+# In the task
+
+
+def make_export(job_id: int) -> None:
+    """Make one job's file and email its link (see the module docstring). Safe to run
+    again: a finished job is left alone; an interrupted one is redone without a new charge."""
+    job = ExportJob.objects.select_related("user").filter(pk=job_id).first()
+    if job is None or job.state not in (State.QUEUED, State.RUNNING):
+        return
+    user = job.user
+    if not is_member(user):
+        _refuse(job, NOT_A_MEMBER)
+        return
+    filterset = filters.for_viewer(QueryDict(job.query), user, member=True)
+    if filterset.is_bound and not filterset.is_valid():
+        _refuse(
+            job, "The search's filters are not valid any more: export it again from the finder."
+        )
+        return
+    incidents, params, sort = build.matching(filterset, member=True)
+
+    rows = _charge(job, user, incidents)
+    if rows is None:
+        return
+    base = site_url()
+    name = job.storage_name()
+    tally: dict = {}
+    with tempfile.TemporaryFile() as scratch:
+        for piece in build.pieces(
+            job.format,
+            incidents,
+            rows=rows,
+            sort=sort,
+            params=params,
+            member=True,
+            base_url=base,
+            tally=tally,
+        ):
+            scratch.write(piece.encode())
+        size = scratch.tell()
+        scratch.seek(0)
+        files = storage()
+        if files.exists(name):
+            files.delete(name)  # a previous run's file, maybe half written: overwritten
+        saved_name = files.save(name, File(scratch, name=name))
+
+    def finish():
+        now = timezone.now()
+        ExportJob.objects.filter(pk=job.pk).update(
+            state=State.READY,
+            rows=tally["rows"],
+            file_name=saved_name,
+            size=size,
+            finished_at=now,
+            expires_at=now + datetime.timedelta(days=settings.EXPORT_LINK_DAYS),
+            reason="",
+        )
+        job.refresh_from_db()
+        ready_email(job, base).send()
+
+    if not run_once(f"export-ready:{job.pk}", finish) and saved_name != job.file_name:
+        # Another run finished this job meanwhile with a file of its own name.
+        files.delete(saved_name)
+    logger.info("Export %s: %s rows, %s bytes", job.pk, tally["rows"], size)
+
+
+def _charge(job: ExportJob, user, incidents) -> int | None:
+    """The rows this job writes, counted against ``user``'s quota once per job (in a
+    transaction of its own, before the file is written); None if they do not fit."""
+    with transaction.atomic():
+        locked = ExportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.charged_rows is not None:
+            return locked.charged_rows  # a re-run: charged already
+        quota = ExportQuota(None, member=True, user=user)
+        remaining = quota.remaining()
+        rows = incidents.order_by()[: remaining + 1].count()
+        if rows > remaining or not quota.reserve(rows):
+            refused = True
+        else:
+            refused = False
+            locked.charged_rows = rows
+            locked.state = State.RUNNING
+            locked.save(update_fields=["charged_rows", "state"])
+    if refused:
+        _refuse(
+            job,
+            f"This export has more incidents than the {remaining:,} rows your daily export "
+            "quota had left. Narrow the filters, or ask again after midnight UTC.",
+        )
+        return None
+    return rows
+
+
+def _refuse(job: ExportJob, reason: str) -> None:
+    def record():
+        ExportJob.objects.filter(pk=job.pk).update(
+            state=State.REFUSED, reason=reason, finished_at=timezone.now()
+        )
+        job.refresh_from_db()
+        refused_email(job, site_url()).send()
+
+    run_once(f"export-refused:{job.pk}", record)
+
+
+# Links
+
+
+def download_token(job: ExportJob) -> str:
+    return signing.dumps(
+        [job.pk, job.user_id, int(job.expires_at.timestamp())], salt=DOWNLOAD_SALT, compress=True
+    )
+
+
+def read_download_token(token: str) -> tuple[int, int, datetime.datetime] | None:
+    """(job id, owner id, expiry) of a token we signed; None otherwise."""
+    try:
+        job_id, user_id, expires = signing.loads(token, salt=DOWNLOAD_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (job_id, user_id, expires)):
+        return None
+    try:
+        expiry = datetime.datetime.fromtimestamp(expires, tz=datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return job_id, user_id, expiry
+
+
+def download_url(job: ExportJob) -> str:
+    return reverse("incidents:export_download", args=[download_token(job)])
+
+
+# Emails: no catalogue data in either
+
+
+def _email(job, subject, template, context, base) -> EmailMultiAlternatives:
+    site = Site.objects.get_current()
+    context = {
+        **context,
+        "job": job,
+        "site_name": site.name,
+        "site_url": base,
+        "exports_url": base + reverse("incidents:export_jobs"),
+    }
+    message = EmailMultiAlternatives(
+        settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+        render_to_string(f"incidents/email/{template}.txt", context),
+        settings.DEFAULT_FROM_EMAIL,
+        [job.user.email],
+        headers={"Message-ID": f"<{template}-{job.pk}@{site.domain.split(':')[0]}>"},
+    )
+    message.attach_alternative(
+        render_to_string(f"incidents/email/{template}.html", context), "text/html"
+    )
+    return message
+
+
+def ready_email(job, base) -> EmailMultiAlternatives:
+    return _email(
+        job,
+        f"Your {job.get_format_display()} export is ready",
+        "export_ready",
+        {"download_url": base + download_url(job)},
+        base,
+    )
+
+
+def refused_email(job, base) -> EmailMultiAlternatives:
+    return _email(
+        job, f"Your {job.get_format_display()} export was not made", "export_refused", {}, base
+    )
+
+
+# Clean-up
+
+
+def delete_expired(now: datetime.datetime | None = None) -> tuple[int, int]:
+    """Delete the files of jobs past their expiry (the jobs stay listed as expired) and
+    forget jobs older than HISTORY_DAYS. (files deleted, jobs forgotten)."""
+    now = now or timezone.now()
+    files = storage()
+    deleted = 0
+    for job in ExportJob.objects.filter(state=State.READY, expires_at__lte=now):
+        if job.file_name:
+            files.delete(job.file_name)
+        ExportJob.objects.filter(pk=job.pk).update(state=State.EXPIRED, file_name="")
+        deleted += 1
+    old = ExportJob.objects.filter(created_at__lt=now - datetime.timedelta(days=HISTORY_DAYS))
+    for name in old.exclude(file_name="").values_list("file_name", flat=True):
+        files.delete(name)
+    forgotten, _ = old.delete()
+    return deleted, forgotten
+
+
+def delete_file_of(sender, instance, **kwargs):
+    """post_delete of an ExportJob (its owner's account deleted, say): its file goes too,
+    once the deletion commits."""
+    if instance.file_name:
+        name = instance.file_name
+        transaction.on_commit(lambda: storage().delete(name))

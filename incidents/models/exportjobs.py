@@ -1,0 +1,80 @@
+"""Exports made by the job queue and emailed as a link that expires (docs/exports.md,
+"Emailed exports").
+
+A member asks (an export above ``EXPORT_EMAIL_THRESHOLD`` rows, or "Email me the file"); a
+task (``incidents.tasks.make_export``) writes the file to private storage
+(``STORAGES["exports"]``, never served as static or media files), charges the quota once
+(``charged_rows``) and emails a signed link; the download view checks the link, the user
+and their membership at download time.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ExportJob(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Being written"
+        READY = "ready", "Ready"
+        REFUSED = "refused", "Not made"
+        EXPIRED = "expired", "Expired"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSON = "json", "JSON"
+        STIX = "stix.json", "STIX 2.1"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    format = models.CharField(max_length=10, choices=Format.choices)
+    # The finder's canonical query string, members' filters kept (the owner asked as a member).
+    query = models.CharField(max_length=2000, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    # Why a job was not made (quota used up, not a member when it ran), for its owner.
+    reason = models.CharField(max_length=300, blank=True)
+    # Rows counted against the owner's daily quota: set once, in its own transaction, before
+    # the file is written; a re-run (a worker died) finds it set and charges nothing.
+    charged_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["queued", "running", "ready", "refused", "expired"]),
+                name="exportjob_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=["csv", "json", "stix.json"]),
+                name="exportjob_format_valid",
+            ),
+        ]
+        indexes = [
+            # The account's Exports page and the per-day limit: a user's jobs, newest first.
+            models.Index(fields=["user", "-created_at"], name="exportjob_user_recent_idx"),
+            # delete_expired_exports: ready files past their expiry.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(state="ready"),
+                name="exportjob_ready_expiry_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_format_display()} export {self.pk} ({self.get_state_display()})"
+
+    @property
+    def suffix(self) -> str:
+        return self.format
+
+    def storage_name(self) -> str:
+        """Fixed per job, so that a re-run overwrites the file it may have half written."""
+        return f"export-{self.pk}.{self.suffix}"
