@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from django_countries import countries
 
-from incidents.models import Incident
+from incidents.models import Incident, IncidentTechnique
 from tests.conftest import NON_MEMBERS, client_for
 from tests.factories import (
     ActorTypeFactory,
@@ -247,6 +247,16 @@ def canaries(db):
             techniques=[technique, parent],
             threat_actors=[actor],
         )
+        # A technique derived from VERIS through the mapping: what it was derived from is
+        # as gated as the technique.
+        IncidentTechnique.objects.create(
+            incident=incident,
+            technique=TechniqueFactory(
+                attack_id=f"T99{n}5", name=f"CanaryDerivedTechnique{n}", tactics=[tactic]
+            ),
+            provenance="derived",
+            derived_from=f"action.malware.variety.CanaryDerivedFrom{n}",
+        )
         CIAPostureFactory(
             incident=incident,
             confidentiality="high",
@@ -260,6 +270,8 @@ def canaries(db):
             f"T99{n}0",
             f"CanaryParentTechnique{n}",
             f"CanaryTechnique{n}",
+            f"CanaryDerivedTechnique{n}",
+            f"CanaryDerivedFrom{n}",
             f"CanaryAlias{n}",
             f"CanaryActorType{n}",
             f"CanaryActorDescription{n}",

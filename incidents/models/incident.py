@@ -369,6 +369,10 @@ class IncidentTechnique(CleanText):
         if self.provenance == TechniqueProvenance.REPORTED:
             self.derived_from = ""
 
+    def save(self, *args, **kwargs):
+        self.clean()  # a derived link staff mark reported drops what it was derived from
+        super().save(*args, **kwargs)
+
     @property
     def is_derived(self):
         return self.provenance == TechniqueProvenance.DERIVED
