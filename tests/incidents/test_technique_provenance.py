@@ -329,3 +329,11 @@ def test_a_derived_link_needs_a_known_provenance(db):
     )
     with pytest.raises(ValidationError):
         link.full_clean()
+
+
+def test_the_methodology_page_says_how_derived_and_reported_are_shown(db):
+    html = Client().get("/methodology/").content.decode()
+    assert 'id="attack-mapping"' in html  # the incident page's note links here
+    assert "“derived from VERIS”" in html
+    assert "white cell with a dashed border" in html
+    assert "shown as reported" in html
