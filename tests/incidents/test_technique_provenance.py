@@ -190,6 +190,20 @@ def test_the_admin_inline_shows_provenance_and_saving_it_invalidates_pages(clien
     assert caching.catalogue_version() != version, "a saved link bumps the catalogue version"
 
 
+@pytest.mark.django_db
+def test_every_way_of_changing_an_incidents_techniques_invalidates_pages():
+    incident, technique = IncidentFactory(), TechniqueFactory()
+    for change in (
+        lambda: incident.techniques.add(technique),  # m2m_changed (fixtures, factories)
+        lambda: incident.techniques.remove(technique),
+        lambda: IncidentTechnique.objects.create(incident=incident, technique=technique),
+        lambda: IncidentTechnique.objects.filter(incident=incident).get().delete(),
+    ):
+        version = caching.catalogue_version()
+        change()
+        assert caching.catalogue_version() != version
+
+
 # What members see, and what non-members do not
 
 

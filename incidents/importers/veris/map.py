@@ -258,7 +258,7 @@ def parse_record(
             for key in ("variety", "vector"):
                 for value in _list(details.get(key)):
                     if isinstance(value, str) and value.lower() not in UNKNOWN_VALUES:
-                        enumeration = f"action.{category}.{key}.{value}"
+                        enumeration = services.clean_text(f"action.{category}.{key}.{value}")
                         for technique in technique_map.get(enumeration.lower(), ()):
                             parsed.techniques.add(technique)
                             parsed.derived_from[technique].add(enumeration)
