@@ -13,6 +13,7 @@ from .models import (
     CIAPosture,
     Dataset,
     Incident,
+    IncidentTechnique,
     Motive,
     Organisation,
     OrganisationAlias,
@@ -22,6 +23,7 @@ from .models import (
     Source,
     Tactic,
     Technique,
+    TechniqueProvenance,
     ThreatActor,
 )
 
@@ -89,7 +91,7 @@ class TechniqueAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         # Autocomplete on an incident offers only techniques that may still be tagged.
         queryset, distinct = super().get_search_results(request, queryset, search_term)
-        if request.GET.get("model_name") == "incident":
+        if request.GET.get("model_name") in ("incident", "incidenttechnique"):
             queryset = queryset.taggable()
         return queryset, distinct
 
@@ -270,6 +272,41 @@ class SourceInline(admin.TabularInline):
     fields = ["url", "title", "publisher", "published_on"]
 
 
+class IncidentTechniqueForm(forms.ModelForm):
+    class Meta:
+        model = IncidentTechnique
+        fields = ["technique", "provenance"]
+
+    def clean_provenance(self):
+        # Only the VERIS importer derives techniques (and records from what); staff record
+        # what a source reported, and may mark a derived technique reported.
+        value = self.cleaned_data["provenance"]
+        was = self.instance.provenance if self.instance.pk else None
+        if value == TechniqueProvenance.DERIVED and was != TechniqueProvenance.DERIVED:
+            raise forms.ValidationError(
+                "Only the VERIS importer derives techniques; a technique staff add is reported."
+            )
+        return value
+
+
+class IncidentTechniqueInline(admin.TabularInline):
+    """The incident's ATT&CK techniques (members only) with their provenance: staff add
+    reported techniques and may mark a derived one reported (what VERIS derived it from is
+    then dropped: the source reports it)."""
+
+    model = IncidentTechnique
+    form = IncidentTechniqueForm
+    extra = 1
+    fields = ["technique", "provenance", "derived_from"]
+    readonly_fields = ["derived_from"]
+    autocomplete_fields = ["technique"]
+    verbose_name = "ATT&CK technique (members only)"
+    verbose_name_plural = "ATT&CK techniques (members only)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("technique")
+
+
 class CIAPostureInline(admin.StackedInline):
     model = CIAPosture
     can_delete = False
@@ -306,7 +343,7 @@ class IncidentAdmin(admin.ModelAdmin):
     list_select_related = ["organisation", "sector", "dataset"]
     search_fields = ["organisation__name", "slug", "summary", "external_id"]
     date_hierarchy = "date"
-    autocomplete_fields = ["organisation", "sector", "motives", "techniques", "threat_actors"]
+    autocomplete_fields = ["organisation", "sector", "motives", "threat_actors"]
     readonly_fields = [
         "published_at",
         "created_at",
@@ -316,7 +353,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "external_id",
         "imported_at",
     ]
-    inlines = [CIAPostureInline, SourceInline]
+    inlines = [CIAPostureInline, IncidentTechniqueInline, SourceInline]
     actions = ["publish", "unpublish"]
 
     class Media:
@@ -326,7 +363,8 @@ class IncidentAdmin(admin.ModelAdmin):
         (None, {"fields": ["organisation", "slug", "status", "public_page"]}),
         ("When and where", {"fields": [("date", "date_precision"), "country", "sector"]}),
         ("Public account", {"fields": ["summary", "description", "records_affected"]}),
-        ("Members only", {"fields": ["motives", "techniques", "threat_actors"]}),
+        # The techniques are an inline (IncidentTechniqueInline): each says its provenance.
+        ("Members only", {"fields": ["motives", "threat_actors"]}),
         ("History", {"fields": ["published_at", "created_at", "updated_at"]}),
         ("Provenance", {"fields": ["dataset", "external_id", "imported_at"]}),
     ]

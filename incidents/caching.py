@@ -280,6 +280,9 @@ def connect_signals():
         models.ThreatActor,
         models.Source,
         models.CIAPosture,
+        # Incident.techniques' through model: the admin's inline saves its rows one by one
+        # (incident.techniques.add()/set() send m2m_changed, below).
+        models.IncidentTechnique,
         models.Motive,
         models.Technique,
         models.Tactic,

@@ -114,6 +114,23 @@ class TechniqueView:
     tactics: tuple[str, ...]
     url: str
     finder_query: str = ""
+    # Members only, like the technique: derived by the VERIS importer through the mapping
+    # (from these VERIS enumerations; empty when the import predates their recording),
+    # not reported by a source.
+    derived: bool = False
+    derived_from: tuple[str, ...] = ()
+
+    @property
+    def provenance_text(self) -> str:
+        """What the page says of a derived technique; empty for a reported one."""
+        return derived_text(self.derived, self.derived_from)
+
+
+def derived_text(derived: bool, derived_from) -> str:
+    """ "derived from VERIS: action.malware.variety.Ransomware" for a derived technique."""
+    if not derived:
+        return ""
+    return "derived from VERIS" + (": " + ", ".join(derived_from) if derived_from else "")
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,9 @@ class MatrixCell:
     url: str
     used: bool
     subtechniques: tuple[MatrixCell, ...] = ()
+    # An incident's matrix only: what the technique was derived from VERIS from, as the
+    # technique list says it ("derived from VERIS: ..."); empty when reported (or unused).
+    derived_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +175,10 @@ class IncidentGated:
     actors: tuple[ActorRef, ...]
     matrix: tuple[MatrixColumn, ...] = ()
     layer_url: str = ""
+
+    @property
+    def any_derived(self) -> bool:
+        return any(t.derived for t in self.techniques)
 
 
 def _country(value) -> Country | None:
@@ -253,21 +277,29 @@ def incident_gated(incident) -> IncidentGated:
                 ("availability", "Availability"),
             )
         )
-    matrix = technique_matrix(incident.techniques.all())
+    links = incident.technique_list()
+    derived = {
+        link.technique_id: derived_text(True, link.derived_from_list)
+        for link in links
+        if link.is_derived
+    }
+    matrix = technique_matrix([link.technique for link in links], derived=derived)
     return IncidentGated(
         impacts=impacts,
         cia_notes=posture.notes if posture else "",
         motives=tuple(_finder_link("motive", m.slug, m.name) for m in incident.motives.all()),
         techniques=tuple(
             TechniqueView(
-                attack_id=t.attack_id,
-                name=t.name,
-                parent_name=t.parent.name if t.parent_id else "",
-                tactics=tuple(tac.name for tac in t.tactics.all()),
-                url=t.url,
-                finder_query=urlencode({"technique": t.attack_id}),
+                attack_id=link.technique.attack_id,
+                name=link.technique.name,
+                parent_name=link.technique.parent.name if link.technique.parent_id else "",
+                tactics=tuple(tac.name for tac in link.technique.tactics.all()),
+                url=link.technique.url,
+                finder_query=urlencode({"technique": link.technique.attack_id}),
+                derived=link.is_derived,
+                derived_from=tuple(link.derived_from_list),
             )
-            for t in sorted(incident.techniques.all(), key=lambda t: t.attack_id)
+            for link in links
         ),
         actors=tuple(actor_ref(a) for a in incident.threat_actors.all()),
         matrix=matrix,
@@ -275,10 +307,12 @@ def incident_gated(incident) -> IncidentGated:
     )
 
 
-def technique_matrix(techniques) -> tuple[MatrixColumn, ...]:
+def technique_matrix(techniques, *, derived=None) -> tuple[MatrixColumn, ...]:
     """``techniques`` laid out on the Enterprise matrix: a column per tactic that has any (in
     the matrix's order), sub-techniques under their parent. Rows need ``parent`` selected
-    and ``tactics`` prefetched; a technique with no tactic has no place on the matrix."""
+    and ``tactics`` prefetched; a technique with no tactic has no place on the matrix.
+    ``derived``: technique pk -> what a derived technique's cell says (an incident's)."""
+    derived = derived or {}
     columns: dict[int, tuple] = {}  # tactic pk -> (tactic, {parent attack id: [cell, subs]})
     for t in techniques:
         for tactic in t.tactics.all():
@@ -300,9 +334,16 @@ def technique_matrix(techniques) -> tuple[MatrixColumn, ...]:
                     parent.url,
                     used,
                     tuple(
-                        MatrixCell(sub.attack_id, sub.name, sub.url, True)
+                        MatrixCell(
+                            sub.attack_id,
+                            sub.name,
+                            sub.url,
+                            True,
+                            derived_text=derived.get(sub.pk, ""),
+                        )
                         for sub in sorted(subs, key=lambda sub: sub.attack_id)
                     ),
+                    derived_text=derived.get(parent.pk, "") if used else "",
                 )
                 for _, (parent, subs, used) in sorted(cells.items())
             ),

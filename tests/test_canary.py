@@ -16,7 +16,7 @@ import pytest
 from django.test import override_settings
 from django_countries import countries
 
-from incidents.models import Incident
+from incidents.models import Incident, IncidentTechnique
 from tests.accounts.test_jobs import DATABASE_QUEUE
 from tests.conftest import NON_MEMBERS, client_for
 from tests.factories import (
@@ -255,6 +255,16 @@ def canaries(db):
             techniques=[technique, parent],
             threat_actors=[actor],
         )
+        # A technique derived from VERIS through the mapping: what it was derived from is
+        # as gated as the technique.
+        IncidentTechnique.objects.create(
+            incident=incident,
+            technique=TechniqueFactory(
+                attack_id=f"T99{n}5", name=f"CanaryDerivedTechnique{n}", tactics=[tactic]
+            ),
+            provenance="derived",
+            derived_from=f"action.malware.variety.CanaryDerivedFrom{n}",
+        )
         CIAPostureFactory(
             incident=incident,
             confidentiality="high",
@@ -268,6 +278,8 @@ def canaries(db):
             f"T99{n}0",
             f"CanaryParentTechnique{n}",
             f"CanaryTechnique{n}",
+            f"CanaryDerivedTechnique{n}",
+            f"CanaryDerivedFrom{n}",
             f"CanaryAlias{n}",
             f"CanaryActorType{n}",
             f"CanaryActorDescription{n}",

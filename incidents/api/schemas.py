@@ -58,6 +58,14 @@ class IncidentTechnique(Schema):
     tactic_names: list[str]
     url: str
     stix_id: str
+    provenance: str = Field(
+        description="reported (by a source) or derived (from the VERIS record through the "
+        "VERIS-to-ATT&CK mapping)"
+    )
+    derived_from: list[str] = Field(
+        description="For a derived technique, the VERIS enumerations that mapped to it "
+        "(action.malware.variety.Ransomware); empty when reported or not recorded"
+    )
 
 
 class IncidentActor(Schema):

@@ -40,6 +40,14 @@ PUBLIC_COLUMNS = (
 )
 
 
+def _provenance(technique) -> str:
+    if technique["provenance"] != "derived":
+        return technique["provenance"]
+    return "derived from VERIS" + (
+        ": " + ", ".join(technique["derived_from"]) if technique["derived_from"] else ""
+    )
+
+
 def _impact(name):
     return lambda r: r["cia_posture"][name] if r["cia_posture"] else ""
 
@@ -54,6 +62,8 @@ MEMBER_COLUMNS = (
     ("motives", lambda r: _joined(r["motives"])),
     ("technique_ids", lambda r: _joined(t["attack_id"] for t in r["techniques"])),
     ("techniques", lambda r: _joined(t["name"] for t in r["techniques"])),
+    # In the order of technique_ids: "reported", or "derived from VERIS: <enumerations>".
+    ("technique_provenance", lambda r: _joined(_provenance(t) for t in r["techniques"])),
     (
         "tactics",
         lambda r: _joined(sorted({tac for t in r["techniques"] for tac in t["tactic_names"]})),

@@ -89,8 +89,13 @@ def member_record(incident, base_url: str) -> dict:
                     "tactic_names": sorted(tac.name for tac in t.tactics.all()),
                     "url": t.url,
                     "stix_id": t.stix_id,
+                    # reported by a source, or derived from the VERIS record through the
+                    # VERIS-to-ATT&CK mapping (from these enumerations).
+                    "provenance": link.provenance,
+                    "derived_from": link.derived_from_list,
                 }
-                for t in sorted(incident.techniques.all(), key=lambda t: t.attack_id)
+                for link in incident.technique_list()
+                for t in [link.technique]
             ],
             "threat_actors": [
                 {

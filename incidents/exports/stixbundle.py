@@ -52,14 +52,29 @@ class BundleWriter:
         self.written.add(obj.id)
         return [obj]
 
-    def _relationship(self, source, kind, target):
+    def _relationship(self, source, kind, target, **extra):
         return stix2.Relationship(
             id=stix_id("relationship", f"{source}|{kind}|{target}"),
             relationship_type=kind,
             source_ref=source,
             target_ref=target,
+            **extra,
             **self._common(),
         )
+
+    @staticmethod
+    def _provenance(technique) -> dict:
+        """How the catalogue knows an incident uses a technique, on the "uses" relationship:
+        ``x_cip_provenance`` (reported or derived) and, for a technique derived from the
+        VERIS record through the mapping, ``x_cip_derived_from`` and a description."""
+        extra = {"custom_properties": {"x_cip_provenance": technique["provenance"]}}
+        if technique["provenance"] == "derived":
+            extra["description"] = "Derived from VERIS" + (
+                ": " + ", ".join(technique["derived_from"]) if technique["derived_from"] else ""
+            )
+            if technique["derived_from"]:
+                extra["custom_properties"]["x_cip_derived_from"] = technique["derived_from"]
+        return extra
 
     def objects(self, record) -> list:
         """The STIX objects of one member record: new shared ones, the incident, its links."""
@@ -129,7 +144,9 @@ class BundleWriter:
                 pattern_id = stix_id("attack-pattern", technique["attack_id"])
             if pattern_id not in self.written:
                 out += self._once(self._attack_pattern(pattern_id, technique))
-            out.append(self._relationship(incident.id, "uses", pattern_id))
+            out.append(
+                self._relationship(incident.id, "uses", pattern_id, **self._provenance(technique))
+            )
         for actor in record["threat_actors"]:
             actor_id, new = self._actor(actor)
             out += new

@@ -97,9 +97,13 @@ class IncidentQuerySet(models.QuerySet):
             .prefetch_related(
                 "sources",
                 "motives",
+                # The techniques through their links: each says how it is known (reported
+                # or derived from VERIS). Read them with Incident.technique_list().
                 models.Prefetch(
-                    "techniques",
-                    Technique.objects.select_related("parent").prefetch_related("tactics"),
+                    "technique_links",
+                    IncidentTechnique.objects.select_related(
+                        "technique", "technique__parent"
+                    ).prefetch_related("technique__tactics"),
                 ),
                 models.Prefetch("threat_actors", ThreatActor.objects.select_related("actor_type")),
             )
@@ -165,7 +169,11 @@ class Incident(CleanText):
 
     # Members only (see incidents.presenters).
     motives = models.ManyToManyField(Motive, blank=True, related_name="incidents")
-    techniques = models.ManyToManyField(Technique, blank=True, related_name="incidents")
+    # Each link says whether a source reported the technique or the VERIS importer derived
+    # it through the VERIS-to-ATT&CK mapping (IncidentTechnique).
+    techniques = models.ManyToManyField(
+        Technique, blank=True, related_name="incidents", through="IncidentTechnique"
+    )
     threat_actors = models.ManyToManyField(ThreatActor, blank=True, related_name="incidents")
 
     objects = IncidentManager()
@@ -226,6 +234,11 @@ class Incident(CleanText):
 
     def get_absolute_url(self):
         return reverse("incidents:incident_detail", args=[self.slug])
+
+    def technique_list(self) -> list["IncidentTechnique"]:
+        """Members only: the incident's technique links (``link.technique``, its provenance)
+        by ATT&CK ID; prefetched by ``for_member_detail()``."""
+        return sorted(self.technique_links.all(), key=lambda link: link.technique.attack_id)
 
     def save(self, *args, **kwargs):
         if self.date and self.date_precision != DatePrecision.DAY:
@@ -302,6 +315,82 @@ def format_incident_date(value, precision):
     if precision == DatePrecision.MONTH:
         return f"{value:%b %Y}"
     return f"{value.day} {value:%b %Y}"
+
+
+class TechniqueProvenance(models.TextChoices):
+    REPORTED = "reported", "Reported"
+    DERIVED = "derived", "Derived from VERIS"
+
+
+class IncidentTechnique(CleanText):
+    """An ATT&CK technique of an incident (members only), and how the catalogue knows it:
+    reported by a source (staff, demo data) or derived by the VERIS importer from the
+    record's action enumerations through the VERIS-to-ATT&CK mapping (``derived_from``).
+    One link per technique: a technique both reported and derived is reported."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="technique_links")
+    technique = models.ForeignKey(
+        Technique, on_delete=models.CASCADE, related_name="incident_links"
+    )
+    provenance = models.CharField(
+        max_length=8,
+        choices=TechniqueProvenance.choices,
+        default=TechniqueProvenance.REPORTED,
+        help_text="Reported by a source, or derived from the VERIS record through the mapping",
+    )
+    derived_from = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text='The VERIS enumerations that mapped to it, "; "-separated '
+        '("action.malware.variety.Ransomware"); empty for a reported technique',
+    )
+
+    class Meta:
+        # The table Django made for the plain many-to-many (migration 0018 kept it).
+        db_table = "incidents_incident_techniques"
+        unique_together = [("incident", "technique")]
+        verbose_name = "technique"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(provenance__in=TechniqueProvenance.values),
+                name="incidenttechnique_provenance_valid",
+            ),
+            # What a derived link was derived from means nothing on a reported one.
+            models.CheckConstraint(
+                condition=Q(provenance=TechniqueProvenance.DERIVED) | Q(derived_from=""),
+                name="incidenttechnique_reported_not_derived",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.technique_id} of incident {self.incident_id} ({self.provenance})"
+
+    def clean(self):
+        if self.provenance == TechniqueProvenance.REPORTED:
+            self.derived_from = ""
+
+    def save(self, *args, **kwargs):
+        self.clean()  # a derived link staff mark reported drops what it was derived from
+        super().save(*args, **kwargs)
+
+    @property
+    def is_derived(self):
+        return self.provenance == TechniqueProvenance.DERIVED
+
+    @property
+    def derived_from_list(self) -> list[str]:
+        return split_derived_from(self.derived_from) if self.is_derived else []
+
+
+DERIVED_FROM_SEPARATOR = "; "
+
+
+def split_derived_from(value: str) -> list[str]:
+    return [v for v in (value or "").split(DERIVED_FROM_SEPARATOR) if v]
+
+
+def join_derived_from(values) -> str:
+    return DERIVED_FROM_SEPARATOR.join(sorted(set(values)))[:1000]
 
 
 class Impact(models.TextChoices):

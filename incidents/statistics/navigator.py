@@ -102,13 +102,18 @@ def statistics_layer(chart, params, *, version="") -> dict:
     )
 
 
-def used_layer(name: str, description: str, techniques, comment: str, *, version="") -> dict:
+def used_layer(
+    name: str, description: str, techniques, comment: str, *, version="", comments=None
+) -> dict:
     """Techniques used by one incident or one actor, each scored 1 under each of its tactics.
 
-    ``techniques``: Technique rows with their tactics prefetched.
+    ``techniques``: Technique rows with their tactics prefetched. ``comments``: ATT&CK ID ->
+    the comment of that technique instead of ``comment`` (an incident's derived techniques:
+    "Used in this incident, derived from VERIS: action.malware.variety.Ransomware").
     """
+    comments = comments or {}
     scored = [
-        Scored(t.attack_id, tactic.shortname, 1, comment)
+        Scored(t.attack_id, tactic.shortname, 1, comments.get(t.attack_id, comment))
         for t in sorted(techniques, key=lambda t: t.attack_id)
         for tactic in sorted(t.tactics.all(), key=lambda tactic: tactic.order)
     ]

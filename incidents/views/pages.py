@@ -129,13 +129,21 @@ def incident_layer(request, slug):
     if not is_member(request.user):
         raise NotFound(MEMBERS_LAYER)
     incident = get_incident_for_viewer(request.user, slug, member=True)
+    links = incident.technique_list()
     layer = navigator.used_layer(
         f"Cyber Incident Portal: {incident.organisation.name} ({incident.slug})",
         f"The ATT&CK techniques of the incident {incident.get_absolute_url()} "
-        "(Cyber Incident Portal), each under its tactics.",
-        incident.techniques.all(),
+        "(Cyber Incident Portal), each under its tactics; a comment says which were "
+        "derived from VERIS through the mapping rather than reported.",
+        [link.technique for link in links],
         "Used in this incident",
         version=navigator.attack_version(),
+        comments={
+            link.technique.attack_id: "Used in this incident, "
+            + presenters.derived_text(True, link.derived_from_list)
+            for link in links
+            if link.is_derived
+        },
     )
     return layer_response(layer, f"incident-{incident.slug}-attack-layer.json")
 

@@ -163,6 +163,8 @@ class ParsedIncident:
     # (name, category, variety) of each actor the record names (``actor.*.name``).
     named_actors: set[tuple[str, str, str]] = field(default_factory=set)
     techniques: set[str] = field(default_factory=set)
+    # ATT&CK id -> the VERIS enumerations that mapped to it ("action.malware.variety.Ransomware").
+    derived_from: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     sources: list[SourceRef] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
@@ -256,8 +258,10 @@ def parse_record(
             for key in ("variety", "vector"):
                 for value in _list(details.get(key)):
                     if isinstance(value, str) and value.lower() not in UNKNOWN_VALUES:
-                        capability = f"action.{category}.{key}.{value}".lower()
-                        parsed.techniques |= technique_map.get(capability, set())
+                        enumeration = services.clean_text(f"action.{category}.{key}.{value}")
+                        for technique in technique_map.get(enumeration.lower(), ()):
+                            parsed.techniques.add(technique)
+                            parsed.derived_from[technique].add(enumeration)
     return parsed
 
 

@@ -15,12 +15,15 @@ from ...models import (
     CIAPosture,
     Dataset,
     Incident,
+    IncidentTechnique,
     Organisation,
     OrganisationAlias,
     Source,
     Technique,
+    TechniqueProvenance,
     ThreatActor,
 )
+from ...models.incident import join_derived_from
 from ..base import ImportReport, Problem
 from .map import ACTOR_TYPES, ParsedIncident, actor_name
 
@@ -379,7 +382,6 @@ class VerisImporter:
         touched = set()
         for through, column, wanted_of in (
             (Incident.motives.through, "motive_id", self._motive_ids),
-            (Incident.techniques.through, "technique_id", self._technique_ids),
             (Incident.threat_actors.through, "threatactor_id", self._actor_ids),
         ):
             have = set(
@@ -394,13 +396,48 @@ class VerisImporter:
                         rows.append(through(incident_id=pk, **{column: other}))
                         touched.add(pk)
             through.objects.bulk_create(rows, batch_size=1000)
+        return touched | self._write_techniques(chunk, existing, ids)
+
+    def _write_techniques(self, chunk, existing, ids) -> set[int]:
+        """Techniques the mapping derives from the record's actions, marked derived with the
+        VERIS enumerations that mapped to them. A technique staff recorded as reported stays
+        reported (a source said so; the mapping only agrees); a derived one whose
+        enumerations changed is updated; none is removed."""
+        have = {
+            (link.incident_id, link.technique_id): link
+            for link in IncidentTechnique.objects.filter(incident_id__in=ids).only(
+                "incident_id", "technique_id", "provenance", "derived_from"
+            )
+        }
+        create, update, touched = [], [], set()
+        for p in chunk:
+            pk = existing[p.external_id].pk
+            for attack_id, enumerations in sorted(p.derived_from.items()):
+                technique_id = self.techniques.get(attack_id)
+                if technique_id is None:
+                    continue
+                derived_from = join_derived_from(enumerations)
+                link = have.get((pk, technique_id))
+                if link is None:
+                    link = IncidentTechnique(
+                        incident_id=pk,
+                        technique_id=technique_id,
+                        provenance=TechniqueProvenance.DERIVED,
+                        derived_from=derived_from,
+                    )
+                    have[(pk, technique_id)] = link
+                    create.append(link)
+                    touched.add(pk)
+                elif link.is_derived and link.derived_from != derived_from and link.pk:
+                    link.derived_from = derived_from
+                    update.append(link)
+                    touched.add(pk)
+        IncidentTechnique.objects.bulk_create(create, batch_size=1000)
+        IncidentTechnique.objects.bulk_update(update, ["derived_from"], batch_size=1000)
         return touched
 
     def _motive_ids(self, p):
         return {self.motives[m] for m in p.motives if m in self.motives}
-
-    def _technique_ids(self, p):
-        return {self.techniques[t] for t in p.techniques if t in self.techniques}
 
     def _actor_ids(self, p):
         ids = {self.actors[f"veris:{c}:{v}:{k}".lower()] for c, v, k in p.actors}
