@@ -1,4 +1,4 @@
-"""Migration 0016: Incident.techniques gets its through model (IncidentTechnique) in place.
+"""Migration 0018: Incident.techniques gets its through model (IncidentTechnique) in place.
 
 Run forward and backward on this database (SQLite or PostgreSQL) with Django's
 MigrationExecutor: every link made by the plain many-to-many is kept; links of incidents
