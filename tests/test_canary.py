@@ -8,6 +8,7 @@ tests/test_canary_members_first.py has members crawl first (they must find every
 canary) and fill the caches the non-members then crawl.
 """
 
+import datetime
 import re
 from collections import Counter, deque
 from urllib.parse import urljoin, urlsplit
@@ -40,6 +41,8 @@ MAX_PAGES = 400
 # Links found on pages: at most this many query strings per address (filter links multiply:
 # every chart bar and chip is one), so the crawl reaches every distinct page before the cap.
 QUERY_VARIANTS = 6
+
+RECURRING_VICTIM = "/organisations/linked-victim-0/"
 
 EXTRA_URLS = [
     "/",
@@ -156,6 +159,9 @@ EXTRA_URLS = [
     "/organisations/?q=canaryalias0",
     "/organisations/?sort=incidents",
     "/contact/?topic=correction",
+    # A recurring victim: its page draws its timeline (public), its actor's page draws the
+    # actor's (members only).
+    RECURRING_VICTIM,
 ]
 # Channels whose content must have been read (a 200), not just their address reached, in
 # every non-member's crawl; signed-in non-members' own pages too.
@@ -177,6 +183,8 @@ READ_BY_EVERY_NON_MEMBER = {
     "incidents:tactic_hub",
     "incidents:technique_hub",
     "incidents:organisation_list",
+    "incidents:organisation_detail",
+    "incidents:actor_detail",
     "about",
     "methodology",
     "contact",
@@ -255,6 +263,16 @@ def canaries(db):
             notes=f"CanaryCiaNotes{n}",
         )
         SourceFactory(incident=incident)
+        if n == 0:
+            # A second incident of the victim and the actor: both pages have a timeline.
+            assert org.get_absolute_url() == RECURRING_VICTIM
+            IncidentFactory(
+                organisation=org,
+                country="FR",
+                date=datetime.date(2019, 1, 1),
+                date_precision="year",
+                threat_actors=[actor],
+            )
         gated += [
             f"CanaryTactic{n}",
             f"T99{n}0",
@@ -360,6 +378,8 @@ def assert_no_canary_reached(kind, responses, canaries):
         body = responses[actor_path].body
         for text in linked:
             assert text.encode() not in body, f"actor page {actor_path} reveals {text!r}"
+    # The crawl read a timeline (a recurring victim's, public), so its marks were checked.
+    assert b'id="timeline-h"' in responses[RECURRING_VICTIM].body, kind
 
 
 @pytest.mark.parametrize("kind", NON_MEMBERS)
