@@ -8,6 +8,7 @@ tests/test_canary_members_first.py has members crawl first (they must find every
 canary) and fill the caches the non-members then crawl.
 """
 
+import datetime
 import re
 from collections import Counter, deque
 from urllib.parse import urljoin, urlsplit
@@ -42,6 +43,8 @@ MAX_PAGES = 400
 # Links found on pages: at most this many query strings per address (filter links multiply:
 # every chart bar and chip is one), so the crawl reaches every distinct page before the cap.
 QUERY_VARIANTS = 6
+
+RECURRING_VICTIM = "/organisations/plain-victim/"
 
 EXTRA_URLS = [
     "/",
@@ -163,6 +166,8 @@ EXTRA_URLS = [
     "/organisations/?q=canaryalias0",
     "/organisations/?sort=incidents",
     "/contact/?topic=correction",
+    # A recurring victim: its page draws its timeline.
+    RECURRING_VICTIM,
 ]
 # Channels whose content must have been read (a 200), not just their address reached, in
 # every non-member's crawl; signed-in non-members' own pages too.
@@ -184,6 +189,8 @@ READ_BY_EVERY_NON_MEMBER = {
     "incidents:tactic_hub",
     "incidents:technique_hub",
     "incidents:organisation_list",
+    "incidents:organisation_detail",
+    "incidents:actor_detail",
     "about",
     "methodology",
     "contact",
@@ -308,8 +315,19 @@ def canaries(db):
     )
     mitre_technique = TechniqueFactory(attack_id="T1566", name="Phishing", tactics=[mitre_tactic])
     incident.techniques.add(mitre_technique)
-    # A victim with no actor, and a draft that only staff may see.
-    IncidentFactory(organisation__name="Plain Victim")
+    # A recurring victim: two incidents of one actor (no other gated value), so the victim's
+    # page draws its timeline for everyone and the actor's page its own for members only.
+    timeline_actor = ThreatActorFactory(name="Timeline Actor")
+    plain = IncidentFactory(organisation__name="Plain Victim", threat_actors=[timeline_actor])
+    assert plain.organisation.get_absolute_url() == RECURRING_VICTIM
+    IncidentFactory(
+        organisation=plain.organisation,
+        date=datetime.date(2019, 1, 1),
+        date_precision="year",
+        threat_actors=[timeline_actor],
+    )
+    link_texts.append((timeline_actor.get_absolute_url(), ["Plain Victim", plain.slug]))
+    # A draft that only staff may see.
     draft = IncidentFactory(
         status="draft",
         organisation__name="CanaryDraftVictim",
@@ -380,6 +398,10 @@ def assert_no_canary_reached(kind, responses, canaries):
         body = responses[actor_path].body
         for text in linked:
             assert text.encode() not in body, f"actor page {actor_path} reveals {text!r}"
+    # The crawl read a timeline (a recurring victim's, public), so its marks were checked;
+    # and the actor's page with none of its own (members only).
+    assert b'id="timeline-h"' in responses[RECURRING_VICTIM].body, kind
+    assert b'id="timeline-h"' not in responses[canaries["actor_links"][-1][0]].body, kind
 
 
 @pytest.mark.parametrize("kind", NON_MEMBERS)

@@ -30,6 +30,8 @@ def assert_members_find_every_canary(kind, responses, canaries):  # noqa: F811
     for actor_path, linked in canaries["actor_links"]:
         for text in linked:
             assert text.encode() in responses[actor_path].body, (kind, actor_path, text)
+    # The actor of two incidents: members read its timeline.
+    assert b'id="timeline-h"' in responses[canaries["actor_links"][-1][0]].body, kind
     draft_seen = all(c.encode() in everything for c in canaries["draft"])
     assert draft_seen == (kind == "staff"), kind
     # A response holding a gated value must never be kept by a shared (proxy) cache.

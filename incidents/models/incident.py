@@ -81,6 +81,15 @@ class IncidentQuerySet(models.QuerySet):
             models.Prefetch("threat_actors", ThreatActor.objects.only("name", "slug")),
         )
 
+    def for_timeline(self):
+        """A timeline's incidents (incidents.statistics.timelines), oldest first: the date
+        as far as it is known, the summary and the victim's name (public fields only)."""
+        return (
+            self.select_related("organisation")
+            .only("slug", "date", "date_precision", "summary", "status", "organisation__name")
+            .order_by("date", "pk")
+        )
+
     def for_public_detail(self):
         return (
             self.select_related("organisation", "sector", "dataset")

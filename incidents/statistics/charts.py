@@ -10,6 +10,7 @@ Okabe-Ito blue, in steps of opacity: readable with any colour vision.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 BLUE = "#0072B2"
@@ -18,6 +19,7 @@ INK = "#15202b"
 BARS_WIDTH = 400  # narrow enough to stay readable when a phone scales it down
 COLUMNS_WIDTH = 480
 MAX_TICKS = 6
+MAX_MONTH_TICKS = 3  # "Mar 2021" is twice as long as "2021"
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def columns(chart: Chart, finder_url: str) -> dict:
     plot_height = height - bottom - plot_top
     count = max(len(chart.rows), 1)
     slot = (COLUMNS_WIDTH - left - right) / count
-    step = max(1, math.ceil(count / MAX_TICKS))
+    ticks = _ticks(chart.rows)
     top = max((r.values[0] for r in chart.rows), default=0)
     items = []
     for i, row in enumerate(chart.rows):
@@ -133,7 +135,8 @@ def columns(chart: Chart, finder_url: str) -> dict:
                 "height": f"{h:.1f}",
                 "hit_x": f"{x:.1f}",
                 "hit_width": f"{slot:.1f}",
-                "tick": i % step == 0,
+                "tick": i in ticks,
+                "tick_label": ticks.get(i, ""),
                 "tick_x": f"{x + slot / 2:.1f}",
             }
         )
@@ -159,6 +162,26 @@ def columns(chart: Chart, finder_url: str) -> dict:
         "top_label": _compact(top),
         "axis_x": COLUMNS_WIDTH - right,
     }
+
+
+MONTH_KEY = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _ticks(rows) -> dict[int, str]:
+    """The columns labelled on a time line's axis, with their labels: at most MAX_TICKS,
+    short enough not to overlap when a phone scales the chart down. Months are labelled
+    by year, at each January ("2021"), when the line spans two Januaries or more; a
+    shorter run of months gets at most MAX_MONTH_TICKS labels ("Mar 2021")."""
+    months = [MONTH_KEY.match(row.key) for row in rows]
+    if rows and all(months):
+        januaries = [i for i, m in enumerate(months) if m[2] == "01"]
+        if len(januaries) >= 2:
+            step = math.ceil(len(januaries) / MAX_TICKS)
+            return {i: months[i][1] for i in januaries[::step]}
+        step = max(1, math.ceil(len(rows) / MAX_MONTH_TICKS))
+    else:
+        step = max(1, math.ceil(len(rows) / MAX_TICKS))
+    return {i: row.label for i, row in enumerate(rows) if i % step == 0}
 
 
 def heatmap(chart: Chart, finder_url: str) -> dict:

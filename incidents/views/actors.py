@@ -18,7 +18,7 @@ from ..http import NotFound
 from ..models import Incident, ThreatActor
 from ..search import clean_query
 from ..statistics import navigator
-from .pages import MEMBERS_LAYER, page_number, page_of, paginate
+from .pages import MEMBERS_LAYER, page_number, page_of, paginate, timeline_context
 from .statistics import layer_response
 
 ACTORS_PER_PAGE = 50
@@ -83,17 +83,14 @@ def actor_detail(request, slug):
     actor = get_actor_for_viewer(request.user, slug, member=member)
     context = {"actor": presenters.actor_public(actor), "gated": None}
     if member:
-        incidents = (
-            Incident.objects.visible_to(request.user)
-            .filter(threat_actors=actor)
-            .for_public_list()
-            .newest_first()
-        )
-        page = paginate(request, incidents)
+        # Which incidents an actor is linked to is gated: built for members only.
+        linked = Incident.objects.visible_to(request.user).filter(threat_actors=actor)
+        page = paginate(request, linked.for_public_list().newest_first())
         context.update(
             gated=presenters.actor_gated(actor),
             page=page,
             rows=[presenters.incident_row(i) for i in page],
+            timeline=timeline_context(linked, title="victim", finder_params={"actor": actor.slug}),
         )
     return render(request, "incidents/actor_detail.html", context)
 

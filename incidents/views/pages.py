@@ -16,7 +16,7 @@ from accounts.access import is_member
 from .. import caching, filters, presenters, search
 from ..http import INVALID_PAGE, NotFound
 from ..models import Incident, Organisation
-from ..statistics import navigator
+from ..statistics import navigator, timelines
 from .statistics import layer_response
 
 MAX_PAGE_PARAM_LENGTH = 12
@@ -214,13 +214,14 @@ def organisation_detail(request, slug):
         if target := merged_organisation_url(request.user, slug):
             return redirect(target, permanent=True)
         raise
-    incidents = (
-        Incident.objects.visible_to(request.user)
-        .filter(organisation=organisation)
-        .for_public_list()
-        .newest_first()
-    )
-    page = paginate(request, incidents)
+    visible = Incident.objects.visible_to(request.user).filter(organisation=organisation)
+    page = paginate(request, visible.for_public_list().newest_first())
+    # A recurring victim's incidents on a time axis (public fields only).
+    timeline = None
+    if organisation.incident_count >= timelines.MIN_INCIDENTS:
+        timeline = timeline_context(
+            visible, title="summary", finder_params={"organisation": organisation.slug}
+        )
     return render(
         request,
         "incidents/organisation_detail.html",
@@ -231,5 +232,16 @@ def organisation_detail(request, slug):
             "admin_url": reverse("admin:incidents_organisation_change", args=[organisation.pk]),
             "page": page,
             "rows": [presenters.incident_row(i) for i in page],
+            "timeline": timeline,
         },
     )
+
+
+def timeline_context(incidents, *, title, finder_params):
+    """What _timeline.html draws of ``incidents`` (already what the viewer may see); None
+    when there are fewer than two to place on a time axis."""
+    timeline = timelines.build(incidents, title=title, finder_params=finder_params)
+    if timeline.total < timelines.MIN_INCIDENTS:
+        return None
+    drawing = timelines.drawing(timeline, reverse("incidents:incident_list"))
+    return {"timeline": timeline, "drawing": drawing}

@@ -28,6 +28,7 @@ PAGES = {
     "incident": MITSUBISHI,
     "organisation": "/organisations/mitsubishi-electric-corporation/",
     "actor": "/actors/bronze-butler/",
+    "actor-timeline": "/actors/apt29/",  # two incidents: a timeline for members
     "login": "/accounts/login/",
     "membership": "/accounts/membership/",
     "api-tokens": "/accounts/tokens/",

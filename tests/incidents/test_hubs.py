@@ -3,6 +3,7 @@ charts for members only), and ATT&CK's tactics and techniques (ATT&CK's own know
 everyone; the incidents using them for members only)."""
 
 import datetime
+import re
 
 import pytest
 from django.core.cache import caches
@@ -193,3 +194,20 @@ def test_a_visitors_hub_is_byte_identical_whatever_members_parameters_are_sent(w
         plain = client.get(url).content
         caches["pages"].clear()  # rendered again, not served from the page cache
         assert client.get(f"{url}?{probe}").content == plain, url
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "member"])
+def test_hubs_and_the_statistics_page_draw_charts_through_one_include(world, kind):
+    client = client_for(kind)
+    pages = {}
+    for url in ("/countries/GB/", "/statistics/?country=GB"):
+        caches["pages"].clear()  # rendered now, so the templates it uses are recorded
+        response = client.get(url)
+        names = {t.name for t in response.templates}
+        assert "incidents/statistics/_chart_grid.html" in names, url
+        assert "incidents/statistics/_member_charts.html" in names, url
+        pages[url] = response.content.decode()
+    # The same chart of the same selection is the same markup on both pages.
+    figure = re.compile(r'<figure class="chart[^"]*" id="chart-years".*?</figure>', re.S)
+    hub, statistics = (figure.search(html) for html in pages.values())
+    assert hub and statistics and hub[0] == statistics[0]

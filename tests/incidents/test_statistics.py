@@ -327,6 +327,54 @@ def test_log_scale_axis_is_labelled_compactly():
     assert 0 < float(small["height"]) < float(large["height"])
 
 
+def month_chart(first: datetime.date, count: int):
+    from incidents.statistics.charts import Chart, Row
+
+    rows, year, month = [], first.year, first.month
+    for _ in range(count):
+        start = datetime.date(year, month, 1)
+        rows.append(Row(f"{start:%b %Y}", (1,), "", f"{start:%Y-%m}"))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return Chart("months", "t", "c", "Month", ("Incidents",), tuple(rows), layout="columns")
+
+
+def axis_labels(chart):
+    from incidents.statistics.charts import columns
+
+    return [
+        (i, c["tick_label"])
+        for i, c in enumerate(columns(chart, "/incidents/")["items"])
+        if c["tick"]
+    ]
+
+
+def test_a_long_month_axis_is_labelled_by_year_at_each_january():
+    # 60 months from May 2020: "Mar 2021"-long labels every ten columns overlapped on a
+    # phone; the years, at their Januaries, fit.
+    labels = axis_labels(month_chart(datetime.date(2020, 5, 1), 60))
+    assert labels == [(8, "2021"), (20, "2022"), (32, "2023"), (44, "2024"), (56, "2025")]
+
+
+def test_a_long_month_axis_keeps_at_most_six_year_labels():
+    labels = axis_labels(month_chart(datetime.date(2001, 1, 1), 12 * 14))
+    assert 2 <= len(labels) <= 6
+    assert all(re.fullmatch(r"\d{4}", label) for _, label in labels)
+    assert all(i % 12 == 0 for i, _ in labels)  # Januaries only
+
+
+def test_a_short_month_axis_names_at_most_three_months():
+    labels = axis_labels(month_chart(datetime.date(2022, 3, 1), 10))  # one January only
+    assert labels == [(0, "Mar 2022"), (4, "Jul 2022"), (8, "Nov 2022")]
+
+
+def test_a_year_axis_is_labelled_as_before():
+    from incidents.statistics.charts import Chart, Row
+
+    rows = tuple(Row(str(y), (1,), "", str(y)) for y in range(2000, 2012))
+    chart = Chart("years", "t", "c", "Year", ("Incidents",), rows, layout="columns")
+    assert axis_labels(chart) == [(i, str(2000 + i)) for i in range(0, 12, 2)]
+
+
 def test_attack_matrix_counts_techniques_under_each_tactic(world):
     response = client_for("member").get("/statistics/attack-matrix.csv")
     assert response.status_code == 200
