@@ -23,6 +23,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -269,6 +270,84 @@ class WholePage:
         if self.shared and status == 200 and not self.request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
             pages().set(self.key, html, timeout)
         return HttpResponse(html, status=status)
+
+
+# base.html's parts that are one viewer's: who is signed in (with their CSRF token) and
+# their messages. ViewerPage renders them for each request around a shared page.
+VIEWER_PARTS = {"account": "includes/_account_nav.html", "messages": "includes/_messages.html"}
+
+
+class ViewerPage(WholePage):
+    """A page that is the same for every viewer of one audience but for base.html's
+    viewer parts (VIEWER_PARTS).
+
+    Anonymous visitors with no message waiting get the whole page (``WholePage``).
+    Anyone else gets the page of their audience, rendered once with ``render_shared``
+    (no request: the viewer's parts left as marked slots) and cached like the context
+    it is rendered from, and only their own parts rendered for their request. A member's
+    statistics page is ~300 KB: rendering it around the viewer's header, or reading its
+    context, on every request was what a member's page cost (docs/performance.md)::
+
+        page = ViewerPage(request, "statistics", [query])
+        if page.html is not None:
+            return page.response()
+        return page.render_for("incidents/statistics/statistics.html", audience, context)
+
+    ``context()`` returns (the page's context, seconds it may be kept); it is called once
+    per audience, ``parts`` and catalogue version while cached, and holds nothing of a
+    viewer's (render_shared refuses it).
+    """
+
+    def __init__(self, request, kind: str, parts):
+        super().__init__(request, kind, parts)
+        self.kind = kind
+        self.parts = list(parts)
+
+    def render_for(self, template_name: str, viewer_audience: str, context) -> HttpResponse:
+        if self.shared:
+            page_context, timeout = cached_for(
+                f"{self.kind}-context", viewer_audience, self.parts, context
+            )
+            return self.render(template_name, page_context, timeout=timeout)
+        path = self.request.path
+        pieces, _timeout = cached_for(
+            f"{self.kind}-shell",
+            viewer_audience,
+            [*self.parts, path],
+            lambda: self._shell(template_name, viewer_audience, context, path),
+        )
+        return HttpResponse(b"".join(self._filled(pieces)))
+
+    def _shell(self, template_name, viewer_audience, context, path):
+        """The page with a slot for each viewer part: (text, part name, text, ...) as
+        bytes and names, and how long it may be kept."""
+        page_context, timeout = cached_for(
+            f"{self.kind}-context", viewer_audience, self.parts, context
+        )
+        # base.html marks each slot <!--viewer-part-TOKEN:name-->, with a token no
+        # catalogue text can hold, so only its slots are filled.
+        token = secrets.token_hex(16)
+        mark = f"<!--viewer-part-{token}:"
+        html = render_shared(
+            template_name,
+            page_context,
+            viewer_slot=token,
+            page_path=path,
+            site_url=settings.SITE_URL,
+        )
+        first, *rest = html.split(mark)
+        pieces = [first.encode()]
+        for piece in rest:
+            name, text = piece.split("-->", 1)
+            pieces += [name, text.encode()]
+        return tuple(pieces), timeout
+
+    def _filled(self, pieces):
+        for i, piece in enumerate(pieces):
+            if i % 2:
+                yield render_to_string(VIEWER_PARTS[piece], None, self.request).encode()
+            else:
+                yield piece
 
 
 def connect_signals():

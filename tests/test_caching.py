@@ -1,6 +1,8 @@
 """Pages that depend on who is looking are never stored by shared caches."""
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import IncidentFactory, ThreatActorFactory
@@ -290,3 +292,63 @@ def test_process_memory_forgets_the_least_recently_used_first_and_remembers_none
     memory.get_or_set("c", compute("c"))  # forgets "b", the least recently used
     assert memory.get_or_set("b", compute("b2")) == "b2"
     assert computed == [None, "b", "c", "b2"]
+
+
+@pytest.mark.parametrize("path", ["/statistics/", "/statistics/?year=2021", "/countries/FR/"])
+def test_a_members_page_is_shared_by_members_each_with_their_own_header(
+    db, path, django_assert_max_num_queries
+):
+    """A member's statistics page or hub is rendered once per audience and query
+    (caching.ViewerPage); each member's request renders only their header into it."""
+    import datetime
+
+    from incidents import caching
+    from tests.factories import SubscriptionFactory
+
+    IncidentFactory(country="FR", date=datetime.date(2021, 5, 1))
+    first = SubscriptionFactory(user__email="first-member@example.org").user
+    second = SubscriptionFactory(user__email="second-member@example.org").user
+    clients = {}
+    for user in (first, second):
+        clients[user.email] = client = Client()
+        client.force_login(user)
+    first_page = clients[first.email].get(path).content.decode()
+    # The second member's request: their session, their user, their membership; nothing
+    # of the page is counted or rendered again.
+    with django_assert_max_num_queries(3):
+        second_page = clients[second.email].get(path).content.decode()
+    assert "first-member@example.org" in first_page
+    assert "second-member@example.org" in second_page
+    assert "first-member@example.org" not in second_page
+    assert 'name="csrfmiddlewaretoken"' in second_page
+    assert without_header(first_page) == without_header(second_page)
+    assert f'rel="canonical" href="{settings.SITE_URL}{path.split("?")[0]}"' in second_page
+    # What is cached holds no viewer's header: only the slots for it.
+    shells = [v for k, v in caching.pages()._cache.items() if "-shell:member:" in k]
+    assert shells
+    for stored in shells:
+        blob = repr(stored)
+        assert "member@example.org" not in blob and "csrfmiddlewaretoken" not in blob
+
+
+def without_header(html: str) -> str:
+    start = html.index('<div class="account-nav">')
+    return html[:start] + html[html.index("</header>", start) :]
+
+
+def test_a_message_waiting_is_shown_on_a_page_shared_by_an_audience(db):
+    from allauth.account.models import EmailAddress
+
+    from tests.factories import UserFactory
+
+    IncidentFactory()
+    Client().get("/statistics/")  # the visitors' whole page, cached
+    user = UserFactory()
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    client = Client()
+    client.force_login(user)
+    client.get("/statistics/")  # the public audience's shared page, cached
+    client.post(reverse("account_logout"))  # "You have signed out." waits for the next page
+    assert "You have signed out." in client.get("/statistics/").content.decode()
+    assert "You have signed out." not in client.get("/statistics/").content.decode()
+    assert "You have signed out." not in Client().get("/statistics/").content.decode()

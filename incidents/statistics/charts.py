@@ -226,7 +226,8 @@ def heatmap(chart: Chart, finder_url: str) -> dict:
     }
 
 
-MATRIX_SHOWN = 12  # techniques per tactic on the page; the CSV and the layer hold all
+MATRIX_SHOWN = 12  # techniques per tactic on the page and in its data table; the CSV and
+# the layer hold all (every technique in the table made a member's page 400 KB: issue 12)
 HEAT_LEVELS = 5
 # The levels' colours (static/css/site.css .heat-N has the same), for the Navigator layer.
 HEAT_COLOURS = ("#e6f1f8", "#b3d4ea", "#80b8dc", "#0072b2", "#004a75")
@@ -271,7 +272,12 @@ def matrix(chart: Chart, finder_url: str) -> dict:
             )
         else:
             column["more"] += 1
-    return {"tactics": tactics, "legend": heat_legend(top)}
+    return {
+        "tactics": tactics,
+        "legend": heat_legend(top),
+        "more": sum(column["more"] for column in tactics),
+        "shown": MATRIX_SHOWN,
+    }
 
 
 LAYOUTS = {"bars": bars, "columns": columns, "heatmap": heatmap, "matrix": matrix}

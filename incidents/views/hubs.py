@@ -117,16 +117,16 @@ def facet_hub(request, kind, value):
 
 
 def audience_page(request, kind, parts, template, body):
-    """A page counted per audience: whole for visitors; otherwise its context, from
-    ``body(user, member)`` as (context, how long it may be kept), cached per audience."""
-    page = caching.WholePage(request, kind, parts)
+    """A page counted per audience: whole for visitors; otherwise the page of the
+    viewer's audience with their header (caching.ViewerPage), from ``body(user,
+    member)`` as (context, how long it may be kept), cached per audience."""
+    page = caching.ViewerPage(request, kind, parts)
     if page.html is not None:
         return page.response()
     member = is_member(request.user)
-    context, timeout = caching.cached_for(
-        kind, caching.audience(request.user), parts, partial(body, request.user, member)
+    return page.render_for(
+        template, caching.audience(request.user), partial(body, request.user, member)
     )
-    return page.render(template, context, timeout=timeout)
 
 
 def facet_hub_body(user, kind, value, *, member):

@@ -68,16 +68,19 @@ def statistics(request):
         )
     params = counted_params(filterset)
     query = filters.encode(params)
-    page = caching.WholePage(request, "statistics", [query])
+    page = caching.ViewerPage(request, "statistics", [query])
     if page.html is not None:
         return page.response()
-    body, timeout = caching.cached_for(
-        "statistics",
+    return page.render_for(
+        "incidents/statistics/statistics.html",
         caching.audience(request.user),
-        [query],
-        partial(render_body, request.user, params, member=member),
+        partial(page_context, request.user, params, member=member),
     )
-    return page.render("incidents/statistics/statistics.html", {"body_html": body}, timeout=timeout)
+
+
+def page_context(user, params, *, member):
+    body, timeout = render_body(user, params, member=member)
+    return {"body_html": body}, timeout
 
 
 def render_body(user, params, *, member):
