@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,6 +31,18 @@ FORMATS = {
     "stix.json": ("application/stix+json;version=2.1", "stix.json", True),
 }
 REMAINING_HEADER = "X-Export-Rows-Remaining"
+
+
+def _rows(selected, make_record, base_url):
+    """The export records, read in chunks from one server-side cursor in a transaction.
+
+    Outside a transaction Django declares the cursor WITH HOLD, and PostgreSQL then runs
+    the whole query before the first row comes back (and keeps the result in a temporary
+    file): a 1,000,000-row export would wait for all of it before the first row.
+    """
+    with transaction.atomic(using=selected.db):
+        for incident in selected.iterator(chunk_size=settings.EXPORT_CHUNK_SIZE):
+            yield make_record(incident, base_url)
 
 
 def _error(request, status, title, message, **headers):
@@ -93,10 +106,7 @@ def incident_export(request, fmt):
     selected = incidents.for_export(member=member).order_by(*filters.SORTS[sort])[:rows]
     base_url = request.build_absolute_uri("/")[:-1]
     make_record = records.member_record if member else records.public_record
-    rows_out = (
-        make_record(incident, base_url)
-        for incident in selected.iterator(chunk_size=settings.EXPORT_CHUNK_SIZE)
-    )
+    rows_out = _rows(selected, make_record, base_url)
     statement = records.licence(Dataset.objects.order_by("name"), member=member)
     if fmt == "csv":
         body = csvfile.stream(rows_out, member=member)
