@@ -4,6 +4,7 @@
 # first: DATA_ONLY=1 bash bench/load_benchmark.sh). Usage:
 #   bash bench/export_benchmark.sh                       # 1,000,000 incidents
 #   COUNT=100000 FILTER='sector=healthcare' bash bench/export_benchmark.sh
+#   PUBLIC_MIB=100 RUNS=1 bash bench/export_benchmark.sh  # the first 100 MiB of the public CSV
 # Each row is one download by bench/export_client.py: time to the headers and to the first
 # body byte, rows (parsed from what arrived), rows/s, and the resident memory of the gunicorn
 # workers sampled every 0.1 s (growth: the highest sample minus the one before the request,
@@ -16,8 +17,10 @@ COUNT=${COUNT:-1000000}
 DB=${BENCH_DB:-portal_bench_${COUNT}}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-8099}
-FILTER=${FILTER:-sector=healthcare}  # the members' JSON and STIX (and CSV) exports
+FILTER=${FILTER:-sector=healthcare&year=2020}  # the members' CSV, JSON and STIX exports
 RUNS=${RUNS:-2}  # downloads of the whole public CSV
+PUBLIC_MIB=${PUBLIC_MIB:-0}  # hang up after this many MiB of the public CSV (0: all of it)
+MEMBER=${MEMBER:-1}  # 0: the public CSV only
 PY=.venv/bin/python
 
 export DATABASE_URL="$PG/$DB"
@@ -46,11 +49,11 @@ echo "| export | rows | MiB | headers / first byte / first rows s | seconds | ro
 echo "|---|---|---|---|---|---|---|---|"
 } | tee "$OUT"
 
-measure() {  # label url format cookie
+measure() {  # label url format cookie [MiB]
     local load
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     "$PY" bench/export_client.py "$2" --workers "$WORKERS" --format "$3" --cookie "$4" \
-        --label "$1" > /tmp/bench-export-row.json
+        --label "$1" --stop-after-mib "${5:-0}" > /tmp/bench-export-row.json
     "$PY" - "$load" <<'EOF' | tee -a "$OUT"
 import json, sys
 r = json.load(open("/tmp/bench-export-row.json"))
@@ -58,7 +61,7 @@ if r["status"] != 200:
     print(f"| {r['label']} | HTTP {r['status']}: {r.get('body', '')[:120]} | | | | | | {sys.argv[1]} |")
     sys.exit()
 pid = max(r["rss_peak_mib"], key=lambda p: r["rss_peak_mib"][p] - r["rss_before_mib"][p])
-print(f"| {r['label']} | {r['rows']:,} | {r['mib']:,} | {r['headers_s']} / {r['first_byte_s']} / {r['first_rows_s']} "
+print(f"| {r['label']} | {'about ' if r['partial'] else ''}{r['rows']:,} | {r['mib']:,} | {r['headers_s']} / {r['first_byte_s']} / {r['first_rows_s']} "
       f"| {r['seconds']} | {r['rows_per_s']:,} | {r['rss_growth_mib']} "
       f"({r['rss_before_mib'][pid]} -> {r['rss_peak_mib'][pid]}) | {sys.argv[1]} |")
 EOF
@@ -66,8 +69,14 @@ EOF
 }
 
 for run in $(seq "$RUNS"); do
-    measure "public CSV, all rows (visitor), run $run" "$BASE.csv" csv ""
+    if [ "$PUBLIC_MIB" != 0 ]; then
+        measure "public CSV of all rows (visitor), its first $PUBLIC_MIB MiB, run $run" \
+            "$BASE.csv" csv "" "$PUBLIC_MIB"
+    else
+        measure "public CSV, all rows (visitor), run $run" "$BASE.csv" csv ""
+    fi
 done
+[ "$MEMBER" = 0 ] && exit 0
 measure "member CSV, $FILTER" "$BASE.csv?$FILTER" csv "sessionid=$SESSION"
 measure "member JSON, $FILTER" "$BASE.json?$FILTER" json "sessionid=$SESSION"
 measure "member STIX 2.1, $FILTER" "$BASE.stix.json?$FILTER" stix "sessionid=$SESSION"

@@ -7,7 +7,8 @@ response headers, to the first body byte and to the first rows, rows, bytes, sec
 the resident memory (VmRSS, /proc) of each server worker, sampled every 0.1 s: before the
 request, the highest seen during it, and after. Rows are counted after the download, by
 parsing what was received (CSV rows with csv, JSON and STIX with json), so a newline inside
-a quoted cell does not count as a row; the download is timed on its own.
+a quoted cell does not count as a row; the download is timed on its own. --stop-after-mib
+hangs up early (CSV only: the whole rows received are counted).
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def main():
     parser.add_argument("--cookie", default="")
     parser.add_argument("--format", default="csv", choices=["csv", "json", "stix"])
     parser.add_argument("--label", default="")
+    parser.add_argument(
+        "--stop-after-mib",
+        type=float,
+        default=0,
+        help="hang up after this much (the rows counted are the whole ones received)",
+    )
     args = parser.parse_args()
     pids = [int(p) for p in args.workers.split(",") if p]
     parts = urlsplit(args.url)
@@ -98,18 +105,25 @@ def main():
             head += piece[:300]
         size += len(piece)
         out.write(piece)
+        if args.stop_after_mib and size >= args.stop_after_mib * 2**20:
+            break
     seconds = time.perf_counter() - started
+    partial = bool(args.stop_after_mib) and size >= args.stop_after_mib * 2**20
+    conn.close()
     time.sleep(0.3)
     sampler.stopped.set()
     sampler.join()
     after = {pid: rss_kib(pid) for pid in pids}
     out.flush()
-    rows = count_rows(out.name, args.format) if response.status == 200 else 0
+    rows = count_rows(out.name, args.format) if response.status == 200 and not partial else 0
+    if partial and args.format == "csv":  # the last row may be cut short: not counted
+        rows = count_rows(out.name, "csv") - 1
     out.close()
     growth = {pid: (sampler.peak[pid] - sampler.before[pid]) / 1024 for pid in pids}
     result = {
         "label": args.label,
         "status": response.status,
+        "partial": partial,
         "headers_s": round(headers_at, 3),
         "first_byte_s": round(first_byte_at or 0, 3),
         # The first piece is the file's head (header row, JSON opening), written before any
