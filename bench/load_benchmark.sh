@@ -5,6 +5,7 @@
 #   bash bench/load_benchmark.sh                 # 1,000,000 synthetic incidents (made once)
 #   COUNT=100000 DURATION=10s bash bench/load_benchmark.sh
 #   ONLY='statistics|hub' bash bench/load_benchmark.sh   # the baseline and the rows matching
+#   DATA_ONLY=1 bash bench/load_benchmark.sh     # build the benchmark database and stop
 # Results: a table on stdout and in bench/results/load-<date>.md (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,7 @@ if [ "$have" -lt "$COUNT" ]; then
         env DJANGO_DEBUG=1 "$PY" manage.py generate_incidents --count $((COUNT - have))
 fi
 psql "$DATABASE_URL" -qc "VACUUM ANALYZE"
+if [ -n "${DATA_ONLY:-}" ]; then echo "Database $DB ready."; exit 0; fi
 
 # Production settings, served by gunicorn (gthread) from the repo's config.
 export REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/1} CACHE_KEY_PREFIX=bench-$COUNT-$$

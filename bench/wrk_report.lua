@@ -1,7 +1,9 @@
--- wrk script: optional random paths from PATHS_FILE, optional COOKIE, and a one-line
+-- wrk script: optional random paths from PATHS_FILE, optional COOKIE, optional
+-- AUTHORIZATION (the Authorization header: "Bearer cip_..." for the API), and a one-line
 -- machine-readable summary with p50/p95/p99 (wrk's own --latency has no p95).
 local paths = nil
 local cookie = os.getenv("COOKIE")
+local authorization = os.getenv("AUTHORIZATION")
 
 init = function(args)
   local file = os.getenv("PATHS_FILE")
@@ -15,6 +17,7 @@ end
 request = function()
   local headers = {}
   if cookie and cookie ~= "" then headers["Cookie"] = cookie end
+  if authorization and authorization ~= "" then headers["Authorization"] = authorization end
   local path = wrk.path
   if paths then path = paths[math.random(#paths)] end
   return wrk.format("GET", path, headers)

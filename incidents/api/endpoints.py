@@ -88,10 +88,16 @@ def _page(request, queryset, cursor, limit, *, sort=None):
         if sort not in CURSOR_SORTS:
             raise BadRequest("cursor not valid for this order.")
         date, pk = position
+        # The bound on date alone is implied by the seek, but it is what lets PostgreSQL
+        # start the index scan at the cursor rather than walk (and drop) every row before it.
         if sort == "newest":
-            queryset = queryset.filter(Q(date__lt=date) | Q(date=date, pk__lt=pk))
+            queryset = queryset.filter(
+                Q(date__lte=date), Q(date__lt=date) | Q(date=date, pk__lt=pk)
+            )
         else:
-            queryset = queryset.filter(Q(date__gt=date) | Q(date=date, pk__gt=pk))
+            queryset = queryset.filter(
+                Q(date__gte=date), Q(date__gt=date) | Q(date=date, pk__gt=pk)
+            )
         offset = 0
     else:
         offset = position or 0
@@ -157,17 +163,23 @@ def list_incidents(
     incidents = filterset.qs
     if text:
         incidents = search.search(incidents, text, member=member)
-    incidents = incidents.for_export(member=member).order_by(*filters.SORTS[sort])
+    # The page is chosen on the bare filtered rows (date and id), then only those rows are
+    # read whole: with the record's joins, counts and prefetches in the same query,
+    # PostgreSQL sorted every match before taking a page (seconds at 1,000,000 incidents).
+    ordered = incidents.only("pk", "date").order_by(*filters.SORTS[sort])
     if sort == "relevance":
-        incidents = search.ranked(incidents)
-    rows, links = _page(request, incidents, cursor, limit, sort=sort)
+        ordered = search.ranked(ordered)
+    chosen, links = _page(request, ordered, cursor, limit, sort=sort)
+    rows = (
+        incidents.for_export(member=member).order_by().in_bulk([incident.pk for incident in chosen])
+    )
     make_record = records.member_record if member else records.public_record
     base_url = _base_url(request)
     return {
         "audience": _audience(member),
         "query": applied,
         "sort": sort,
-        "results": [make_record(incident, base_url) for incident in rows],
+        "results": [make_record(rows[incident.pk], base_url) for incident in chosen],
         **links,
     }
 

@@ -184,10 +184,12 @@ def _results(filterset, params, text, sort, position, member):
     if position[0] == "after":
         date_text, pk = CURSOR_RE.match(position[1]).groups()
         date, pk = datetime.date.fromisoformat(date_text), int(pk)
+        # The bound on date alone is implied by the seek, but it lets PostgreSQL start the
+        # index scan at the cursor instead of walking every row before it.
         if sort == "newest":
-            seek = Q(date__lt=date) | Q(date=date, pk__lt=pk)
+            seek = Q(date__lte=date) & (Q(date__lt=date) | Q(date=date, pk__lt=pk))
         else:
-            seek = Q(date__gt=date) | Q(date=date, pk__gt=pk)
+            seek = Q(date__gte=date) & (Q(date__gt=date) | Q(date=date, pk__gt=pk))
         rows = list(incidents.filter(seek)[: page_size + 1])
         has_next, rows = len(rows) > page_size, rows[:page_size]
         page = None

@@ -285,10 +285,11 @@ def test_the_schema_and_the_docs_are_served_from_our_own_files():
 @pytest.mark.parametrize(
     ("kind", "path", "queries"),
     [
-        # incidents, sources (prefetched)
-        ("anonymous", "/api/v1/incidents?limit=100", 2),
-        # token, membership, incidents, sources, motives, techniques, their tactics, actors
-        ("member", "/api/v1/incidents?limit=100", 8),
+        # the page's ids, those incidents, sources (prefetched)
+        ("anonymous", "/api/v1/incidents?limit=100", 3),
+        # token, membership, the page's ids, those incidents, sources, motives, techniques,
+        # their tactics, actors
+        ("member", "/api/v1/incidents?limit=100", 9),
         # organisations with their counts
         ("anonymous", "/api/v1/organisations?limit=100", 1),
         # token, membership, actors with their counts and types, their techniques (with
