@@ -40,6 +40,11 @@ def private_storage(settings, tmp_path):
     return tmp_path / "exports"
 
 
+# The published incidents of tests.test_canary's world: three canary incidents, two of
+# "Plain Victim".
+PUBLISHED = 5
+
+
 def body_of(response) -> bytes:
     return b"".join(response) if response.streaming else response.content
 
@@ -80,7 +85,7 @@ def test_a_large_export_is_queued_written_privately_and_emailed(fmt, canaries, s
     job = ExportJob.objects.get(user=user)
     # The immediate backend of the tests ran the task at once.
     assert job.state == ExportJob.State.READY
-    assert job.rows == job.charged_rows == 4  # three canary incidents and a plain one
+    assert job.rows == job.charged_rows == PUBLISHED
     assert job.expires_at > timezone.now() + datetime.timedelta(days=settings.EXPORT_LINK_DAYS - 1)
     # Private storage: outside every served directory, no address serves it.
     path = storages["exports"].path(job.file_name)
@@ -91,7 +96,7 @@ def test_a_large_export_is_queued_written_privately_and_emailed(fmt, canaries, s
     # The email: the link, no catalogue data.
     (message,) = mail.outbox
     assert message.to == [user.email]
-    assert "4 incidents" in message.body
+    assert f"{PUBLISHED} incidents" in message.body
     assert gated_in(email_blob(message), canaries) == []
     download = client.get(link_in(message))
     assert download.status_code == 200
@@ -339,20 +344,20 @@ def test_a_worker_dying_while_writing_reruns_without_a_second_charge(canaries, m
     with pytest.raises(SystemExit):
         jobs.make_export(job.pk)
     job.refresh_from_db()
-    assert job.state == ExportJob.State.RUNNING and job.charged_rows == 4
+    assert job.state == ExportJob.State.RUNNING and job.charged_rows == PUBLISHED
     quota = ExportQuota(None, member=True, user=user)
-    assert quota.used() == 4
+    assert quota.used() == PUBLISHED
     assert mail.outbox == []
 
     monkeypatch.setattr(build, "pieces", real)
     jobs.make_export(job.pk)
     job.refresh_from_db()
-    assert job.state == ExportJob.State.READY and job.rows == 4
-    assert quota.used() == 4  # charged once
+    assert job.state == ExportJob.State.READY and job.rows == PUBLISHED
+    assert quota.used() == PUBLISHED  # charged once
     assert len(mail.outbox) == 1
     # Run again (enqueued twice): nothing changes, nothing is sent.
     jobs.make_export(job.pk)
-    assert quota.used() == 4 and len(mail.outbox) == 1
+    assert quota.used() == PUBLISHED and len(mail.outbox) == 1
 
 
 def test_a_worker_dying_before_the_email_overwrites_the_file_and_sends_once(canaries, monkeypatch):  # noqa: F811
@@ -376,7 +381,7 @@ def test_a_worker_dying_before_the_email_overwrites_the_file_and_sends_once(cana
     assert job.state == ExportJob.State.READY
     assert job.file_name == job.storage_name()  # overwritten, not a second file
     assert files.listdir("")[1] == [job.storage_name()]
-    assert ExportQuota(None, member=True, user=user).used() == 4
+    assert ExportQuota(None, member=True, user=user).used() == PUBLISHED
     assert len(mail.outbox) == 1
 
 
@@ -386,7 +391,7 @@ def test_a_worker_dying_before_the_email_overwrites_the_file_and_sends_once(cana
 def test_exports_page_lists_state_rows_expiry_and_link(ready_job):
     _, client, link, job = ready_job
     html = client.get("/accounts/exports/").content.decode()
-    assert "Ready" in html and ">4<" in html
+    assert "Ready" in html and f">{PUBLISHED}<" in html
     (page_link,) = re.findall(r'href="(/exports/download/[^"]+)"', html)
     assert client.get(page_link).status_code == 200
     assert job.expires_at.strftime("%Y") in html
@@ -398,7 +403,7 @@ def test_exports_page_of_a_lapsed_member_shows_no_rows_nor_link(ready_job, canar
     response = client.get("/accounts/exports/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert link not in html and ">4<" not in html
+    assert link not in html and f">{PUBLISHED}<" not in html
     assert "Downloads are for members" in html
     assert gated_in(response.content, canaries) == []
 
@@ -434,7 +439,7 @@ def test_your_data_has_saved_searches_alerts_token_names_and_export_jobs(ready_j
         }
     ]
     assert [t["name"] for t in data["api_tokens"]] == ["SIEM import"]
-    assert data["export_jobs"][0]["state"] == "ready" and data["export_jobs"][0]["rows"] == 4
+    assert data["export_jobs"][0]["state"] == "ready" and data["export_jobs"][0]["rows"] == PUBLISHED
     blob = response.content.decode()
     assert raw not in blob and token.digest not in blob
     assert saved.feed_token not in blob
