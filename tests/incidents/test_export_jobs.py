@@ -439,7 +439,8 @@ def test_your_data_has_saved_searches_alerts_token_names_and_export_jobs(ready_j
         }
     ]
     assert [t["name"] for t in data["api_tokens"]] == ["SIEM import"]
-    assert data["export_jobs"][0]["state"] == "ready" and data["export_jobs"][0]["rows"] == PUBLISHED
+    (job,) = data["export_jobs"]
+    assert job["state"] == "ready" and job["rows"] == PUBLISHED
     blob = response.content.decode()
     assert raw not in blob and token.digest not in blob
     assert saved.feed_token not in blob
