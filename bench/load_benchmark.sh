@@ -46,7 +46,7 @@ GUNICORN_LOG=/tmp/bench-gunicorn.log
 source bench/serve.sh
 # The statistics roll-ups of the public pages, counted for this catalogue version (as a
 # deploy does after a large import): a fresh cache prefix is a new version.
-/usr/bin/time -f "refresh_statistics: %e s" "$PY" manage.py refresh_statistics
+/usr/bin/time -f "refresh_statistics: %e s" "$PY" manage.py refresh_statistics --workers 2
 DEPTH=$((20000 * 25))
 CURSOR=$(psql "$DATABASE_URL" -tAc "SELECT date || '.' || id FROM incidents_incident
     WHERE status='published' ORDER BY date DESC, id DESC OFFSET $DEPTH LIMIT 1")

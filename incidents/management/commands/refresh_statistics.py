@@ -1,7 +1,6 @@
 """Count the statistics roll-ups now: after a deploy or a large import, so that no reader
 waits for the first count of a page (incidents.statistics.rollups)."""
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,9 +25,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=os.cpu_count() or 1,
-            help="Roll-ups counted at once, each on its own database connection (default: "
-            "one per CPU; the database does the counting).",
+            default=1,
+            help="Roll-ups counted at once, each on its own database connection (the "
+            "database does the counting: one per database CPU; default 1).",
         )
 
     def handle(self, *args, stale_only=False, workers=1, **options):
