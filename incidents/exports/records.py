@@ -3,6 +3,11 @@ only if it is named here)."""
 
 from __future__ import annotations
 
+import re
+
+from django.urls import reverse
+from django_countries.fields import Country
+
 from ..models import Impact, incident_date_iso
 
 OWN_RECORDS_LICENCE = "Cyber Incident Portal"
@@ -157,3 +162,138 @@ def licence_text(statement: dict) -> str:
         attack = statement["attack"]
         parts.append(f"{attack['name']} {attack['copyright']} {attack['licence_url']}")
     return " ".join(parts)
+
+
+# The public record read as plain tuples (the fast path of incidents.exports.build): the
+# same dict as public_record() gives, without model instances or per-row subqueries.
+PUBLIC_VALUES = (
+    "pk",
+    "slug",
+    "organisation__name",
+    "organisation__slug",
+    "organisation__country",
+    "organisation__website",
+    "date",
+    "date_precision",
+    "country",
+    "sector__name",
+    "summary",
+    "description",
+    "records_affected",
+    "published_at",
+    "updated_at",
+    "dataset_id",
+    "motive_count",
+    "technique_count",
+    "actor_count",
+)
+_PLAIN_SLUG = re.compile(r"[-a-zA-Z0-9_]+\Z")
+_PLACEHOLDER = "placeholder-slug-0"
+
+
+def _chunks(iterable, size):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def public_records(selected, datasets, base_url: str, *, chunk_size: int):
+    """public_record() of each row of ``selected`` (an ordered, sliced queryset of
+    incidents annotated ``with_gated_counts()``), read as tuples from one cursor, with the
+    sources of each chunk of rows in one query; ``datasets``: all of them."""
+    from ..models import Source
+
+    datasets = {
+        d.pk: {"dataset": d.name, "licence": d.licence, "licence_url": d.licence_url}
+        for d in datasets
+    }
+    own = {"dataset": OWN_RECORDS_LICENCE, "licence": "", "licence_url": ""}
+    codes = {}
+
+    def country(code):
+        if code not in codes:
+            codes[code] = _country(Country(code=code)) if code else ""
+        return codes[code]
+
+    url_head, url_tail = reverse("incidents:incident_detail", args=[_PLACEHOLDER]).split(
+        _PLACEHOLDER
+    )
+    url_head = base_url + url_head
+
+    def url_of(slug):
+        if _PLAIN_SLUG.match(slug):
+            return url_head + slug + url_tail
+        return base_url + reverse("incidents:incident_detail", args=[slug])
+
+    rows = selected.values_list(*PUBLIC_VALUES).iterator(chunk_size=chunk_size)
+    for chunk in _chunks(rows, chunk_size):
+        ids = [row[0] for row in chunk]
+        sources = {}
+        for incident_id, *source in (
+            Source.objects.using(selected.db)
+            .filter(incident_id__in=ids)
+            .order_by(*Source._meta.ordering)
+            .values_list("incident_id", "url", "citation", "title", "publisher", "published_on")
+        ):
+            url, citation, title, publisher, published_on = source
+            sources.setdefault(incident_id, []).append(
+                {
+                    "url": url,
+                    "citation": citation,
+                    "title": title,
+                    "publisher": publisher,
+                    "published_on": published_on.isoformat() if published_on else None,
+                }
+            )
+        for (
+            pk,
+            slug,
+            org_name,
+            org_slug,
+            org_country,
+            org_website,
+            date,
+            precision,
+            incident_country,
+            sector,
+            summary,
+            description,
+            records_affected,
+            published_at,
+            updated_at,
+            dataset_id,
+            motive_count,
+            technique_count,
+            actor_count,
+        ) in chunk:
+            yield {
+                "slug": slug,
+                "url": url_of(slug),
+                "victim": {
+                    "name": org_name,
+                    "slug": org_slug,
+                    "country": country(org_country),
+                    "website": org_website,
+                },
+                "date": incident_date_iso(date, precision),
+                "date_precision": precision,
+                "country": country(incident_country),
+                "sector": sector or "",
+                "summary": summary,
+                "description": description,
+                "records_affected": records_affected,
+                "published_at": _iso(published_at),
+                "updated_at": _iso(updated_at),
+                "sources": sources.get(pk, []),
+                "counts": {
+                    "motives": motive_count,
+                    "techniques": technique_count,
+                    "threat_actors": actor_count,
+                },
+                "provenance": dict(datasets[dataset_id]) if dataset_id else dict(own),
+            }
