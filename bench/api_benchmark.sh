@@ -10,7 +10,8 @@
 # The member rows send a personal API token of the demo member (member@example.com), made
 # for the run and revoked after it. The API's rate limits are lifted for the run
 # (API_REQUESTS_PER_MINUTE, API_ANONYMOUS_REQUESTS_PER_MINUTE): wrk sends thousands of
-# requests a minute from one token and one address.
+# requests a minute from one token and one address. They still count every request, in a Redis
+# of their own as production does (SECURITY_REDIS_URL, docs/deploy.md), not the database table.
 # Results: a table on stdout and in bench/results/api-<date>.md (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk"; exi
 export DATABASE_URL="$PG/$DB"
 export API_REQUESTS_PER_MINUTE=1000000000 API_ANONYMOUS_REQUESTS_PER_MINUTE=1000000000
 export REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/1} CACHE_KEY_PREFIX=bench-api-$COUNT-$$
+export SECURITY_REDIS_URL=${SECURITY_REDIS_URL-redis://127.0.0.1:6379/2}
 GUNICORN_LOG=${GUNICORN_LOG:-/tmp/bench-api-gunicorn.log}
 # shellcheck source=bench/serve.sh
 source bench/serve.sh
