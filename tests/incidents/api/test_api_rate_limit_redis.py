@@ -51,7 +51,7 @@ def in_redis(settings):
 def test_a_count_is_one_atomic_round_trip_and_expires(in_redis):
     assert [in_redis.count("c", 120) for _ in range(3)] == [1, 2, 3]
     raw = redis.Redis.from_url(REDIS_URL)
-    (stored,) = [k for k in raw.scan_iter(match=f"{in_redis.key_prefix}:*")]
+    (stored,) = list(raw.scan_iter(match=f"{in_redis.key_prefix}:*"))
     assert 0 < raw.ttl(stored) <= 120
 
 
