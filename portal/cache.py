@@ -76,3 +76,15 @@ class ResilientRedisCache(RedisCache):
     delete_many = _tolerant(None)(RedisCache.delete_many)
     incr = _tolerant(_incr_missing)(RedisCache.incr)
     clear = _tolerant(None)(RedisCache.clear)
+
+    @_tolerant(None)
+    def count(self, key, timeout):
+        """Add one to the counter ``key`` (made at 0, kept ``timeout`` seconds, if missing)
+        and return its new value: one round trip, atomic (``SET NX EX`` and ``INCR`` in a
+        MULTI), where ``add`` then ``incr`` is three (Django's ``incr`` asks ``EXISTS``
+        first). None while Redis is unavailable."""
+        key = self.make_and_validate_key(key)
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=True)
+        pipe.set(key, 0, ex=int(timeout), nx=True)
+        pipe.incr(key)
+        return pipe.execute()[1]

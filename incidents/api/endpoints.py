@@ -18,10 +18,11 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
+from ninja.renderers import JSONRenderer
 
-from accounts.access import is_member
+from accounts.access import is_member, sees_drafts
 
-from .. import filters, presenters, search
+from .. import caching, filters, presenters, search
 from ..exports import records
 from ..models import Organisation, Technique, ThreatActor
 from ..views.finder import COUNT_CAP, CURSOR_SORTS
@@ -153,9 +154,43 @@ def list_incidents(
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
 ):
+    # One page's JSON is built once per audience, URL and catalogue version, then served
+    # from the "pages" cache (incidents.caching) to every caller of that audience: the
+    # audience is decided at each request (a lapsed member's token reads as "public"), and
+    # only the body is shared; the headers (private, Vary, the rate limit) are each
+    # request's. The key holds the whole query as sent (not only the canonical filters):
+    # the body's ``next`` URL repeats it. (A comment, not a docstring: django-ninja would
+    # publish a docstring in the OpenAPI schema.)
     user = request.auth.user
     member = is_member(user)
     limit = _limit(limit)
+    viewer_audience = _audience(member)
+    if sees_drafts(user):  # staff see drafts: never the same rows as anyone else
+        viewer_audience = f"staff-{viewer_audience}"
+    parts = (_base_url(request), request.path, sorted(request.GET.lists()))
+    body = caching.cached(
+        "api-incidents",
+        viewer_audience,
+        parts,
+        lambda: _incident_page_body(request, member, cursor, limit),
+    )
+    return finish(request, HttpResponse(body, content_type=_JSON.media_type + "; charset=utf-8"))
+
+
+_JSON = JSONRenderer()  # django-ninja's own renderer (NinjaAPI's default)
+
+
+def _incident_page_body(request, member, cursor, limit) -> bytes:
+    """The JSON of one page of the list, as django-ninja would answer it: checked against
+    ``schemas.IncidentPage`` and dumped with ``exclude_unset``; a 400 (BadRequest) is
+    raised, never cached."""
+    page = schemas.IncidentPage.model_validate(_incident_page(request, member, cursor, limit))
+    context = {"request": request, "response_status": 200}
+    data = page.model_dump(exclude_unset=True, context=context)
+    return _JSON.render(request, data, response_status=200)
+
+
+def _incident_page(request, member, cursor, limit) -> dict:
     filterset = _finder(request, member)
     applied = filters.canonical_params(filterset)
     text = applied.get("q", "")
