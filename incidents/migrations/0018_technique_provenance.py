@@ -104,6 +104,7 @@ class Migration(migrations.Migration):
             name="derived_from",
             field=models.CharField(
                 blank=True,
+                default="",
                 help_text='The VERIS enumerations that mapped to it, "; "-separated '
                 '("action.malware.variety.Ransomware"); empty for a reported technique',
                 max_length=1000,

@@ -350,6 +350,7 @@ class IncidentTechnique(CleanText):
     derived_from = models.CharField(
         max_length=1000,
         blank=True,
+        default="",
         help_text='The VERIS enumerations that mapped to it, "; "-separated '
         '("action.malware.variety.Ransomware"); empty for a reported technique',
     )
