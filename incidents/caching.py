@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -164,6 +165,38 @@ def key(kind: str, viewer_audience: str, *parts) -> str:
 def cached(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
     """``compute()``, shared by every viewer of one audience until the catalogue changes."""
     return pages().get_or_set(key(kind, viewer_audience, *parts), compute, timeout)
+
+
+def cached_once(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
+    """Like ``cached``, for a ``compute()`` that takes seconds (a count over a million
+    incidents): one process computes, the others wait for its value (up to ``ONCE_WAIT``
+    seconds, below the web server's timeout, then compute themselves) instead of all
+    computing at once: a popular link would otherwise start one count per reader."""
+    full_key = key(kind, viewer_audience, *parts)
+    value = pages().get(full_key)
+    if value is not None:
+        return value
+    lock = f"{full_key}:computing"
+    mine = pages().add(lock, 1, ONCE_WAIT)
+    if not mine:
+        deadline = time.monotonic() + ONCE_WAIT
+        while time.monotonic() < deadline:
+            _sleep(ONCE_STEP)
+            value = pages().get(full_key)
+            if value is not None:
+                return value
+    try:
+        value = compute()
+        pages().set(full_key, value, timeout)
+        return value
+    finally:
+        if mine:
+            pages().delete(lock)
+
+
+ONCE_WAIT = 20
+ONCE_STEP = 0.2
+_sleep = time.sleep  # tests replace it to play the other process
 
 
 def cached_for(kind: str, viewer_audience: str, parts, compute):

@@ -352,3 +352,28 @@ def test_a_message_waiting_is_shown_on_a_page_shared_by_an_audience(db):
     assert "You have signed out." in client.get("/statistics/").content.decode()
     assert "You have signed out." not in client.get("/statistics/").content.decode()
     assert "You have signed out." not in Client().get("/statistics/").content.decode()
+
+
+def test_a_slow_count_is_made_once_while_others_wait_for_it(db, monkeypatch):
+    """caching.cached_once: a reader arriving while another process computes the same value
+    waits for it (here it lands during the first wait) instead of computing it again."""
+    from incidents import caching
+
+    calls = []
+    full_key = caching.key("once-test", "public", "q")
+    caching.pages().add(f"{full_key}:computing", 1, 60)  # another process is computing
+    monkeypatch.setattr(caching, "_sleep", lambda s: caching.pages().set(full_key, "theirs", 60))
+    assert caching.cached_once("once-test", "public", ["q"], lambda: calls.append(1)) == "theirs"
+    assert calls == []
+
+
+def test_a_waiting_reader_computes_itself_when_the_other_never_finishes(db, monkeypatch):
+    from incidents import caching
+
+    monkeypatch.setattr(caching, "ONCE_WAIT", 0.05)
+    monkeypatch.setattr(caching, "ONCE_STEP", 0.01)
+    full_key = caching.key("once-test", "public", "r")
+    caching.pages().add(f"{full_key}:computing", 1, 60)
+    assert caching.cached_once("once-test", "public", ["r"], lambda: "mine") == "mine"
+    assert caching.pages().get(full_key) == "mine"
+    assert caching.pages().get(f"{full_key}:computing") == 1  # the other's lock is theirs

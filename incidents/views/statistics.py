@@ -44,7 +44,7 @@ def chart_data(user, params) -> rollups.Counted:
             "statistics-rollup", audience, [query], partial(_from_rollup, audience, params)
         )
         return counted
-    data = caching.cached(
+    data = caching.cached_once(
         "statistics-data", audience, [query], partial(rollups.count, audience, params)
     )
     return rollups.Counted(data, fresh=True)
