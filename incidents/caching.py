@@ -169,31 +169,44 @@ def cached(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT
 
 def cached_once(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
     """Like ``cached``, for a ``compute()`` that takes seconds (a count over a million
-    incidents): one process computes, the others wait for its value (up to ``ONCE_WAIT``
-    seconds, below the web server's timeout, then compute themselves) instead of all
-    computing at once: a popular link would otherwise start one count per reader."""
+    incidents), computed ``once`` however many ask at the same time: a popular link would
+    otherwise start one count per reader."""
     full_key = key(kind, viewer_audience, *parts)
     value = pages().get(full_key)
     if value is not None:
         return value
-    lock = f"{full_key}:computing"
-    mine = pages().add(lock, 1, ONCE_WAIT)
-    if not mine:
-        deadline = time.monotonic() + ONCE_WAIT
-        while time.monotonic() < deadline:
-            _sleep(ONCE_STEP)
-            value = pages().get(full_key)
-            if value is not None:
-                return value
-    try:
+
+    def compute_and_keep():
         value = compute()
         pages().set(full_key, value, timeout)
         return value
+
+    return once(f"{full_key}:computing", compute_and_keep, lambda: pages().get(full_key))
+
+
+def once(lock: str, compute, ready=None):
+    """``compute()``, unless another process holds ``lock`` (is computing the same thing):
+    then poll ``ready()`` for its result, up to ``ONCE_WAIT`` seconds (below the web
+    server's timeout; then compute too: a computation that died must not stall every
+    reader), or, with no ``ready``, None at once (the job queue skips work under way)."""
+    mine = pages().add(lock, 1, ONCE_LOCK)
+    if not mine:
+        if ready is None:
+            return None
+        deadline = time.monotonic() + ONCE_WAIT
+        while time.monotonic() < deadline:
+            _sleep(ONCE_STEP)
+            value = ready()
+            if value is not None:
+                return value
+    try:
+        return compute()
     finally:
         if mine:
             pages().delete(lock)
 
 
+ONCE_LOCK = 120  # the longest computation (a count at a million incidents, under load)
 ONCE_WAIT = 20
 ONCE_STEP = 0.2
 _sleep = time.sleep  # tests replace it to play the other process

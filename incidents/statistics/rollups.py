@@ -28,6 +28,7 @@ import hashlib
 import re
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from urllib.parse import parse_qsl
 
 from django.utils import timezone
@@ -39,8 +40,6 @@ from .charts import Chart, Row
 
 STALE_TIMEOUT = 15
 PENDING_TIMEOUT = 300  # a queued recount that never ran (no worker) is queued again after this
-COUNT_WAIT = 90  # the longest count measured at 1,000,000 incidents is about 70 s
-WAIT_STEP = 0.2
 ROLLED_UP = {
     "country": re.compile(r"[A-Z]{2}"),
     "sector": re.compile(r"[-a-z0-9]{1,60}"),
@@ -105,14 +104,9 @@ def charts(audience: str, params: dict) -> Counted:
 
 def _count_once(audience: str, query: str) -> dict[str, Chart]:
     """Count a key that has no servable row, once however many ask at the same time: the
-    first counts; the others wait for its row (up to ``COUNT_WAIT`` seconds, then count
-    themselves: a count that died must not stall every reader)."""
-    counted = recount(audience, query)
-    if counted is not None:
-        return counted
-    deadline = time.monotonic() + COUNT_WAIT
-    while time.monotonic() < deadline:
-        _sleep(WAIT_STEP)
+    first counts; the others wait for its row (``caching.once``)."""
+
+    def servable_row():
         row = (
             StatisticsRollup.objects.filter(audience=audience, query_digest=_digest(query))
             .only("withdrawal", "charts")
@@ -120,22 +114,19 @@ def _count_once(audience: str, query: str) -> dict[str, Chart]:
         )
         if row is not None and row.withdrawal == caching.withdrawal_version():
             return decode(row.charts)
-    return refresh(audience, query)
+        return None
 
-
-_sleep = time.sleep  # tests replace it to play the other reader
+    return caching.once(_lock(audience, query), partial(refresh, audience, query), servable_row)
 
 
 def recount(audience: str, query: str) -> dict[str, Chart] | None:
     """Count this key and store its row, unless someone (a reader or the queue) is counting
     it now: then None, and their row lands."""
-    lock = f"incidents:statistics-counting:{audience}:{_digest(query)}"
-    if not caching.pages().add(lock, 1, COUNT_WAIT):
-        return None
-    try:
-        return refresh(audience, query)
-    finally:
-        caching.pages().delete(lock)
+    return caching.once(_lock(audience, query), partial(refresh, audience, query))
+
+
+def _lock(audience, query) -> str:
+    return f"incidents:statistics-counting:{audience}:{_digest(query)}"
 
 
 def refresh(audience: str, query: str) -> dict[str, Chart]:

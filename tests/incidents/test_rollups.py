@@ -193,15 +193,15 @@ def test_one_reader_counts_a_missing_key_while_the_others_wait_for_its_row(world
     monkeypatch.setattr(rollups, "count", lambda *a: counted.append(a) or real_count(*a))
     lock = f"incidents:statistics-counting:public:{rollups._digest('')}"
     caching.pages().add(lock, 1, 60)  # the other reader holds the lock
-    monkeypatch.setattr(rollups, "_sleep", lambda s: rollups.refresh("public", ""))
+    monkeypatch.setattr(caching, "_sleep", lambda s: rollups.refresh("public", ""))
     result = rollups.charts("public", {})
     assert len(counted) == 1  # the other reader's count only
     assert result.charts == rollups.decode(StatisticsRollup.objects.get(query="").charts)
 
 
 def test_a_reader_counts_itself_when_the_other_count_never_lands(world, monkeypatch):
-    monkeypatch.setattr(rollups, "COUNT_WAIT", 0.05)
-    monkeypatch.setattr(rollups, "WAIT_STEP", 0.01)
+    monkeypatch.setattr(caching, "ONCE_WAIT", 0.05)
+    monkeypatch.setattr(caching, "ONCE_STEP", 0.01)
     lock = f"incidents:statistics-counting:public:{rollups._digest('')}"
     caching.pages().add(lock, 1, 60)
     result = rollups.charts("public", {})
