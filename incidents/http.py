@@ -1,6 +1,7 @@
 """HTTP answers of the catalogue's pages."""
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.template.loader import render_to_string
 
 INVALID_PAGE = "That page number is not valid."
 
@@ -16,3 +17,15 @@ class NotFound(Http404):
     def __init__(self, public_message: str):
         super().__init__(public_message)
         self.public_message = public_message
+
+
+def error_page(request, status: int, title: str, message: str, **headers) -> HttpResponse:
+    """A catalogue page's clear answer to what it cannot do (400, 403, 410, 429...), in the
+    site's error layout, with any extra headers (``Retry-After``...)."""
+    body = render_to_string(
+        "error.html", {"status": status, "title": title, "message": message}, request
+    )
+    response = HttpResponse(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response

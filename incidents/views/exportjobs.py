@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse, QueryDict
+from django.http import FileResponse, QueryDict
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
@@ -20,6 +19,7 @@ from accounts.access import is_member
 
 from .. import filters
 from ..exports import build, jobs
+from ..http import error_page
 from ..models import ExportJob
 from .exports import FORMATS, filters_not_valid, queued_page, too_many_jobs
 from .searches import _describe
@@ -27,23 +27,12 @@ from .searches import _describe
 RECENT_JOBS = 20  # listed on the account page
 
 
-def _page(request, status, title, message, **headers):
-    body = render_to_string(
-        "error.html", {"status": status, "title": title, "message": message}, request
-    )
-    response = HttpResponse(body, status=status)
-    response["Cache-Control"] = "private, no-store"
-    for name, value in headers.items():
-        response[name] = value
-    return response
-
-
 @login_required
 @require_POST
 def export_email(request):
     """ "Email me the file": queue a member's export of a finder query."""
     if not is_member(request.user):
-        return _page(
+        return error_page(
             request,
             403,
             "For members",
@@ -52,7 +41,7 @@ def export_email(request):
         )
     fmt = request.POST.get("format", "")
     if fmt not in FORMATS:
-        return _page(request, 400, "Export not queued", "Choose CSV, JSON or STIX 2.1.")
+        return error_page(request, 400, "Export not queued", "Choose CSV, JSON or STIX 2.1.")
     data = QueryDict(request.POST.get("query", "").replace("\x00", "")[:2000])
     filterset = filters.for_viewer(data, request.user, member=True)
     if filterset.is_bound and not filterset.is_valid():
@@ -105,7 +94,7 @@ def export_download(request, token):
     """The emailed link: the file, to its owner, before expiry, while a member."""
     found = jobs.read_download_token(token)
     if found is None:
-        return _page(
+        return error_page(
             request,
             404,
             "No such download",
@@ -114,7 +103,7 @@ def export_download(request, token):
         )
     job_id, user_id, expires_at = found
     if user_id != request.user.pk:
-        return _page(
+        return error_page(
             request,
             403,
             "Not your download",
@@ -130,7 +119,7 @@ def export_download(request, token):
         or job.expires_at is None
         or job.expires_at <= now
     ):
-        return _page(
+        return error_page(
             request,
             410,
             "Download expired",
@@ -138,7 +127,7 @@ def export_download(request, token):
             "days) and its file is deleted. Make the export again from the finder.",
         )
     if not is_member(request.user):
-        return _page(
+        return error_page(
             request,
             403,
             "Your membership is not active",
@@ -149,7 +138,7 @@ def export_download(request, token):
     try:
         handle = jobs.storage().open(job.file_name, "rb")
     except FileNotFoundError:
-        return _page(
+        return error_page(
             request,
             410,
             "Download expired",

@@ -11,9 +11,8 @@ link (incidents.exports.jobs; the views of that are in incidents.views.exportjob
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
@@ -23,18 +22,9 @@ from .. import filters
 from ..exports import build, jobs, records
 from ..exports.build import FORMATS
 from ..exports.quota import ExportQuota
+from ..http import error_page
 
 REMAINING_HEADER = "X-Export-Rows-Remaining"
-
-
-def _error(request, status, title, message, **headers):
-    body = render_to_string(
-        "error.html", {"status": status, "title": title, "message": message}, request
-    )
-    response = HttpResponse(body, status=status)
-    for name, value in headers.items():
-        response[name] = value
-    return response
 
 
 def filters_not_valid(request, filterset):
@@ -42,7 +32,7 @@ def filters_not_valid(request, filterset):
         (filterset.form.fields[name].label or name) if name in filterset.form.fields else name
         for name in filterset.form.errors
     )
-    return _error(
+    return error_page(
         request,
         400,
         "Filters not valid",
@@ -52,7 +42,7 @@ def filters_not_valid(request, filterset):
 
 
 def quota_used_up(request, quota, remaining):
-    return _error(
+    return error_page(
         request,
         429,
         "Export quota used up",
@@ -80,7 +70,7 @@ def queued_page(request, job, created, *, rows=None):
 
 
 def too_many_jobs(request):
-    return _error(
+    return error_page(
         request,
         429,
         "Too many emailed exports today",
@@ -97,7 +87,7 @@ def incident_export(request, fmt):
     content_type, suffix, members_only = FORMATS[fmt]
     member = is_member(request.user)
     if members_only and not member:
-        return _error(
+        return error_page(
             request,
             403,
             "For members",

@@ -11,15 +11,15 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpResponse, QueryDict
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import is_member
 
 from .. import alerts, filters
+from ..http import error_page
 from ..models.searches import MAX_SAVED_SEARCHES, SavedSearch, new_feed_token
 
 
@@ -32,13 +32,6 @@ class SavedSearchForm(forms.ModelForm):
 
 class NewSavedSearchForm(SavedSearchForm):
     query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
-
-
-def _error(request, status, title, message):
-    body = render_to_string(
-        "error.html", {"status": status, "title": title, "message": message}, request
-    )
-    return HttpResponse(body, status=status)
 
 
 def _get_search_for_user(user, pk) -> SavedSearch:
@@ -93,7 +86,7 @@ def _describe(query: str) -> list[tuple[str, str]]:
 
 def _save(request):
     if not is_member(request.user):
-        return _error(
+        return error_page(
             request,
             403,
             "For members",
@@ -101,12 +94,12 @@ def _save(request):
         )
     form = NewSavedSearchForm(request.POST)
     if not form.is_valid():
-        return _error(
+        return error_page(
             request, 400, "Search not saved", "Give the search a name of up to 100 characters."
         )
     query = canonical_query(form.cleaned_data["query"])
     if query is None:
-        return _error(
+        return error_page(
             request,
             400,
             "Search not saved",
@@ -116,7 +109,7 @@ def _save(request):
         # The count is read under the user's row lock, so two quick saves cannot pass it.
         get_user_model().objects.select_for_update().filter(pk=request.user.pk).exists()
         if SavedSearch.objects.filter(user=request.user).count() >= MAX_SAVED_SEARCHES:
-            return _error(
+            return error_page(
                 request,
                 400,
                 "Too many saved searches",
@@ -136,7 +129,7 @@ def saved_search_update(request, pk):
     saved = _get_search_for_user(request.user, pk)
     form = SavedSearchForm(request.POST, instance=saved, prefix=f"s{saved.pk}")
     if not form.is_valid():
-        return _error(
+        return error_page(
             request,
             400,
             "Not changed",
@@ -173,7 +166,7 @@ def unsubscribe(request, token):
     """GET: a page asking to confirm; POST: alerts off for that saved search (one click)."""
     found = alerts.read_unsubscribe_token(token)
     if found is None:
-        return _error(
+        return error_page(
             request,
             400,
             "Link not valid",
