@@ -26,6 +26,7 @@ from tests.factories import (
     IncidentFactory,
     MotiveFactory,
     OrganisationFactory,
+    SectorFactory,
     SoftwareFactory,
     SourceFactory,
     TacticFactory,
@@ -155,6 +156,7 @@ EXTRA_URLS = [
     "/countries/FR/",
     "/browse/countries/",
     "/sectors/no-such-sector/",
+    "/sectors/canary-sector/",
     "/attack/techniques/T1566/",
     "/attack/tactics/initial-access/",
     "/attack/tactics/canary-tactic-0/",
@@ -184,6 +186,7 @@ READ_BY_EVERY_NON_MEMBER = {
     "incidents:browse",
     "incidents:browse_countries",
     "incidents:country_hub",
+    "incidents:sector_hub",
     "incidents:year_hub",
     "incidents:attack_index",
     "incidents:tactic_hub",
@@ -217,6 +220,8 @@ def canaries(db):
     gated = []
     actor_profile = []  # gated, on the actor's page only (not an incident's data)
     link_texts = []
+    # A sector of their own: its hub is public (counts and charts of public facts only).
+    sector = SectorFactory(name="Canary Sector", slug="canary-sector")
     for n in range(3):
         tactic = TacticFactory(name=f"CanaryTactic{n}", shortname=f"canary-tactic-{n}")
         parent = TechniqueFactory(attack_id=f"T99{n}0", name=f"CanaryParentTechnique{n}")
@@ -255,6 +260,7 @@ def canaries(db):
         incident = IncidentFactory(
             organisation=org,
             country="FR",
+            sector=sector,
             motives=[
                 MotiveFactory(name=f"CanaryMotive{n}a"),
                 MotiveFactory(name=f"CanaryMotive{n}b"),
