@@ -70,14 +70,17 @@ def caller(kind):
     return f"Bearer {tokens.create(make_viewer(kind), kind)[1]}"
 
 
-def read_everything(header):
-    """{path: response} for every endpoint, every page of every list, every object."""
+def read_everything(header, *, head=False):
+    """{path: response} for every endpoint, every page of every list, every object (and,
+    with ``head``, {"HEAD path": response} too: HEAD answers with GET's headers)."""
     client = Client(headers={"Authorization": header} if header else {})
     responses = {}
 
     def get(path):
         response = client.get(path)
         responses[path] = response
+        if head:
+            responses[f"HEAD {path}"] = client.head(path)
         return response
 
     for path in LISTS:
@@ -111,12 +114,14 @@ KINDS = [*NON_MEMBERS, "lapsed_member", "revoked_token", "bad_token"]
 def test_no_canary_reaches_a_non_member_through_the_api(kind, canaries):  # noqa: F811
     # Members first: whatever they made the API cache (statistics) must stay theirs.
     read_everything(caller("member"))
-    responses = read_everything(caller(kind))
+    responses = read_everything(caller(kind), head=True)
     statuses = {r.status_code for r in responses.values()}
     if kind in ("revoked_token", "bad_token"):
         assert statuses == {200, 401} or statuses == {401}, statuses
         assert all(
-            r.status_code == 401 for p, r in responses.items() if p != "/api/v1/openapi.json"
+            r.status_code == 401
+            for p, r in responses.items()
+            if p.removeprefix("HEAD ") != "/api/v1/openapi.json"
         )
     else:
         assert max(statuses) < 500 and 200 in statuses
