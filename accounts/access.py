@@ -4,11 +4,13 @@ Every gate (views, presenters, search, exports, caches) calls ``is_member`` or
 ``sees_drafts``; nothing else re-implements the rules.
 """
 
+from django.conf import settings
 from django.db.models import F, Q
 
 from .models import Subscription
 
 _CACHE_ATTR = "_portal_is_member"
+_PLAN_ATTR = "_portal_membership_plan"
 
 
 def is_member(user) -> bool:
@@ -29,7 +31,7 @@ def is_member(user) -> bool:
         return True
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
-        cached = _memberships(user).exists()
+        cached = membership_plan(user) is not None  # every subscription has a plan
         setattr(user, _CACHE_ATTR, cached)
     return cached
 
@@ -63,12 +65,29 @@ def membership_plan(user):
     """The plan of the subscription that makes ``user`` a member now (their own, or their
     team's), or None (also for staff, members by role). The same rule and the same one
     query as ``is_member``, whose answer it remembers for the request (so asking both costs
-    one query)."""
+    one query); the plan is remembered on the user object too, like ``is_member``'s answer."""
     if user is None or not user.is_authenticated or not user.is_active or sees_drafts(user):
         return None  # staff are members by role, not by a plan
-    subscription = current_subscription(user)
-    setattr(user, _CACHE_ATTR, subscription is not None)
-    return subscription.plan if subscription is not None else None
+    if not hasattr(user, _PLAN_ATTR):
+        subscription = current_subscription(user)
+        setattr(user, _CACHE_ATTR, subscription is not None)
+        setattr(user, _PLAN_ATTR, subscription.plan if subscription is not None else None)
+    return getattr(user, _PLAN_ATTR)
+
+
+def plan_limit(user, field: str, default: int) -> int:
+    """One of the limits a plan sets for its members (a ``Plan`` field such as
+    ``api_requests_per_minute`` or ``export_rows_per_day``): the value on the plan that makes
+    ``user`` a member now (their own, or their team's), else ``default`` (non-members,
+    staff, a plan that leaves it empty)."""
+    plan = membership_plan(user)
+    value = getattr(plan, field) if plan is not None else None
+    return value or default
+
+
+def export_rows_per_day(user) -> int:
+    """Rows ``user`` may export a UTC day as a member (incidents.exports.quota counts them)."""
+    return plan_limit(user, "export_rows_per_day", settings.EXPORT_ROWS_PER_DAY)
 
 
 def must_set_up_mfa(user) -> bool:

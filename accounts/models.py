@@ -56,6 +56,13 @@ class Plan(models.Model):
         blank=True,
         help_text="API requests a minute per token of its members (empty: the site's default)",
     )
+    # Rows its members may export a UTC day (incidents.exports.quota, docs/exports.md);
+    # empty: EXPORT_ROWS_PER_DAY.
+    export_rows_per_day = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Rows each of its members may export a day (empty: the site's default)",
+    )
 
     class Meta:
         ordering = ["price", "name"]

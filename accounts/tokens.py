@@ -16,7 +16,7 @@ import secrets
 from django.conf import settings
 from django.utils import timezone
 
-from .access import membership_plan
+from .access import plan_limit
 from .models import ApiToken
 
 SCHEME = "cip"
@@ -68,10 +68,7 @@ def requests_per_minute(user) -> int:
     """The API rate limit of each of ``user``'s tokens, decided at each request: the plan
     that makes them a member (their own or their team's ``api_requests_per_minute``), else
     ``API_REQUESTS_PER_MINUTE`` (non-members, staff, a plan without its own limit)."""
-    plan = membership_plan(user)
-    if plan is not None and plan.api_requests_per_minute:
-        return plan.api_requests_per_minute
-    return settings.API_REQUESTS_PER_MINUTE
+    return plan_limit(user, "api_requests_per_minute", settings.API_REQUESTS_PER_MINUTE)
 
 
 def revoke(user, token_id: int) -> bool:

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import tokens
-from .access import current_subscription, is_member, membership_plan
+from .access import current_subscription, export_rows_per_day, is_member, membership_plan
 from .models import ApiToken, BillingCustomer, Plan, Subscription
 
 
@@ -81,6 +81,7 @@ def api_tokens(request):
             "plan": membership_plan(request.user),
             "is_member": is_member(request.user),
             "requests_per_minute": tokens.requests_per_minute(request.user),
+            "export_rows_per_day": export_rows_per_day(request.user),
             "anonymous_per_minute": settings.API_ANONYMOUS_REQUESTS_PER_MINUTE,
         },
         status=status,

@@ -1,4 +1,6 @@
-"""Rows exported per UTC day: members per account, everyone else per IP address.
+"""Rows exported per UTC day: members per account (their plan's ``export_rows_per_day``,
+else ``EXPORT_ROWS_PER_DAY``: ``accounts.access.export_rows_per_day``), everyone else per
+IP address.
 
 Counted in the "default" cache (shared by every process, never evicted by pages).
 A request reserves its rows before the file starts; if they do not fit in what is
@@ -12,6 +14,8 @@ import datetime
 
 from django.conf import settings
 from django.core.cache import caches
+
+from accounts.access import export_rows_per_day
 
 KEY_TIMEOUT = 2 * 24 * 3600  # the key names its day; this only clears it away
 
@@ -38,8 +42,9 @@ class ExportQuota:
         that member's own."""
         now = datetime.datetime.now(datetime.UTC)
         if member:
-            self.limit = settings.EXPORT_ROWS_PER_DAY
-            who = f"user:{(user or request.user).pk}"
+            user = user or request.user
+            self.limit = export_rows_per_day(user)
+            who = f"user:{user.pk}"
         else:
             self.limit = settings.EXPORT_PUBLIC_ROWS_PER_DAY
             who = f"ip:{client_ip(request)}"

@@ -15,10 +15,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.access import is_member
+from accounts.access import is_member, membership_plan
 
 from .. import filters
 from ..exports import build, jobs
+from ..exports.quota import ExportQuota
 from ..http import error_page
 from ..models import ExportJob
 from .exports import FORMATS, filters_not_valid, queued_page, too_many_jobs
@@ -60,15 +61,19 @@ def export_jobs(request):
     """The viewer's recent emailed exports: state, rows, expiry, the link. Rows and links
     only while they are a member (a row count of a members' search is members' data)."""
     member = is_member(request.user)
+    plan = membership_plan(request.user)
     now = timezone.now()
     rows = []
-    for job in ExportJob.objects.filter(user=request.user)[:RECENT_JOBS]:
+    recent = list(ExportJob.objects.filter(user=request.user)[:RECENT_JOBS])
+    for job in recent:
         ready = job.state == ExportJob.State.READY and job.expires_at and job.expires_at > now
         rows.append(
             {
                 "job": job,
                 "described": _describe(job.query),
                 "rows": job.rows if member else None,
+                # A refusal's reason speaks of the quota of a membership they no longer have.
+                "reason": job.reason if member else "",
                 "expired": job.state == ExportJob.State.READY and not ready,
                 "url": jobs.download_url(job) if member and ready else None,
             }
@@ -79,6 +84,10 @@ def export_jobs(request):
         {
             "jobs": rows,
             "member": member,
+            # Only members ask for emailed exports: a non-member with jobs was one.
+            "lapsed": not member and bool(recent),
+            "quota": ExportQuota(request, member=True) if member else None,
+            "plan_name": plan.name if plan is not None and plan.export_rows_per_day else "",
             "threshold": settings.EXPORT_EMAIL_THRESHOLD,
             "link_days": settings.EXPORT_LINK_DAYS,
             "per_day": settings.EXPORT_JOBS_PER_DAY,

@@ -47,8 +47,8 @@ def quota_used_up(request, quota, remaining):
         429,
         "Export quota used up",
         f"This export has more incidents than the {remaining:,} rows your daily "
-        "export quota has left. Narrow the filters, or export again after "
-        "midnight UTC, when the quota starts afresh.",
+        f"export quota of {quota.limit:,} rows has left. Narrow the filters, or export again "
+        "after midnight UTC, when the quota starts afresh.",
         **{"Retry-After": str(quota.retry_after), REMAINING_HEADER: str(remaining)},
     )
 

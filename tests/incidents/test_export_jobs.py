@@ -404,7 +404,7 @@ def test_exports_page_of_a_lapsed_member_shows_no_rows_nor_link(ready_job, canar
     html = response.content.decode()
     assert response.status_code == 200
     assert link not in html and f">{PUBLISHED}<" not in html
-    assert "Downloads are for members" in html
+    assert "Your membership has lapsed" in html
     assert gated_in(response.content, canaries) == []
 
 
