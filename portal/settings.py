@@ -353,7 +353,8 @@ if TESTING:
 
 PORTAL_PAGE_SIZE = 25
 # Exports (incidents.exports, docs/exports.md): rows per UTC day, members per account
-# (a per-plan quota is for later), everyone else per IP address; rows read per query.
+# (their plan's export_rows_per_day, else this), everyone else per IP address; rows read
+# per query.
 EXPORT_ROWS_PER_DAY = env.int("EXPORT_ROWS_PER_DAY", default=100_000)
 EXPORT_PUBLIC_ROWS_PER_DAY = env.int("EXPORT_PUBLIC_ROWS_PER_DAY", default=10_000)
 EXPORT_CHUNK_SIZE = 1000
@@ -362,6 +363,11 @@ EXPORT_CHUNK_SIZE = 1000
 EXPORT_EMAIL_THRESHOLD = env.int("EXPORT_EMAIL_THRESHOLD", default=50_000)
 EXPORT_LINK_DAYS = env.int("EXPORT_LINK_DAYS", default=7)
 EXPORT_JOBS_PER_DAY = env.int("EXPORT_JOBS_PER_DAY", default=20)  # per member
+# An emailed export still being written this long after its run started was left by a
+# worker that died: requeue_stalled_exports enqueues it again, until it has been run this
+# many times; then it is marked failed.
+EXPORT_STALLED_MINUTES = env.int("EXPORT_STALLED_MINUTES", default=60)
+EXPORT_JOB_ATTEMPTS = env.int("EXPORT_JOB_ATTEMPTS", default=3)
 # The API (incidents.api, docs/api.md): requests per minute per token, and per IP address
 # for requests without one.
 API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=120)

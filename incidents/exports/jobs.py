@@ -14,6 +14,11 @@ queue, written to private storage and emailed as a signed link that expires.
   owner and its expiry; the download view checks all three and membership again.
 - ``delete_expired``: removes the files past their expiry (``manage.py
   delete_expired_exports``, on a timer) and forgets jobs after ``HISTORY_DAYS``.
+- ``requeue_stalled``: each run records when it started and counts itself (``started_at``,
+  ``attempts``); a job still being written ``EXPORT_STALLED_MINUTES`` later was left by a
+  worker that died, and is enqueued again (``manage.py requeue_stalled_exports``, on the
+  same timer), until it has been run ``EXPORT_JOB_ATTEMPTS`` times: then it is marked
+  failed and its owner emailed. Staff may enqueue a failed or stalled job again (the admin).
 
 Gated values (DESIGN: "alert emails ... what the recipient may see when it is sent"): the
 file holds members' values, so it is made only for a member and handed only to its owner
@@ -35,6 +40,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -56,6 +62,12 @@ State = ExportJob.State
 NOT_A_MEMBER = (
     "Your membership was not active when the file was to be made, so it was not made: "
     "these files hold what members see."
+)
+
+
+STALLED = (
+    "The file could not be made: the export was started several times and never finished. "
+    "Ask for it again from the finder; if it fails again, please contact us."
 )
 
 
@@ -102,9 +114,12 @@ def request_export(user, fmt: str, query: str) -> tuple[ExportJob, bool]:
 def make_export(job_id: int) -> None:
     """Make one job's file and email its link (see the module docstring). Safe to run
     again: a finished job is left alone; an interrupted one is redone without a new charge."""
-    job = ExportJob.objects.select_related("user").filter(pk=job_id).first()
-    if job is None or job.state not in (State.QUEUED, State.RUNNING):
+    started = ExportJob.objects.filter(pk=job_id, state__in=[State.QUEUED, State.RUNNING]).update(
+        state=State.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not started:
         return
+    job = ExportJob.objects.select_related("user").get(pk=job_id)
     user = job.user
     if not is_member(user):
         _refuse(job, NOT_A_MEMBER)
@@ -198,6 +213,73 @@ def _refuse(job: ExportJob, reason: str) -> None:
         refused_email(job, site_url()).send()
 
     run_once(f"export-refused:{job.pk}", record)
+
+
+# Runs a dead worker left
+
+
+def is_stalled(job: ExportJob, now: datetime.datetime | None = None) -> bool:
+    """Still being written ``EXPORT_STALLED_MINUTES`` after its latest run started: the
+    worker running it died (or its last retry raised)."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(minutes=settings.EXPORT_STALLED_MINUTES)
+    return job.state == State.RUNNING and job.started_at is not None and job.started_at < cutoff
+
+
+def requeue_stalled(now: datetime.datetime | None = None) -> tuple[int, int]:
+    """Enqueue again each stalled job (the re-run charges nothing more and emails once); one
+    run ``EXPORT_JOB_ATTEMPTS`` times already is marked failed instead, and its owner told.
+    (enqueued again, failed)."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(minutes=settings.EXPORT_STALLED_MINUTES)
+    requeued = failed = 0
+    stalled = ExportJob.objects.filter(state=State.RUNNING, started_at__lt=cutoff)
+    for job in stalled.select_related("user").order_by("started_at"):
+        if job.attempts >= settings.EXPORT_JOB_ATTEMPTS:
+            failed += _fail(job, STALLED)
+        elif _enqueue_again(job, from_states=[State.RUNNING], now=now):
+            requeued += 1
+    return requeued, failed
+
+
+def enqueue_again(job: ExportJob) -> bool:
+    """Staff's "Enqueue again" (the admin): a failed or stalled job is run once more (a job
+    charged already is not charged again). False for any other job."""
+    if job.state == State.FAILED:
+        return _enqueue_again(job, from_states=[State.FAILED])
+    if is_stalled(job):
+        return _enqueue_again(job, from_states=[State.RUNNING])
+    return False
+
+
+def _enqueue_again(job: ExportJob, *, from_states, now=None) -> bool:
+    """Claim ``job`` as it was read (two sweeps, or a sweep and staff, enqueue it once) and
+    enqueue its task."""
+    from .. import tasks
+
+    claimed = ExportJob.objects.filter(
+        pk=job.pk, state__in=from_states, started_at=job.started_at
+    ).update(state=State.RUNNING, started_at=now or timezone.now(), reason="", finished_at=None)
+    if claimed:
+        logger.warning("Export %s enqueued again after %s runs", job.pk, job.attempts)
+        tasks.make_export.enqueue(job.pk)
+    return bool(claimed)
+
+
+def _fail(job: ExportJob, reason: str) -> int:
+    """Mark a running job failed (1), telling its owner once per failed run; 0 if it
+    finished meanwhile."""
+    marked = ExportJob.objects.filter(
+        pk=job.pk, state=State.RUNNING, started_at=job.started_at
+    ).update(state=State.FAILED, reason=reason, finished_at=timezone.now())
+    if marked:
+        logger.error("Export %s failed after %s runs", job.pk, job.attempts)
+        job.refresh_from_db()
+        run_once(
+            f"export-failed:{job.pk}:{job.attempts}",
+            lambda: refused_email(job, site_url()).send(),
+        )
+    return marked
 
 
 # Links

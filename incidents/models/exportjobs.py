@@ -19,6 +19,7 @@ class ExportJob(models.Model):
         RUNNING = "running", "Being written"
         READY = "ready", "Ready"
         REFUSED = "refused", "Not made"
+        FAILED = "failed", "Failed"
         EXPIRED = "expired", "Expired"
 
     class Format(models.TextChoices):
@@ -42,6 +43,10 @@ class ExportJob(models.Model):
     file_name = models.CharField(max_length=200, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its latest run started, and how many runs have started (a worker that dies leaves
+    # it running: incidents.exports.jobs.requeue_stalled).
+    started_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
@@ -49,7 +54,9 @@ class ExportJob(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["queued", "running", "ready", "refused", "expired"]),
+                condition=Q(
+                    state__in=["queued", "running", "ready", "refused", "failed", "expired"]
+                ),
                 name="exportjob_state_valid",
             ),
             models.CheckConstraint(
@@ -60,6 +67,12 @@ class ExportJob(models.Model):
         indexes = [
             # The account's Exports page and the per-day limit: a user's jobs, newest first.
             models.Index(fields=["user", "-created_at"], name="exportjob_user_recent_idx"),
+            # requeue_stalled_exports: jobs still being written, oldest run first.
+            models.Index(
+                fields=["started_at"],
+                condition=Q(state="running"),
+                name="exportjob_running_start_idx",
+            ),
             # delete_expired_exports: ready files past their expiry.
             models.Index(
                 fields=["expires_at"],
@@ -71,10 +84,6 @@ class ExportJob(models.Model):
     def __str__(self):
         return f"{self.get_format_display()} export {self.pk} ({self.get_state_display()})"
 
-    @property
-    def suffix(self) -> str:
-        return self.format
-
     def storage_name(self) -> str:
         """Fixed per job, so that a re-run overwrites the file it may have half written."""
-        return f"export-{self.pk}.{self.suffix}"
+        return f"export-{self.pk}.{self.format}"  # the format is the file's suffix
