@@ -8,10 +8,12 @@ from django.urls import path
 from django.utils.html import format_html
 
 from . import quality, services
+from .exports import jobs
 from .models import (
     ActorType,
     CIAPosture,
     Dataset,
+    ExportJob,
     Incident,
     IncidentTechnique,
     Motive,
@@ -391,3 +393,72 @@ class IncidentAdmin(admin.ModelAdmin):
     def unpublish(self, request, queryset):
         n = services.unpublish(queryset)
         self.message_user(request, f"Unpublished {n} incident(s).", messages.SUCCESS)
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    """Members' emailed exports, to look into ("why was mine not made?"): read only, since
+    a job's fields are what its run wrote; no link to the file (it is handed only to its
+    owner, by the signed link). One action: enqueue again a failed or stalled job."""
+
+    list_display = [
+        "pk",
+        "owner_email",
+        "format",
+        "state",
+        "stalled",
+        "attempts",
+        "rows",
+        "created_at",
+        "finished_at",
+        "expires_at",
+    ]
+    list_filter = ["state", "format"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    fields = [
+        "user",
+        "format",
+        "query",
+        "state",
+        "reason",
+        "charged_rows",
+        "rows",
+        "size",
+        "file_name",
+        "created_at",
+        "started_at",
+        "attempts",
+        "finished_at",
+        "expires_at",
+    ]
+    readonly_fields = fields
+    actions = ["enqueue_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The list's action needs it; a job's own page is read only.
+        return obj is None and super().has_change_permission(request)
+
+    @admin.display(description="owner", ordering="user__email")
+    def owner_email(self, obj):
+        return obj.user.email
+
+    @admin.display(description="stalled", boolean=True)
+    def stalled(self, obj):
+        return jobs.is_stalled(obj)
+
+    @admin.action(description="Enqueue again (failed or stalled jobs)", permissions=["change"])
+    def enqueue_again(self, request, queryset):
+        done = sum(jobs.enqueue_again(job) for job in queryset.select_related("user"))
+        skipped = queryset.count() - done
+        self.message_user(request, f"Enqueued again: {done} export job(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} job(s) left as they were: only failed jobs and jobs stalled "
+                "(being written for longer than EXPORT_STALLED_MINUTES) are enqueued again.",
+                messages.WARNING,
+            )
