@@ -14,10 +14,10 @@ from ..models import Dataset
 from . import csvfile, jsonfile, records, stixbundle
 
 FORMATS = {
-    # format in the URL: (content type, file suffix, members only)
-    "csv": ("text/csv; charset=utf-8", "csv", False),
-    "json": ("application/json", "json", False),
-    "stix.json": ("application/stix+json;version=2.1", "stix.json", True),
+    # format in the URL, also the file's suffix: (content type, members only)
+    "csv": ("text/csv; charset=utf-8", False),
+    "json": ("application/json", False),
+    "stix.json": ("application/stix+json;version=2.1", True),
 }
 
 
@@ -101,4 +101,4 @@ def pieces(
 
 def file_name(fmt: str) -> str:
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
-    return f"incidents-{stamp}.{FORMATS[fmt][1]}"
+    return f"incidents-{stamp}.{fmt}"

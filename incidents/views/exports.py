@@ -84,7 +84,7 @@ def too_many_jobs(request):
 def incident_export(request, fmt):
     """Parse the finder's parameters, reserve the rows, stream the file (or, for a member's
     large export, queue it to be emailed)."""
-    content_type, suffix, members_only = FORMATS[fmt]
+    content_type, members_only = FORMATS[fmt]
     member = is_member(request.user)
     if members_only and not member:
         return error_page(

@@ -197,6 +197,21 @@ def test_email_me_the_file_bad_input_is_a_400(data, status, db):
     assert not ExportJob.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "query, status, saved",
+    [
+        ("q=ran\x00som", 202, "q=ransom"),  # stripped by portal.middleware
+        ("q=ran%00som", 202, "q=ransom"),  # encoded: dropped by the text search
+        ("country=F%00R", 400, None),  # refused by the filter
+    ],
+)
+def test_email_me_the_file_nul_bytes_in_the_query(query, status, saved, canaries):  # noqa: F811
+    user, client = member_with_client()
+    response = client.post("/incidents/export/email/", {"format": "csv", "query": query})
+    assert response.status_code == status
+    assert list(ExportJob.objects.values_list("query", flat=True)) == ([saved] if saved else [])
+
+
 @pytest.mark.parametrize("kind", ["registered", "expired_member"])
 def test_email_me_the_file_is_for_members(kind, db):
     response = client_for(kind).post("/incidents/export/email/", {"format": "csv"})
