@@ -362,6 +362,9 @@ EXPORT_CHUNK_SIZE = 1000
 EXPORT_EMAIL_THRESHOLD = env.int("EXPORT_EMAIL_THRESHOLD", default=50_000)
 EXPORT_LINK_DAYS = env.int("EXPORT_LINK_DAYS", default=7)
 EXPORT_JOBS_PER_DAY = env.int("EXPORT_JOBS_PER_DAY", default=20)  # per member
+# Statistics roll-ups (incidents.statistics.rollups): after a withdrawal, a key whose last
+# count took at least this many seconds is recounted by the job queue, not in a request.
+STATISTICS_QUEUE_SECONDS = env.float("STATISTICS_QUEUE_SECONDS", default=5.0)
 # The API (incidents.api, docs/api.md): requests per minute per token, and per IP address
 # for requests without one.
 API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=120)
