@@ -22,7 +22,6 @@ from ..exports import build, jobs
 from ..http import error_page
 from ..models import ExportJob
 from .exports import FORMATS, filters_not_valid, queued_page, too_many_jobs
-from .searches import _describe
 
 RECENT_JOBS = 20  # listed on the account page
 
@@ -67,7 +66,7 @@ def export_jobs(request):
         rows.append(
             {
                 "job": job,
-                "described": _describe(job.query),
+                "described": filters.describe(job.query),
                 "rows": job.rows if member else None,
                 "expired": job.state == ExportJob.State.READY and not ready,
                 "url": jobs.download_url(job) if member and ready else None,
