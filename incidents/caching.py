@@ -120,10 +120,20 @@ def withdraw(**kwargs):
     """Something visible may have stopped being visible: an incident unpublished or deleted,
     a victim renamed, deleted or left without its incidents. Counts made before (the
     statistics roll-ups) may no longer be shown, even briefly, to anyone. Now and again on
-    commit, as ``bump``; a catalogue write that withdraws calls both."""
+    commit, as ``bump``; a catalogue write that withdraws calls both. On commit, the roll-ups
+    too slow to count in a request are queued for a recount."""
     _set_version(WITHDRAWAL_KEY, "withdrawal")
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: _set_version(WITHDRAWAL_KEY, "withdrawal"))
+    # Robust: the write has committed; a queue that cannot be reached now is reached by the
+    # first reader of each of those roll-ups.
+    transaction.on_commit(_queue_slow_recounts, robust=True)
+
+
+def _queue_slow_recounts():
+    from .statistics import rollups
+
+    rollups.queue_slow_recounts()
 
 
 def _set_version(key: str, memo_name: str):
@@ -318,6 +328,17 @@ class WholePage:
         return HttpResponse(html, status=status)
 
 
+def unavailable(response: HttpResponse, retry_after: int | None) -> HttpResponse:
+    """``response`` as a 503 with ``Retry-After``, kept by no cache, when ``retry_after`` is
+    set: a page whose main part cannot be given just now (statistics being recounted), so
+    crawlers come back rather than index it; ``response`` as it is otherwise."""
+    if retry_after is not None:
+        response.status_code = 503
+        response["Retry-After"] = str(retry_after)
+        response["Cache-Control"] = "no-store"
+    return response
+
+
 # base.html's parts that are one viewer's: who is signed in (with their CSRF token) and
 # their messages. ViewerPage renders them for each request around a shared page.
 VIEWER_PARTS = {"account": "includes/_account_nav.html", "messages": "includes/_messages.html"}
@@ -341,7 +362,8 @@ class ViewerPage(WholePage):
 
     ``context()`` returns (the page's context, seconds it may be kept); it is called once
     per audience, ``parts`` and catalogue version while cached, and holds nothing of a
-    viewer's (render_shared refuses it).
+    viewer's (render_shared refuses it). A context with ``retry_after`` (seconds) is a page
+    that cannot be given whole just now (its statistics are being recounted): ``unavailable``.
     """
 
     def __init__(self, request, kind: str, parts):
@@ -354,19 +376,25 @@ class ViewerPage(WholePage):
             page_context, timeout = cached_for(
                 f"{self.kind}-context", viewer_audience, self.parts, context
             )
-            return self.render(template_name, page_context, timeout=timeout)
+            retry_after = page_context.get("retry_after")
+            status = 200 if retry_after is None else 503
+            return unavailable(
+                self.render(template_name, page_context, status=status, timeout=timeout),
+                retry_after,
+            )
         path = self.request.path
-        pieces, _timeout = cached_for(
+        (pieces, retry_after), _timeout = cached_for(
             f"{self.kind}-shell",
             viewer_audience,
             [*self.parts, path],
             lambda: self._shell(template_name, viewer_audience, context, path),
         )
-        return HttpResponse(b"".join(self._filled(pieces)))
+        response = HttpResponse(b"".join(self._filled(pieces)))
+        return unavailable(response, retry_after)
 
     def _shell(self, template_name, viewer_audience, context, path):
         """The page with a slot for each viewer part: (text, part name, text, ...) as
-        bytes and names, and how long it may be kept."""
+        bytes and names, with the context's ``retry_after``; and how long it may be kept."""
         page_context, timeout = cached_for(
             f"{self.kind}-context", viewer_audience, self.parts, context
         )
@@ -386,7 +414,7 @@ class ViewerPage(WholePage):
         for piece in rest:
             name, text = piece.split("-->", 1)
             pieces += [name, text.encode()]
-        return tuple(pieces), timeout
+        return (tuple(pieces), page_context.get("retry_after")), timeout
 
     def _filled(self, pieces):
         for i, piece in enumerate(pieces):

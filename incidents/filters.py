@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import django_filters
 from django import forms
 from django.db.models import F, Q
+from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
 from . import caching
@@ -335,3 +336,14 @@ def default_sort(q) -> str:
 def encode(params: dict, **changes) -> str:
     merged = {**params, **changes}
     return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+
+
+def describe(query: str) -> list[tuple[str, str]]:
+    """(label, value) of each parameter of a saved finder query (a saved search, an emailed
+    export), for the lists of its owner's account pages."""
+    fields = MemberFinderForm.base_fields
+    return [
+        ((fields[k].label or k) if k in fields else k, v)
+        for k, v in QueryDict(query).items()
+        if k != "sort"
+    ]

@@ -368,6 +368,9 @@ EXPORT_JOBS_PER_DAY = env.int("EXPORT_JOBS_PER_DAY", default=20)  # per member
 # many times; then it is marked failed.
 EXPORT_STALLED_MINUTES = env.int("EXPORT_STALLED_MINUTES", default=60)
 EXPORT_JOB_ATTEMPTS = env.int("EXPORT_JOB_ATTEMPTS", default=3)
+# Statistics roll-ups (incidents.statistics.rollups): after a withdrawal, a key whose last
+# count took at least this many seconds is recounted by the job queue, not in a request.
+STATISTICS_QUEUE_SECONDS = env.float("STATISTICS_QUEUE_SECONDS", default=5.0)
 # The API (incidents.api, docs/api.md): requests per minute per token, and per IP address
 # for requests without one.
 API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=120)

@@ -48,12 +48,15 @@ def client_for(kind):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty cache (choices and counts are cached)."""
-    from django.core.cache import cache
+    """Each test starts with empty caches (choices and counts are cached; a roll-up's recount
+    is marked as queued in the pages' cache, and a test's mark must not stop another's)."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in ("default", "pages"):
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in ("default", "pages"):
+        caches[alias].clear()
 
 
 @pytest.fixture(params=VIEWERS)

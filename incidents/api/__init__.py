@@ -9,7 +9,7 @@ from ninja.errors import ValidationError
 from ninja.openapi.docs import Swagger
 
 from .auth import InvalidToken, RateLimit, TokenAuth
-from .endpoints import BadRequest, router
+from .endpoints import BadRequest, Unavailable, router
 from .headers import finish
 
 DESCRIPTION = """Read-only access to the Cyber Incident Portal's catalogue.
@@ -58,6 +58,13 @@ def bad_request(request, exc):
     if exc.errors:
         body["errors"] = exc.errors
     return api.create_response(request, body, status=400)
+
+
+@api.exception_handler(Unavailable)
+def unavailable(request, exc):
+    response = api.create_response(request, {"detail": exc.detail}, status=503)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -25,6 +25,7 @@ from accounts.access import is_member, sees_drafts
 from .. import caching, filters, presenters, search
 from ..exports import records
 from ..models import Organisation, Technique, ThreatActor
+from ..statistics import rollups
 from ..views.finder import COUNT_CAP, CURSOR_SORTS
 from ..views.pages import get_incident_for_viewer, get_organisation_for_viewer
 from ..views.statistics import chart_data, counted_params
@@ -39,6 +40,14 @@ MAX_LIMIT = 100
 # (other orders and lists), no deeper than the finder counts.
 CURSOR_RE = re.compile(r"^(?:after:(\d{4}-\d{2}-\d{2})\.(\d{1,18})|offset:(\d{1,6}))$")
 NOT_FINDER_PARAMS = ("cursor", "limit")
+
+
+class Unavailable(Exception):
+    """A 503 with ``Retry-After``: what was asked for cannot be given just now."""
+
+    def __init__(self, detail, retry_after):
+        super().__init__(detail)
+        self.detail, self.retry_after = detail, retry_after
 
 
 class BadRequest(Exception):
@@ -381,7 +390,7 @@ def list_techniques(request, cursor: str | None = None, limit: int = DEFAULT_LIM
 
 @router.get(
     "/statistics",
-    response={200: schemas.Statistics, **ERRORS},
+    response={200: schemas.Statistics, 503: schemas.Error, **ERRORS},
     operation_id="get_statistics",
     summary="The statistics page's counts over the finder's filters",
 )
@@ -389,7 +398,10 @@ def get_statistics(request, params: Query[schemas.FinderParams]):
     user = request.auth.user
     member = is_member(user)
     applied = counted_params(_finder(request, member))
-    data = chart_data(user, applied).charts
+    counted = chart_data(user, applied)
+    if counted.recounting:
+        raise Unavailable(rollups.RECOUNTING, counted.retry_after)
+    data = counted.charts
     return {
         "audience": _audience(member),
         "query": applied,

@@ -14,7 +14,13 @@ the catalogue version they were counted at:
 - unless something was withdrawn since it was counted (an incident unpublished or deleted, a
   victim renamed or left without published incidents: ``caching.withdraw``): a stale count
   could then name or count what its readers may no longer see, so it is never served, and
-  the key is counted again in the request, by one reader while the others wait for its row.
+  the key is counted again in the request, by one reader while the others wait for its row;
+- or, for a key whose last count took ``settings.STATISTICS_QUEUE_SECONDS`` or more (the
+  members' unfiltered page at a million incidents: 20-46 s, beyond the web server's
+  timeout), by the job queue: the withdrawal queues it when it commits
+  (``queue_slow_recounts``), and until its row lands readers get no counts at all, only
+  ``RECOUNTING`` (``Counted.recounting``: pages answer 503 with ``Retry-After``, kept by no
+  cache).
 
 Rows exist for the statistics pages and hubs only: no filter, or one filter of
 ``ROLLED_UP`` (a bounded vocabulary). Any other selection is counted per request and
@@ -31,6 +37,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.utils import timezone
 
 from .. import caching, filters, search
@@ -39,6 +46,11 @@ from . import counts
 from .charts import Chart, Row
 
 STALE_TIMEOUT = 15
+RECOUNTING = (
+    "These statistics are being recounted after a correction to the catalogue; they will be "
+    "back within a minute or two."
+)
+RETRY_AFTER = 60  # seconds; a slow key's count takes 20-46 s at a million incidents
 PENDING_TIMEOUT = 300  # a queued recount that never ran (no worker) is queued again after this
 ROLLED_UP = {
     "country": re.compile(r"[A-Z]{2}"),
@@ -53,11 +65,21 @@ ROLLED_UP = {
 class Counted:
     charts: dict[str, Chart]
     fresh: bool
+    recounting: bool = False  # no charts: the queue is recounting them (``RECOUNTING``)
 
     @property
     def timeout(self) -> int:
-        """How long what is built from these charts may be cached."""
+        """How long what is built from these charts may be cached (0: not at all, the next
+        reader may find the recount landed)."""
+        if self.recounting:
+            return 0
         return caching.PAGE_TIMEOUT if self.fresh else STALE_TIMEOUT
+
+    @property
+    def retry_after(self) -> int | None:
+        """While recounting, the seconds after which to ask again (a page answers 503:
+        caching.ViewerPage)."""
+        return RETRY_AFTER if self.recounting else None
 
 
 def rolled_up(params: dict) -> bool:
@@ -86,9 +108,11 @@ def charts(audience: str, params: dict) -> Counted:
     query = filters.encode(params)
     row = (
         StatisticsRollup.objects.filter(audience=audience, query_digest=_digest(query))
-        .only("version", "withdrawal", "charts")
+        .only("version", "withdrawal", "seconds", "charts")
         .first()
     )
+    if row is not None and row.withdrawal != caching.withdrawal_version() and _slow(row.seconds):
+        return _recounting(audience, query)
     if row is None or row.withdrawal != caching.withdrawal_version():
         return Counted(_count_once(audience, query), fresh=True)
     if row.version == caching.catalogue_version():
@@ -102,21 +126,51 @@ def charts(audience: str, params: dict) -> Counted:
     return Counted(decode(row.charts), fresh=False)
 
 
+def _slow(seconds: float) -> bool:
+    """Too slow to count in a request after a withdrawal: left to the job queue."""
+    return seconds >= settings.STATISTICS_QUEUE_SECONDS
+
+
+def _recounting(audience: str, query: str) -> Counted:
+    """A slow key after a withdrawal: its recount queued (if the withdrawal's was lost, or
+    ran before the withdrawal committed), and no counts until it lands."""
+    queued = _queue_recount(audience, query)
+    if queued is not None and queued.is_finished:
+        # The immediate backend (tests) has recounted already: read its count.
+        charts = _servable_row(audience, query)
+        if charts is not None:
+            return Counted(charts, fresh=True)
+    return Counted({}, fresh=False, recounting=True)
+
+
+def queue_slow_recounts():
+    """Queue the recount of every key too slow to count in a request (``_slow``): run when
+    a withdrawal commits (``caching.withdraw``), so the queue starts on them at once rather
+    than at their first reader. At most one queued per key, as after any write."""
+    slow = StatisticsRollup.objects.filter(seconds__gte=settings.STATISTICS_QUEUE_SECONDS)
+    for audience, query in slow.values_list("audience", "query"):
+        _queue_recount(audience, query)
+
+
+def _servable_row(audience: str, query: str) -> dict[str, Chart] | None:
+    row = (
+        StatisticsRollup.objects.filter(audience=audience, query_digest=_digest(query))
+        .only("withdrawal", "charts")
+        .first()
+    )
+    if row is not None and row.withdrawal == caching.withdrawal_version():
+        return decode(row.charts)
+    return None
+
+
 def _count_once(audience: str, query: str) -> dict[str, Chart]:
     """Count a key that has no servable row, once however many ask at the same time: the
     first counts; the others wait for its row (``caching.once``)."""
-
-    def servable_row():
-        row = (
-            StatisticsRollup.objects.filter(audience=audience, query_digest=_digest(query))
-            .only("withdrawal", "charts")
-            .first()
-        )
-        if row is not None and row.withdrawal == caching.withdrawal_version():
-            return decode(row.charts)
-        return None
-
-    return caching.once(_lock(audience, query), partial(refresh, audience, query), servable_row)
+    return caching.once(
+        _lock(audience, query),
+        partial(refresh, audience, query),
+        partial(_servable_row, audience, query),
+    )
 
 
 def recount(audience: str, query: str) -> dict[str, Chart] | None:

@@ -23,7 +23,6 @@ from ..exports.quota import ExportQuota
 from ..http import error_page
 from ..models import ExportJob
 from .exports import FORMATS, filters_not_valid, queued_page, too_many_jobs
-from .searches import _describe
 
 RECENT_JOBS = 20  # listed on the account page
 
@@ -72,7 +71,7 @@ def export_jobs(request):
         rows.append(
             {
                 "job": job,
-                "described": _describe(job.query),
+                "described": filters.describe(job.query),
                 "rows": job.rows if member else None,
                 # A refusal's reason speaks of the quota of a membership they no longer have.
                 "reason": job.reason if member else "",

@@ -20,7 +20,7 @@ from .. import browse, caching, filters, presenters
 from ..http import NotFound
 from ..markup import render_markdown
 from ..models import Sector, Tactic, Technique
-from ..statistics import counts
+from ..statistics import counts, rollups
 from .statistics import chart_contexts, chart_data
 
 LATEST = 10
@@ -35,6 +35,7 @@ MEMBER_CHARTS = (
     "cia",
     "actor-type-sector",
 )
+NOTHING_COUNTED = rollups.Counted({}, fresh=True)  # a non-member's ATT&CK hub counts nothing
 # A tactic's or technique's incidents, for members: over time, by sector and actor type.
 ATTACK_MEMBER_CHARTS = ("years", "sectors", "actor-types", "motives", "countries")
 
@@ -143,14 +144,21 @@ def facet_hub_body(user, kind, value, *, member):
         "kind": kind,
         "title": title,
         "query": query,
-        "total": sum(row.values[0] for row in data["years"].rows),
         "latest_rows": [presenters.incident_row(i) for i in latest],
-        "public_charts": chart_contexts(data, FACETS[kind], query),
-        "member_charts": chart_contexts(data, MEMBER_CHARTS, query) if member else [],
-        "locked_charts": [] if member else [counts.MEMBER_CHARTS[n] for n in MEMBER_CHARTS],
     }
+    if counted.recounting:
+        context["recounting"] = rollups.RECOUNTING
+    else:
+        context.update(
+            {
+                "total": sum(row.values[0] for row in data["years"].rows),
+                "public_charts": chart_contexts(data, FACETS[kind], query),
+                "member_charts": chart_contexts(data, MEMBER_CHARTS, query) if member else [],
+                "locked_charts": [] if member else [counts.MEMBER_CHARTS[n] for n in MEMBER_CHARTS],
+            }
+        )
     body = caching.render_shared("incidents/hubs/_facet_body.html", context)
-    return {"title": title, "body_html": body}, counted.timeout
+    return {"title": title, "body_html": body, "retry_after": counted.retry_after}, counted.timeout
 
 
 def _has_hub(kind, value) -> bool:
@@ -233,13 +241,14 @@ def tactic_hub_body(user, shortname, *, member):
         "description": render_markdown(tactic.description),
         "techniques": list(techniques.only("attack_id", "name")),
     }
-    members_part, timeout = _attack_members_part(user, {"tactic": tactic.shortname}, member)
+    members_part, counted = _attack_members_part(user, {"tactic": tactic.shortname}, member)
     context.update(members_part)
     body = caching.render_shared("incidents/hubs/_attack_body.html", context)
     return {
         "title": f"{tactic.name} ({tactic.attack_id}), an ATT&CK tactic",
         "body_html": body,
-    }, timeout
+        "retry_after": counted.retry_after,
+    }, counted.timeout
 
 
 @require_safe
@@ -266,29 +275,33 @@ def technique_hub_body(user, attack_id, *, member):
         "tactics": list(tactics_for(member).filter(techniques=technique)),
         "techniques": list(visible.filter(parent=technique).only("attack_id", "name")),
     }
-    members_part, timeout = _attack_members_part(user, {"technique": attack_id}, member)
+    members_part, counted = _attack_members_part(user, {"technique": attack_id}, member)
     context.update(members_part)
     body = caching.render_shared("incidents/hubs/_attack_body.html", context)
     title = f"{technique.attack_id} {technique.name}, an ATT&CK technique"
-    return {"title": title, "body_html": body}, timeout
+    return {"title": title, "body_html": body, "retry_after": counted.retry_after}, counted.timeout
 
 
 def _attack_members_part(user, params, member):
     """The incidents using a tactic or technique, counted and listed for members only;
-    and how long the page may be cached."""
+    and what they were counted from (rollups.Counted: how long the page may be cached)."""
     if not member:
-        return {"member": False}, caching.PAGE_TIMEOUT
+        return {"member": False}, NOTHING_COUNTED
     filterset = filters.for_viewer(params, user, member=True)
     params = filters.canonical_params(filterset)
     counted = chart_data(user, params)
     data = counted.charts
     query = filters.encode(params)
     latest = filterset.qs.for_public_list().newest_first()[:LATEST]
-    return {
+    part = {
         "member": True,
         "query": query,
-        "total": sum(row.values[0] for row in data["years"].rows),
         "latest_rows": [presenters.incident_row(i) for i in latest],
-        "member_charts": chart_contexts(data, ATTACK_MEMBER_CHARTS, query),
         "finder_url": reverse("incidents:incident_list"),
-    }, counted.timeout
+    }
+    if counted.recounting:
+        part["recounting"] = rollups.RECOUNTING
+    else:
+        part["total"] = sum(row.values[0] for row in data["years"].rows)
+        part["member_charts"] = chart_contexts(data, ATTACK_MEMBER_CHARTS, query)
+    return part, counted

@@ -65,23 +65,13 @@ def saved_searches(request):
         "incidents/saved_searches.html",
         {
             "searches": [
-                (s, SavedSearchForm(instance=s, prefix=f"s{s.pk}"), _describe(s.query))
+                (s, SavedSearchForm(instance=s, prefix=f"s{s.pk}"), filters.describe(s.query))
                 for s in searches
             ],
             "member": is_member(request.user),
             "feed_base": request.build_absolute_uri("/")[:-1],
         },
     )
-
-
-def _describe(query: str) -> list[tuple[str, str]]:
-    """(label, value) of each parameter of a saved query, for the list."""
-    fields = filters.MemberFinderForm.base_fields
-    return [
-        ((fields[k].label or k) if k in fields else k, v)
-        for k, v in QueryDict(query).items()
-        if k != "sort"
-    ]
 
 
 def _save(request):

@@ -79,21 +79,20 @@ def statistics(request):
 
 
 def page_context(user, params, *, member):
-    body, timeout = render_body(user, params, member=member)
-    return {"body_html": body}, timeout
-
-
-def render_body(user, params, *, member):
-    """The form and the charts, rendered from the canonical parameters alone, and how long
-    they may be cached."""
+    """The page's context (the form and the charts, rendered from the canonical parameters
+    alone) and how long it may be cached."""
     counted = chart_data(user, params)
-    data = counted.charts
     query = filters.encode(params)
+    context = _form_context(filters.for_viewer(params, user, member=member), member)
+    if counted.recounting:
+        context.update({"query": query, "filtered": bool(params), "recounting": rollups.RECOUNTING})
+        body = caching.render_shared("incidents/statistics/_body.html", context)
+        return {"body_html": body, "retry_after": counted.retry_after}, counted.timeout
+    data = counted.charts
 
     def shown(names):
         return chart_contexts(data, names, query)
 
-    context = _form_context(filters.for_viewer(params, user, member=member), member)
     context.update(
         {
             "query": query,
@@ -104,7 +103,15 @@ def render_body(user, params, *, member):
             "locked_charts": [] if member else list(counts.MEMBER_CHARTS.values()),
         }
     )
-    return caching.render_shared("incidents/statistics/_body.html", context), counted.timeout
+    body = caching.render_shared("incidents/statistics/_body.html", context)
+    return {"body_html": body, "retry_after": None}, counted.timeout
+
+
+def recounting_response() -> HttpResponse:
+    """A download (a chart's CSV, a Navigator layer) whose counts the queue is recounting:
+    never the previous ones."""
+    response = HttpResponse(f"{rollups.RECOUNTING}\n", content_type="text/plain; charset=utf-8")
+    return caching.unavailable(response, rollups.RETRY_AFTER)
 
 
 def _with_query(url, query):
@@ -149,7 +156,10 @@ def statistics_csv(request, chart):
         return HttpResponse(
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
         )
-    data = chart_data(request.user, counted_params(filterset)).charts[chart]
+    counted = chart_data(request.user, counted_params(filterset))
+    if counted.recounting:
+        return recounting_response()
+    data = counted.charts[chart]
     body = "".join(csvfile.lines(data.csv_rows()))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="statistics-{chart}.csv"'
@@ -168,7 +178,10 @@ def statistics_layer(request):
             "Some filters are not valid.\n", status=400, content_type="text/plain; charset=utf-8"
         )
     params = counted_params(filterset)
-    chart = chart_data(request.user, params).charts[LAYER_CHART]
+    counted = chart_data(request.user, params)
+    if counted.recounting:
+        return recounting_response()
+    chart = counted.charts[LAYER_CHART]
     layer = navigator.statistics_layer(chart, params, version=navigator.attack_version())
     return layer_response(layer, "statistics-attack-layer.json")
 

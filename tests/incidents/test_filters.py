@@ -152,3 +152,15 @@ def test_remembered_parameters_are_each_callers_own(db):
     ).pop("sort")
     again = filters.PublicIncidentFilter(data.copy(), queryset=Incident.objects.all())
     assert filters.canonical_params(again) == {"sort": "oldest"}
+
+
+def test_a_saved_query_is_described_by_the_finder_labels():
+    """Saved searches and emailed exports list their filters by the finder's labels (the
+    members' ones: the query is its owner's), the order left out."""
+    described = filters.describe("q=ransomware&country=FR&motive=espionage&sort=oldest&x=1")
+    assert described == [
+        ("Search", "ransomware"),
+        ("Victim country", "FR"),
+        ("Motive", "espionage"),
+        ("x", "1"),
+    ]

@@ -211,3 +211,41 @@ def test_hubs_and_the_statistics_page_draw_charts_through_one_include(world, kin
     figure = re.compile(r'<figure class="chart[^"]*" id="chart-years".*?</figure>', re.S)
     hub, statistics = (figure.search(html) for html in pages.values())
     assert hub and statistics and hub[0] == statistics[0]
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "member"])
+def test_the_attack_index_lists_under_each_tactic_what_its_hub_lists(db, kind):
+    """The index builds its lists per tactic in one prefetch, without ``techniques_for``'s
+    ``tactics__in``: under a tactic the viewer has a hub for, that condition always holds,
+    so each list (and its length) must be the tactic hub's."""
+    access = TacticFactory(shortname="initial-access", url=MITRE + "tactics/TA0001")
+    execution = TacticFactory(shortname="execution", url=MITRE + "tactics/TA0002")
+    homemade = TacticFactory(shortname="home-tactic", url="")  # not MITRE's: members only
+    both = TechniqueFactory(attack_id="T1001", tactics=[access, execution])
+    TechniqueFactory(attack_id="T1002", is_revoked=True, tactics=[access])
+    TechniqueFactory(attack_id="T1003", is_deprecated=True, tactics=[execution])
+    TechniqueFactory(attack_id="T1004", tactics=[access, homemade])
+    TechniqueFactory(attack_id="T1005", tactics=[homemade])
+    TechniqueFactory(attack_id="T1001.001", parent=both, tactics=[access])
+    client = client_for(kind)
+    index = client.get("/attack/").content.decode()
+    sections = dict(
+        re.findall(r'<section aria-labelledby="tactic-([-a-z]+)">(.*?)</section>', index, re.S)
+    )
+    technique_link = re.compile(r'href="/attack/techniques/(T[0-9.]+)/"')
+    member = kind == "member"
+    expected = {"initial-access", "execution"} | ({"home-tactic"} if member else set())
+    assert set(sections) == expected
+    for shortname, section in sections.items():
+        hub = client.get(f"/attack/tactics/{shortname}/").content.decode()
+        listed = hub.split('<ul class="technique-list">', 1)[1].split("</ul>", 1)[0]
+        assert technique_link.findall(section) == technique_link.findall(listed), shortname
+    listed = {s: sorted(technique_link.findall(section)) for s, section in sections.items()}
+    if member:
+        assert listed == {
+            "initial-access": ["T1001", "T1002", "T1004"],
+            "execution": ["T1001", "T1003"],
+            "home-tactic": ["T1004", "T1005"],
+        }
+    else:
+        assert listed == {"initial-access": ["T1001", "T1004"], "execution": ["T1001"]}

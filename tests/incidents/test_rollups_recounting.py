@@ -1,0 +1,165 @@
+"""After a withdrawal, a roll-up too slow to count in a request is recounted by the job queue.
+
+Its readers get no counts until the recount lands: a notice, a 503 with Retry-After that no
+cache keeps, never the previous numbers (they may count or name what was withdrawn). Keys
+that count fast are still counted by their first reader.
+"""
+
+import pytest
+from django.test import override_settings
+
+from incidents import services
+from incidents.models import Incident, StatisticsRollup
+from incidents.statistics import rollups
+from incidents.tasks import refresh_statistics
+from tests.accounts.test_jobs import DATABASE_QUEUE, results, run_queue
+from tests.conftest import client_for
+from tests.factories import IncidentFactory, OrganisationFactory, TechniqueFactory
+from tests.incidents.api.helpers import api_get, token_for
+
+NOTICE = "These statistics are being recounted after a correction to the catalogue"
+SLOW = 60.0  # seconds a count took: above settings.STATISTICS_QUEUE_SECONDS (5)
+PAGES = ("/statistics/", "/countries/FR/")
+
+
+@pytest.fixture
+def victim(db):
+    IncidentFactory(country="GB")
+    IncidentFactory(country="FR")  # the French hub stays after the victim's incidents go
+    victim = OrganisationFactory(name="Withdrawn Victim", country="FR")
+    IncidentFactory.create_batch(3, organisation=victim, country="FR")
+    return victim
+
+
+def counted_all(client, *urls):
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Withdrawn Victim" in response.content.decode(), url
+
+
+def withdraw(victim, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.unpublish(Incident.objects.filter(organisation=victim))
+
+
+def assert_recounting(response):
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(rollups.RETRY_AFTER)
+    assert "no-store" in response["Cache-Control"]
+    body = response.content.decode()
+    assert NOTICE in body
+    assert "Withdrawn Victim" not in body
+    return body
+
+
+def queued_keys():
+    return sorted(tuple(r.args_kwargs["args"]) for r in results(refresh_statistics))
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+@pytest.mark.parametrize("kind", ["anonymous", "member"])
+def test_after_a_withdrawal_a_slow_roll_up_is_recounted_by_the_queue(
+    kind, victim, django_capture_on_commit_callbacks
+):
+    audience = "member" if kind == "member" else "public"
+    client = client_for(kind)
+    counted_all(client, *PAGES)
+    assert "5 incidents in the catalogue" in client.get("/statistics/").content.decode()
+    StatisticsRollup.objects.update(seconds=SLOW)
+
+    withdraw(victim, django_capture_on_commit_callbacks)
+    # The withdrawal queued both keys when it committed, once each.
+    assert queued_keys() == [(audience, ""), (audience, "country=FR")]
+    for reader in (client, client_for(kind), client_for(kind)):
+        for url in PAGES:
+            body = assert_recounting(reader.get(url))
+            assert "5 incidents" not in body and "4 published incidents" not in body
+    assert "Latest incidents" in client.get("/countries/FR/").content.decode()
+    assert len(queued_keys()) == 2  # several readers: nothing more queued
+
+    run_queue()  # no page cache to clear: nothing built while recounting was kept
+    statistics = client.get("/statistics/")
+    assert statistics.status_code == 200
+    assert "2 incidents in the catalogue" in statistics.content.decode()
+    hub = client.get("/countries/FR/")
+    assert hub.status_code == 200
+    assert "Withdrawn Victim" not in hub.content.decode()
+    assert NOTICE not in statistics.content.decode() + hub.content.decode()
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_a_reader_queues_the_recount_if_the_withdrawal_did_not(victim):
+    """The withdrawal's own queueing runs when it commits (not inside the test's transaction
+    here), or may have failed, or the worker was counting the key as the withdrawal landed."""
+    client = client_for("anonymous")
+    counted_all(client, "/statistics/")
+    StatisticsRollup.objects.update(seconds=SLOW)
+    services.unpublish(Incident.objects.filter(organisation=victim))
+    assert queued_keys() == []
+    for _ in range(3):
+        assert_recounting(client.get("/statistics/"))
+    assert queued_keys() == [("public", "")]
+    run_queue()
+    assert "2 incidents in the catalogue" in client.get("/statistics/").content.decode()
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_a_fast_roll_up_is_still_counted_in_the_request(victim, django_capture_on_commit_callbacks):
+    client = client_for("member")
+    counted_all(client, *PAGES)
+    StatisticsRollup.objects.filter(query="").update(seconds=SLOW)
+    StatisticsRollup.objects.filter(query="country=FR").update(seconds=0.5)
+    withdraw(victim, django_capture_on_commit_callbacks)
+    assert queued_keys() == [("member", "")]
+    assert_recounting(client.get("/statistics/"))
+    hub = client.get("/countries/FR/")  # fast: counted now, by its reader
+    assert hub.status_code == 200
+    assert NOTICE not in hub.content.decode()
+    assert "Withdrawn Victim" not in hub.content.decode()
+    assert queued_keys() == [("member", "")]
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_a_withdrawal_queues_nothing_when_every_roll_up_is_fast(
+    victim, django_capture_on_commit_callbacks
+):
+    counted_all(client_for("anonymous"), *PAGES)
+    withdraw(victim, django_capture_on_commit_callbacks)
+    assert queued_keys() == []
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_downloads_and_the_api_answer_503_while_recounting(
+    victim, django_capture_on_commit_callbacks
+):
+    technique = TechniqueFactory(attack_id="T1486")
+    for incident in Incident.objects.all():
+        incident.techniques.add(technique)
+    token = token_for("member")
+    member = client_for("member")
+    assert api_get("/api/v1/statistics", token).status_code == 200
+    assert member.get("/statistics/years.csv").status_code == 200
+    assert member.get("/statistics/attack-layer.json").status_code == 200
+    assert member.get("/attack/techniques/T1486/").status_code == 200
+    StatisticsRollup.objects.update(seconds=SLOW)
+    withdraw(victim, django_capture_on_commit_callbacks)
+
+    for url in ("/statistics/years.csv", "/statistics/attack-layer.json"):
+        response = member.get(url)
+        assert_recounting(response)
+        assert response["Content-Type"].startswith("text/plain")
+        assert "FR" not in response.content.decode()
+    assert_recounting(member.get("/attack/techniques/T1486/"))
+    response = api_get("/api/v1/statistics", token)
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(rollups.RETRY_AFTER)
+    assert "no-store" in response["Cache-Control"]
+    assert NOTICE in response.json()["detail"]
+    assert "charts" not in response.json()
+
+    run_queue()
+    response = api_get("/api/v1/statistics", token)
+    assert response.status_code == 200
+    assert response.json()["total"] == 2
+    assert member.get("/statistics/years.csv").status_code == 200
