@@ -5,6 +5,7 @@
 #   bash bench/export_benchmark.sh                       # 1,000,000 incidents
 #   COUNT=100000 FILTER='sector=healthcare' bash bench/export_benchmark.sh
 #   PUBLIC_MIB=100 RUNS=1 bash bench/export_benchmark.sh  # the first 100 MiB of the public CSV
+#   SNAPSHOT=0 ...   # without the whole public catalogue file (written, then downloaded)
 # Each row is one download by bench/export_client.py: time to the headers and to the first
 # body byte, rows (parsed from what arrived), rows/s, and the resident memory of the gunicorn
 # workers sampled every 0.1 s (growth: the highest sample minus the one before the request,
@@ -21,6 +22,7 @@ FILTER=${FILTER:-sector=healthcare&year=2020}  # the members' CSV, JSON and STIX
 RUNS=${RUNS:-2}  # downloads of the whole public CSV
 PUBLIC_MIB=${PUBLIC_MIB:-0}  # hang up after this many MiB of the public CSV (0: all of it)
 MEMBER=${MEMBER:-1}  # 0: the public CSV only
+SNAPSHOT=${SNAPSHOT:-1}  # 0: not the whole-catalogue file (/data/incidents.csv)
 PY=.venv/bin/python
 
 export DATABASE_URL="$PG/$DB"
@@ -68,6 +70,17 @@ EOF
     cat /tmp/bench-export-row.json >> "${OUT%.md}.jsonl"
 }
 
+if [ "$SNAPSHOT" != 0 ]; then
+    # The whole public catalogue as one file (incidents.exports.snapshot): written once for
+    # this catalogue (what the job queue does when the file falls behind), then downloaded.
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    made=$("$PY" manage.py build_public_snapshots --format csv)
+    echo "| writing the whole public catalogue file: $made | | | | | | | $load |" | tee -a "$OUT"
+    for run in $(seq "$RUNS"); do
+        measure "whole public catalogue file (/data/incidents.csv), run $run" \
+            "http://127.0.0.1:$PORT/data/incidents.csv" csv ""
+    done
+fi
 for run in $(seq "$RUNS"); do
     if [ "$PUBLIC_MIB" != 0 ]; then
         measure "public CSV of all rows (visitor), its first $PUBLIC_MIB MiB, run $run" \

@@ -40,6 +40,7 @@ from django.utils import timezone
 from accounts.access import is_member
 
 from . import caching, filters, presenters, search
+from .http import site_url
 from .models import AlertMatch, Incident, NewIncident, SavedSearch
 
 logger = logging.getLogger(__name__)
@@ -193,10 +194,6 @@ def deliver(search_id: int) -> bool:
         alert_email(saved, rows, key=f"alert-{saved.pk}-{pending[-1][0]}").send()
     logger.info("Alert for saved search %s: %d incidents", search_id, len(rows))
     return True
-
-
-def site_url() -> str:
-    return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{Site.objects.get_current().domain}"
 
 
 def unsubscribe_token(saved: SavedSearch) -> str:

@@ -194,12 +194,13 @@ def cached_once(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TI
     return once(f"{full_key}:computing", compute_and_keep, lambda: pages().get(full_key))
 
 
-def once(lock: str, compute, ready=None):
+def once(lock: str, compute, ready=None, *, hold: int = 0):
     """``compute()``, unless another process holds ``lock`` (is computing the same thing):
     then poll ``ready()`` for its result, up to ``ONCE_WAIT`` seconds (below the web
     server's timeout; then compute too: a computation that died must not stall every
-    reader), or, with no ``ready``, None at once (the job queue skips work under way)."""
-    mine = pages().add(lock, 1, ONCE_LOCK)
+    reader), or, with no ``ready``, None at once (the job queue skips work under way).
+    The lock lapses after ``hold`` seconds (default ``ONCE_LOCK``), in case its holder died."""
+    mine = pages().add(lock, 1, hold or ONCE_LOCK)
     if not mine:
         if ready is None:
             return None

@@ -39,3 +39,12 @@ def make_export(job_id: int) -> None:
     from .exports import jobs
 
     jobs.make_export(job_id)
+
+
+@task()
+def build_public_snapshot(fmt: str) -> None:
+    """Write the file of the whole public catalogue in ``fmt`` (incidents.exports.snapshot):
+    public fields only, the same for everyone; skipped while another is being written."""
+    from .exports import snapshot
+
+    snapshot.build_now(fmt)

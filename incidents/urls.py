@@ -2,7 +2,7 @@ from django.urls import path, re_path
 
 from . import views
 from .feeds import LatestIncidentsFeed, SavedSearchFeed
-from .views import exportjobs, searches
+from .views import exportjobs, searches, snapshots
 
 app_name = "incidents"
 urlpatterns = [
@@ -11,6 +11,10 @@ urlpatterns = [
         r"^incidents/export\.(?P<fmt>csv|json|stix\.json)$",
         views.incident_export,
         name="incident_export",
+    ),
+    # The whole public catalogue as one file (incidents.views.snapshots).
+    re_path(
+        r"^data/incidents\.(?P<fmt>csv|json)$", snapshots.public_snapshot, name="public_snapshot"
     ),
     # Emailed exports (incidents.views.exportjobs): ask, the account's list, the link.
     path("incidents/export/email/", exportjobs.export_email, name="export_email"),

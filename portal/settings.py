@@ -371,6 +371,9 @@ EXPORT_JOB_ATTEMPTS = env.int("EXPORT_JOB_ATTEMPTS", default=3)
 # Statistics roll-ups (incidents.statistics.rollups): after a withdrawal, a key whose last
 # count took at least this many seconds is recounted by the job queue, not in a request.
 STATISTICS_QUEUE_SECONDS = env.float("STATISTICS_QUEUE_SECONDS", default=5.0)
+# The whole public catalogue as one file (/data/incidents.csv): a file behind the catalogue
+# is written again at most this often (seconds; incidents.exports.snapshot).
+PUBLIC_SNAPSHOT_INTERVAL = env.int("PUBLIC_SNAPSHOT_INTERVAL", default=600)
 # The API (incidents.api, docs/api.md): requests per minute per token, and per IP address
 # for requests without one.
 API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=120)

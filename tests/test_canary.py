@@ -178,6 +178,7 @@ READ_BY_EVERY_NON_MEMBER = {
     "incidents:statistics",
     "incidents:statistics_csv",
     "incidents:incident_export",
+    "incidents:public_snapshot",
     "incidents:incident_feed",
     "api-v1:list_incidents",
     "api-v1:list_organisations",

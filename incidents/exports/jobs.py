@@ -50,6 +50,7 @@ from accounts.access import is_member
 from accounts.jobs import run_once
 
 from .. import filters
+from ..http import site_url
 from ..models import ExportJob
 from . import build
 from .quota import ExportQuota
@@ -77,10 +78,6 @@ class TooManyJobs(Exception):
 
 def storage():
     return storages["exports"]
-
-
-def site_url() -> str:
-    return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{Site.objects.get_current().domain}"
 
 
 # In the request

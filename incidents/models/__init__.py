@@ -44,6 +44,7 @@ from .reference import (
 )
 from .rollups import StatisticsRollup
 from .searches import MAX_SAVED_SEARCHES, AlertMatch, NewIncident, SavedSearch
+from .snapshots import PublicSnapshot
 
 __all__ = [
     "ATTACK_DATASET",
@@ -61,6 +62,7 @@ __all__ = [
     "CleanText",
     "Dataset",
     "ExportJob",
+    "PublicSnapshot",
     "DatePrecision",
     "Impact",
     "Incident",

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from .. import caching, presenters
+from ..exports import snapshot
 from ..models import Dataset, Incident, Organisation, ThreatActor
 
 
@@ -35,8 +36,12 @@ def home_context(user):
 
 @require_safe
 def data_sources(request):
-    """Where the catalogue's imported data comes from, its release and its licence."""
+    """Where the catalogue's imported data comes from, its release and its licence; and the
+    whole public catalogue as one file per format (the newest servable one, if written)."""
     datasets = Dataset.objects.annotate(
         incident_count=Count("incidents", filter=Q(incidents__status=Incident.Status.PUBLISHED))
     )
-    return render(request, "incidents/data_sources.html", {"datasets": datasets})
+    files = [(fmt.upper(), fmt, snapshot.servable(fmt)) for fmt in snapshot.FORMATS]
+    return render(
+        request, "incidents/data_sources.html", {"datasets": datasets, "snapshots": files}
+    )
