@@ -17,6 +17,7 @@ a process-local page cache is still never stale.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -36,6 +37,8 @@ from django.template.loader import render_to_string
 from accounts.access import is_member, sees_drafts
 
 from . import db_router
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "incidents:catalogue-version"
 WITHDRAWAL_KEY = "incidents:withdrawal-version"
@@ -217,6 +220,24 @@ def once(lock: str, compute, ready=None, *, hold: int = 0):
             pages().delete(lock)
 
 
+def enqueue_once(marker: str, seconds: int, task, *args):
+    """``task.enqueue(*args)``, unless ``marker`` was set within ``seconds`` (one queued at a
+    time, however many readers ask). The task's result; None when not enqueued: asked for
+    already, the shared cache unavailable (it could not tell, and every request would queue
+    one), or the queue unreachable (logged; the marker is cleared, so the next reader asks)."""
+    store = pages()
+    if not store.add(marker, 1, seconds):
+        return None
+    if getattr(store, "is_down", lambda: False)():
+        return None
+    try:
+        return task.enqueue(*args)
+    except Exception:
+        store.delete(marker)
+        logger.exception("Could not enqueue %s%r", task.name, args)
+        return None
+
+
 ONCE_LOCK = 120  # the longest computation (a count at a million incidents, under load)
 ONCE_WAIT = 20
 ONCE_STEP = 0.2
@@ -340,6 +361,10 @@ def unavailable(response: HttpResponse, retry_after: int | None) -> HttpResponse
     return response
 
 
+# The shape of ViewerPage's stored shell: bumped when it changes, since old and new workers
+# share the cache during a rolling deploy (a worker must never read a shape it cannot use).
+SHELL_FORMAT = 2
+
 # base.html's parts that are one viewer's: who is signed in (with their CSRF token) and
 # their messages. ViewerPage renders them for each request around a shared page.
 VIEWER_PARTS = {"account": "includes/_account_nav.html", "messages": "includes/_messages.html"}
@@ -385,7 +410,7 @@ class ViewerPage(WholePage):
             )
         path = self.request.path
         (pieces, retry_after), _timeout = cached_for(
-            f"{self.kind}-shell",
+            f"{self.kind}-shell-{SHELL_FORMAT}",
             viewer_audience,
             [*self.parts, path],
             lambda: self._shell(template_name, viewer_audience, context, path),

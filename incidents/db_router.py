@@ -10,6 +10,9 @@ Settings name the router by its dotted path, so this module is imported while th
 load: it imports nothing of the app at module level.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import connections
 
 REPLICA = "replica"
@@ -19,6 +22,21 @@ RECENT_WRITE_KEY = "incidents:recent-write"
 # How far a read replica may lag behind: catalogue reads stay on the primary this long
 # after a write, so no page is cached from data older than the write.
 REPLICA_LAG_SECONDS = 15
+
+
+_on_primary: ContextVar[bool] = ContextVar("catalogue_reads_on_primary", default=False)
+
+
+@contextmanager
+def primary():
+    """Read the catalogue from the primary in this block: for work stamped with the
+    catalogue's versions as they are now (statistics roll-ups, the whole-catalogue files),
+    which a lagging replica would stamp with data from before the latest write."""
+    token = _on_primary.set(True)
+    try:
+        yield
+    finally:
+        _on_primary.reset(token)
 
 
 def mark_written() -> None:
@@ -51,7 +69,7 @@ class ReplicaRouter:
         # Inside a transaction (an import, an admin save) reads must see its own writes;
         # just after a write the replica may still lag, and a page cached from it would
         # outlive the change.
-        if connections["default"].in_atomic_block or recently_written():
+        if _on_primary.get() or connections["default"].in_atomic_block or recently_written():
             return "default"
         return REPLICA
 

@@ -1,7 +1,6 @@
 """HTTP answers of the catalogue's pages."""
 
 from django.conf import settings
-from django.contrib.sites.models import Site
 from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
 
@@ -34,5 +33,6 @@ def error_page(request, status: int, title: str, message: str, **headers) -> Htt
 
 
 def site_url() -> str:
-    """The site's address, for links made outside a request (emails, files the queue writes)."""
-    return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{Site.objects.get_current().domain}"
+    """The site's address, for links made outside a request (emails, files the queue writes):
+    ``SITE_URL``, as canonical links and citations use."""
+    return settings.SITE_URL

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from . import views
+from .exports import snapshot
 from .feeds import LatestIncidentsFeed, SavedSearchFeed
 from .views import exportjobs, searches, snapshots
 
@@ -14,7 +15,9 @@ urlpatterns = [
     ),
     # The whole public catalogue as one file (incidents.views.snapshots).
     re_path(
-        r"^data/incidents\.(?P<fmt>csv|json)$", snapshots.public_snapshot, name="public_snapshot"
+        rf"^data/incidents\.(?P<fmt>{'|'.join(snapshot.FORMATS)})$",
+        snapshots.public_snapshot,
+        name="public_snapshot",
     ),
     # Emailed exports (incidents.views.exportjobs): ask, the account's list, the link.
     path("incidents/export/email/", exportjobs.export_email, name="export_email"),

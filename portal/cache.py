@@ -54,6 +54,10 @@ class ResilientRedisCache(RedisCache):
     _last_warning = float("-inf")
     _down_until = float("-inf")
 
+    def is_down(self) -> bool:
+        """True while calls are skipped after a failure (their answers are the fallbacks)."""
+        return time.monotonic() < self._down_until
+
     def ping(self):
         """True when Redis answers (for /readyz, which asks even while calls are skipped)."""
         try:

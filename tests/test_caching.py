@@ -324,7 +324,8 @@ def test_a_members_page_is_shared_by_members_each_with_their_own_header(
     assert without_header(first_page) == without_header(second_page)
     assert f'rel="canonical" href="{settings.SITE_URL}{path.split("?")[0]}"' in second_page
     # What is cached holds no viewer's header: only the slots for it.
-    shells = [v for k, v in caching.pages()._cache.items() if "-shell:member:" in k]
+    marker = f"-shell-{caching.SHELL_FORMAT}:member:"
+    shells = [v for k, v in caching.pages()._cache.items() if marker in k]
     assert shells
     for stored in shells:
         blob = repr(stored)

@@ -9,6 +9,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
+from incidents import db_router
 from incidents.db_router import ReplicaRouter
 from incidents.models import Incident
 from portal.cache import ResilientRedisCache
@@ -217,6 +218,10 @@ def test_replica_router_sends_only_catalogue_reads_to_the_replica():
     from incidents import caching
 
     with transaction.atomic():
+        assert router.db_for_read(Incident) == "default"
+    assert router.db_for_read(Incident) == "replica"
+    # Work stamped with the catalogue's versions (roll-ups, the whole-catalogue files).
+    with db_router.primary():
         assert router.db_for_read(Incident) == "default"
     assert router.db_for_read(Incident) == "replica"
     caching.bump()

@@ -21,7 +21,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.files import File
 from django.utils import timezone
 
-from .. import caching, filters
+from .. import caching, db_router, filters
 from ..http import site_url
 from ..models import PublicSnapshot
 from . import build
@@ -32,15 +32,20 @@ logger = logging.getLogger(__name__)
 FORMATS = tuple(PublicSnapshot.Format.values)
 # A build at a million incidents takes a minute or two; a lock older than this is a dead one.
 BUILD_LOCK_SECONDS = 30 * 60
+ATTEMPTS = 3
 
 
 def servable(fmt: str) -> PublicSnapshot | None:
-    """The newest file of ``fmt`` written since the last withdrawal, if any."""
-    return (
-        PublicSnapshot.objects.filter(format=fmt, withdrawal_version=caching.withdrawal_version())
-        .order_by("-built_at")
-        .first()
-    )
+    """The newest file of ``fmt`` written since the last withdrawal, if any (read from the
+    primary: a lagging replica could name a file a newer one has replaced)."""
+    with db_router.primary():
+        return (
+            PublicSnapshot.objects.filter(
+                format=fmt, withdrawal_version=caching.withdrawal_version()
+            )
+            .order_by("-built_at")
+            .first()
+        )
 
 
 def is_current(snapshot: PublicSnapshot) -> bool:
@@ -57,17 +62,32 @@ def request_build(fmt: str, servable_file: PublicSnapshot | None) -> None:
         age = (timezone.now() - servable_file.built_at).total_seconds()
         if age < settings.PUBLIC_SNAPSHOT_INTERVAL:
             return
-        asked, wait = f"snapshot:asked:{fmt}", settings.PUBLIC_SNAPSHOT_INTERVAL
+        marker, seconds = f"snapshot:asked:{fmt}", settings.PUBLIC_SNAPSHOT_INTERVAL
     else:
-        asked, wait = f"snapshot:asked:{fmt}:{caching.withdrawal_version()}", 60
-    if caching.pages().add(asked, 1, wait):
-        build_public_snapshot.enqueue(fmt)
+        marker, seconds = f"snapshot:asked:{fmt}:{caching.withdrawal_version()}", 60
+    caching.enqueue_once(marker, seconds, build_public_snapshot, fmt)
 
 
 def build_now(fmt: str) -> PublicSnapshot | None:
     """Write a file of ``fmt`` for the catalogue as it is now (the queue's task, and
     ``manage.py build_public_snapshots``); None if another process is writing one."""
-    return caching.once(f"snapshot:building:{fmt}", lambda: _build(fmt), hold=BUILD_LOCK_SECONDS)
+    return caching.once(
+        f"snapshot:building:{fmt}", lambda: _build_servable(fmt), hold=BUILD_LOCK_SECONDS
+    )
+
+
+def _build_servable(fmt: str) -> PublicSnapshot:
+    """A file written again while a withdrawal during its writing left it unservable (at
+    most ``ATTEMPTS`` times); the older files are deleted once one is servable. Read from the
+    primary: a lagging replica would put into a file stamped with today's versions an
+    incident withdrawn before them."""
+    with db_router.primary():
+        for _ in range(ATTEMPTS):
+            made = _build(fmt)
+            if made.withdrawal_version == caching.withdrawal_version():
+                _delete_older(made)
+                break
+    return made
 
 
 def _build(fmt: str) -> PublicSnapshot:
@@ -107,7 +127,6 @@ def _build(fmt: str) -> PublicSnapshot:
         seconds=round(time.monotonic() - started, 3),
         **versions,
     )
-    _delete_older(snapshot)
     logger.info("Public snapshot %s: %s rows, %s bytes", fmt, snapshot.rows, size)
     return snapshot
 

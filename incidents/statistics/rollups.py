@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.utils import timezone
 
-from .. import caching, filters, search
+from .. import caching, db_router, filters, search
 from ..models import Incident, StatisticsRollup
 from . import counts
 from .charts import Chart, Row
@@ -190,7 +190,8 @@ def refresh(audience: str, query: str) -> dict[str, Chart]:
     version = caching.catalogue_version()
     withdrawal = caching.withdrawal_version()
     started = time.perf_counter()
-    result = count(audience, dict(parse_qsl(query)))
+    with db_router.primary():
+        result = count(audience, dict(parse_qsl(query)))
     StatisticsRollup.objects.bulk_create(
         [
             StatisticsRollup(
@@ -216,9 +217,9 @@ def _queue_recount(audience: str, query: str):
     """Queue one recount of this key unless one is queued already; its result, or None."""
     from ..tasks import refresh_statistics
 
-    if not caching.pages().add(_pending_key(audience, query), 1, PENDING_TIMEOUT):
-        return None
-    return refresh_statistics.enqueue(audience, query)
+    return caching.enqueue_once(
+        _pending_key(audience, query), PENDING_TIMEOUT, refresh_statistics, audience, query
+    )
 
 
 def _pending_key(audience, query) -> str:

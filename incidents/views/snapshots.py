@@ -9,6 +9,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
+from .. import caching
 from ..exports import build, snapshot
 from ..exports.jobs import storage
 from ..http import error_page
@@ -23,23 +24,25 @@ def public_snapshot(request, fmt):
         snapshot.request_build(fmt, found)
         if found is None:  # a queue that runs tasks at once (development) has written it
             found = snapshot.servable(fmt)
-    opened = None
-    if found is not None:
-        try:
-            opened = storage().open(found.file_name, "rb")
-        except FileNotFoundError:  # replaced by a newer file since it was looked up
+    opened = _open(found)
+    if opened is None and found is not None:
+        # Replaced by a newer file since it was looked up: that one, if it is servable.
+        found = snapshot.servable(fmt)
+        opened = _open(found)
+        if opened is None:
             snapshot.request_build(fmt, None)
     if opened is None:
-        return error_page(
+        page = error_page(
             request,
             503,
             "Being written",
             "The file of the whole public catalogue is being written after a change to the "
             f"catalogue. Try again in {RETRY_SECONDS // 60} minutes; exports of a search "
             "from the finder work meanwhile.",
-            **{"Retry-After": str(RETRY_SECONDS), "Cache-Control": "no-store"},
         )
-    etag = f'"{found.catalogue_version:x}-{found.withdrawal_version:x}-{fmt}"'
+        return caching.unavailable(page, RETRY_SECONDS)
+    # Two files of the same versions may differ (JSON's generated_at): the row's id too.
+    etag = f'"{found.pk}-{found.catalogue_version:x}-{found.withdrawal_version:x}"'
     last_modified = int(found.built_at.timestamp())
     unchanged = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if unchanged is not None:
@@ -54,8 +57,18 @@ def public_snapshot(request, fmt):
     )
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
-    # Revalidated at each use: a copy kept by a shared cache must not outlive a withdrawal.
-    response["Cache-Control"] = "no-cache"
+    # Stored by no shared cache, revalidated by the browser: a copy must not outlive a
+    # withdrawal (nor be served stale while this address answers 503).
+    response["Cache-Control"] = "private, no-cache"
     response["X-Snapshot-Rows"] = str(found.rows)
     response["Link"] = f'<{request.build_absolute_uri(reverse("data_sources"))}>; rel="license"'
     return response
+
+
+def _open(found):
+    if found is None:
+        return None
+    try:
+        return storage().open(found.file_name, "rb")
+    except FileNotFoundError:
+        return None

@@ -7,6 +7,7 @@ that count fast are still counted by their first reader.
 
 import pytest
 from django.test import override_settings
+from django_tasks_db.backend import DatabaseBackend
 
 from incidents import services
 from incidents.models import Incident, StatisticsRollup
@@ -102,6 +103,24 @@ def test_a_reader_queues_the_recount_if_the_withdrawal_did_not(victim):
     assert queued_keys() == [("public", "")]
     run_queue()
     assert "2 incidents in the catalogue" in client.get("/statistics/").content.decode()
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_a_queue_that_cannot_be_reached_is_no_500_and_is_asked_again(victim, monkeypatch, caplog):
+    client = client_for("anonymous")
+    counted_all(client, "/statistics/")
+    StatisticsRollup.objects.update(seconds=SLOW)
+    services.unpublish(Incident.objects.filter(organisation=victim))
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("queue down")
+
+    monkeypatch.setattr(DatabaseBackend, "enqueue", unreachable)
+    assert_recounting(client.get("/statistics/"))
+    assert "Could not enqueue" in caplog.text
+    monkeypatch.undo()
+    assert_recounting(client.get("/statistics/"))  # the next reader asks again
+    assert queued_keys() == [("public", "")]
 
 
 @override_settings(TASKS=DATABASE_QUEUE)
