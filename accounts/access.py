@@ -79,10 +79,10 @@ def plan_limit(user, field: str, default: int) -> int:
     """One of the limits a plan sets for its members (a ``Plan`` field such as
     ``api_requests_per_minute`` or ``export_rows_per_day``): the value on the plan that makes
     ``user`` a member now (their own, or their team's), else ``default`` (non-members,
-    staff, a plan that leaves it empty)."""
+    staff, a plan that leaves it empty). A plan's 0 is 0: that plan turns the thing off."""
     plan = membership_plan(user)
     value = getattr(plan, field) if plan is not None else None
-    return value or default
+    return default if value is None else value
 
 
 def export_rows_per_day(user) -> int:

@@ -54,14 +54,20 @@ class Plan(models.Model):
     api_requests_per_minute = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="API requests a minute per token of its members (empty: the site's default)",
+        help_text=(
+            "API requests a minute per token of its members (empty: the site's default; "
+            "0 turns the API off for them)"
+        ),
     )
     # Rows its members may export a UTC day (incidents.exports.quota, docs/exports.md);
     # empty: EXPORT_ROWS_PER_DAY.
     export_rows_per_day = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="Rows each of its members may export a day (empty: the site's default)",
+        help_text=(
+            "Rows each of its members may export a day (empty: the site's default; "
+            "0 turns exports off for them)"
+        ),
     )
 
     class Meta:

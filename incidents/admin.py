@@ -446,9 +446,12 @@ class ExportJobAdmin(admin.ModelAdmin):
     def owner_email(self, obj):
         return obj.user.email
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_stalled()
+
     @admin.display(description="stalled", boolean=True)
     def stalled(self, obj):
-        return jobs.is_stalled(obj)
+        return obj.is_stalled
 
     @admin.action(description="Enqueue again (failed or stalled jobs)", permissions=["change"])
     def enqueue_again(self, request, queryset):

@@ -8,16 +8,18 @@ queue, written to private storage and emailed as a signed link that expires.
 - ``make_export`` (the task): decides membership **when it runs** (``is_member``); counts
   and charges the rows against the owner's daily quota once (``charged_rows``, committed
   before the file is written); writes the file with the streamed exports' own writers
-  (``incidents.exports.build``) under a name fixed per job, so a re-run after a worker
-  died overwrites it; then marks the job ready and sends the email, once (``run_once``).
+  (``incidents.exports.build``) under a name of its own run; then, if it is still the job's
+  latest run, marks the job ready and sends the email, once (``run_once``), and deletes
+  the files earlier runs left. A run that lost the job deletes its own file only.
 - ``download_token`` / ``read_download_token``: the link's signed token names the job, its
   owner and its expiry; the download view checks all three and membership again.
 - ``delete_expired``: removes the files past their expiry (``manage.py
   delete_expired_exports``, on a timer) and forgets jobs after ``HISTORY_DAYS``.
 - ``requeue_stalled``: each run records when it started and counts itself (``started_at``,
-  ``attempts``); a job still being written ``EXPORT_STALLED_MINUTES`` later was left by a
-  worker that died, and is enqueued again (``manage.py requeue_stalled_exports``, on the
-  same timer), until it has been run ``EXPORT_JOB_ATTEMPTS`` times: then it is marked
+  ``attempts``); a job still being written ``EXPORT_STALLED_MINUTES`` later
+  (``ExportJob.objects.stalled``) was left by a worker that died, and is queued again
+  (``manage.py requeue_stalled_exports``, on the same timer; a queued job is never
+  stalled), until it has been run ``EXPORT_JOB_ATTEMPTS`` times: then it is marked
   failed and its owner emailed. Staff may enqueue a failed or stalled job again (the admin).
 
 Gated values (DESIGN: "alert emails ... what the recipient may see when it is sent"): the
@@ -40,7 +42,6 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -110,31 +111,32 @@ def request_export(user, fmt: str, query: str) -> tuple[ExportJob, bool]:
 
 def make_export(job_id: int) -> None:
     """Make one job's file and email its link (see the module docstring). Safe to run
-    again: a finished job is left alone; an interrupted one is redone without a new charge."""
-    started = ExportJob.objects.filter(pk=job_id, state__in=[State.QUEUED, State.RUNNING]).update(
-        state=State.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
-    )
-    if not started:
+    again: a finished job is left alone; an interrupted one is redone without a new charge.
+    Each start takes the job over (``started_at``, ``attempts``): only the latest run may
+    finish, refuse or fail it, and a run that lost it deletes its own file and nothing else."""
+    run = _start(job_id)
+    if run is None:
         return
-    job = ExportJob.objects.select_related("user").get(pk=job_id)
+    job = run.job
     user = job.user
     if not is_member(user):
-        _refuse(job, NOT_A_MEMBER)
+        _refuse(run, NOT_A_MEMBER)
         return
     filterset = filters.for_viewer(QueryDict(job.query), user, member=True)
     if filterset.is_bound and not filterset.is_valid():
         _refuse(
-            job, "The search's filters are not valid any more: export it again from the finder."
+            run, "The search's filters are not valid any more: export it again from the finder."
         )
         return
     incidents, params, sort = build.matching(filterset, member=True)
 
-    rows = _charge(job, user, incidents)
+    rows = _charge(run, user, incidents)
     if rows is None:
         return
     base = site_url()
-    name = job.storage_name()
+    name = job.storage_name(run.attempt)
     tally: dict = {}
+    files = storage()
     with tempfile.TemporaryFile() as scratch:
         for piece in build.pieces(
             job.format,
@@ -149,14 +151,11 @@ def make_export(job_id: int) -> None:
             scratch.write(piece.encode())
         size = scratch.tell()
         scratch.seek(0)
-        files = storage()
-        if files.exists(name):
-            files.delete(name)  # a previous run's file, maybe half written: overwritten
         saved_name = files.save(name, File(scratch, name=name))
 
     def finish():
         now = timezone.now()
-        ExportJob.objects.filter(pk=job.pk).update(
+        if not run.owned().update(
             state=State.READY,
             rows=tally["rows"],
             file_name=saved_name,
@@ -164,119 +163,185 @@ def make_export(job_id: int) -> None:
             finished_at=now,
             expires_at=now + datetime.timedelta(days=settings.EXPORT_LINK_DAYS),
             reason="",
-        )
+        ):
+            raise _Lost  # rolls back run_once's key: the owning run emails
         job.refresh_from_db()
         ready_email(job, base).send()
 
-    if not run_once(f"export-ready:{job.pk}", finish) and saved_name != job.file_name:
-        # Another run finished this job meanwhile with a file of its own name.
-        files.delete(saved_name)
+    try:
+        won = run_once(f"export-ready:{job.pk}", finish)
+    except _Lost:
+        won = False
+    except BaseException:
+        _delete_unless_current(job, saved_name)  # a retry writes a file of its own
+        raise
+    if not won:
+        _delete_unless_current(job, saved_name)
+        logger.info("Export %s: run %s lost the job to another run", job.pk, run.attempt)
+        return
+    for earlier in range(1, run.attempt):  # runs that died or lost, each with its own file
+        files.delete(job.storage_name(earlier))
     logger.info("Export %s: %s rows, %s bytes", job.pk, tally["rows"], size)
 
 
-def _charge(job: ExportJob, user, incidents) -> int | None:
-    """The rows this job writes, counted against ``user``'s quota once per job (in a
-    transaction of its own, before the file is written); None if they do not fit."""
+class _Lost(Exception):
+    """This run no longer owns its job (another run started, or the sweep failed it)."""
+
+
+class _Run:
+    """One run of a job: the job as it started, with the run's number and start time."""
+
+    def __init__(self, job: ExportJob):
+        self.job = job
+        self.attempt = job.attempts
+        self.started_at = job.started_at
+
+    def owned(self):
+        """The job, while this run is its latest and it is still being written."""
+        return ExportJob.objects.filter(
+            pk=self.job.pk,
+            state=State.RUNNING,
+            attempts=self.attempt,
+            started_at=self.started_at,
+        )
+
+
+def _start(job_id: int) -> _Run | None:
+    """Start a run of a queued or running job (a retry, a duplicate task): it is now the
+    job's latest run. None for a finished job."""
     with transaction.atomic():
-        locked = ExportJob.objects.select_for_update().get(pk=job.pk)
+        job = (
+            ExportJob.objects.select_for_update()
+            .filter(pk=job_id, state__in=[State.QUEUED, State.RUNNING])
+            .first()
+        )
+        if job is None:
+            return None
+        job.state = State.RUNNING
+        job.started_at = timezone.now()
+        job.attempts += 1
+        job.save(update_fields=["state", "started_at", "attempts"])
+    return _Run(job)
+
+
+def _delete_unless_current(job: ExportJob, name: str) -> None:
+    """Delete this run's file unless the job, as the database has it now, points to it."""
+    current = ExportJob.objects.filter(pk=job.pk).values_list("file_name", flat=True).first()
+    if current != name:
+        storage().delete(name)
+
+
+def _charge(run: _Run, user, incidents) -> int | None:
+    """The rows this job writes, counted against ``user``'s quota once per job (in a
+    transaction of its own, before the file is written); None if they do not fit, or if
+    this run no longer owns the job."""
+    with transaction.atomic():
+        locked = run.owned().select_for_update().first()
+        if locked is None:
+            return None  # another run started, or the sweep failed it: that one decides
         if locked.charged_rows is not None:
             return locked.charged_rows  # a re-run: charged already
         quota = ExportQuota(None, member=True, user=user)
         remaining = quota.remaining()
         rows = incidents.order_by()[: remaining + 1].count()
-        if rows > remaining or not quota.reserve(rows):
-            refused = True
-        else:
-            refused = False
+        refused = quota.limit == 0 or rows > remaining or not quota.reserve(rows)
+        if not refused:
             locked.charged_rows = rows
-            locked.state = State.RUNNING
-            locked.save(update_fields=["charged_rows", "state"])
+            locked.save(update_fields=["charged_rows"])
     if refused:
-        _refuse(
-            job,
-            f"This export has more incidents than the {remaining:,} rows your daily export "
-            "quota had left. Narrow the filters, or ask again after midnight UTC.",
-        )
+        _refuse(run, quota_refusal(quota, remaining))
         return None
     return rows
 
 
-def _refuse(job: ExportJob, reason: str) -> None:
+def quota_refusal(quota: ExportQuota, remaining: int) -> str:
+    if quota.limit == 0:
+        return f"{quota.no_exports()} Nothing was counted against it."
+    return (
+        f"This export has more incidents than the {remaining:,} rows your daily export "
+        "quota had left. Narrow the filters, or ask again after midnight UTC."
+    )
+
+
+def _refuse(run: _Run, reason: str) -> None:
+    """Mark the job refused and tell its owner, if this run still owns it."""
+    job = run.job
+
     def record():
-        ExportJob.objects.filter(pk=job.pk).update(
-            state=State.REFUSED, reason=reason, finished_at=timezone.now()
-        )
+        if not run.owned().update(state=State.REFUSED, reason=reason, finished_at=timezone.now()):
+            raise _Lost
         job.refresh_from_db()
         refused_email(job, site_url()).send()
 
-    run_once(f"export-refused:{job.pk}", record)
+    try:
+        run_once(f"export-refused:{job.pk}", record)
+    except _Lost:
+        logger.info("Export %s: run %s lost the job to another run", job.pk, run.attempt)
 
 
 # Runs a dead worker left
 
 
-def is_stalled(job: ExportJob, now: datetime.datetime | None = None) -> bool:
-    """Still being written ``EXPORT_STALLED_MINUTES`` after its latest run started: the
-    worker running it died (or its last retry raised)."""
-    now = now or timezone.now()
-    cutoff = now - datetime.timedelta(minutes=settings.EXPORT_STALLED_MINUTES)
-    return job.state == State.RUNNING and job.started_at is not None and job.started_at < cutoff
-
-
 def requeue_stalled(now: datetime.datetime | None = None) -> tuple[int, int]:
-    """Enqueue again each stalled job (the re-run charges nothing more and emails once); one
-    run ``EXPORT_JOB_ATTEMPTS`` times already is marked failed instead, and its owner told.
-    (enqueued again, failed)."""
+    """Enqueue again each stalled job (``ExportJob.objects.stalled``; the re-run charges
+    nothing more and emails once); one run ``EXPORT_JOB_ATTEMPTS`` times already is marked
+    failed instead, and its owner told. (enqueued again, failed)."""
     now = now or timezone.now()
-    cutoff = now - datetime.timedelta(minutes=settings.EXPORT_STALLED_MINUTES)
     requeued = failed = 0
-    stalled = ExportJob.objects.filter(state=State.RUNNING, started_at__lt=cutoff)
-    for job in stalled.select_related("user").order_by("started_at"):
+    for job in ExportJob.objects.stalled(now).select_related("user").order_by("started_at"):
         if job.attempts >= settings.EXPORT_JOB_ATTEMPTS:
-            failed += _fail(job, STALLED)
-        elif _enqueue_again(job, from_states=[State.RUNNING], now=now):
+            failed += _fail(job, STALLED, now)
+        elif _enqueue_again(ExportJob.objects.stalled(now), job):
             requeued += 1
     return requeued, failed
 
 
-def enqueue_again(job: ExportJob) -> bool:
+def enqueue_again(job: ExportJob, now: datetime.datetime | None = None) -> bool:
     """Staff's "Enqueue again" (the admin): a failed or stalled job is run once more (a job
     charged already is not charged again). False for any other job."""
     if job.state == State.FAILED:
-        return _enqueue_again(job, from_states=[State.FAILED])
-    if is_stalled(job):
-        return _enqueue_again(job, from_states=[State.RUNNING])
-    return False
+        return _enqueue_again(ExportJob.objects.filter(state=State.FAILED), job)
+    return _enqueue_again(ExportJob.objects.stalled(now), job)
 
 
-def _enqueue_again(job: ExportJob, *, from_states, now=None) -> bool:
-    """Claim ``job`` as it was read (two sweeps, or a sweep and staff, enqueue it once) and
-    enqueue its task."""
+def _enqueue_again(candidates, job: ExportJob) -> bool:
+    """Claim ``job`` as it was read, if still among ``candidates`` (two sweeps, or a sweep
+    and staff, enqueue it once), put it back in the queue and enqueue its task. Queued, it
+    is not stalled however long the queue is; its run records when it starts. A run still
+    going loses the job (it finishes nothing)."""
     from .. import tasks
 
-    claimed = ExportJob.objects.filter(
-        pk=job.pk, state__in=from_states, started_at=job.started_at
-    ).update(state=State.RUNNING, started_at=now or timezone.now(), reason="", finished_at=None)
+    claimed = candidates.filter(pk=job.pk, started_at=job.started_at).update(
+        state=State.QUEUED, started_at=None, reason="", finished_at=None
+    )
     if claimed:
         logger.warning("Export %s enqueued again after %s runs", job.pk, job.attempts)
         tasks.make_export.enqueue(job.pk)
     return bool(claimed)
 
 
-def _fail(job: ExportJob, reason: str) -> int:
-    """Mark a running job failed (1), telling its owner once per failed run; 0 if it
-    finished meanwhile."""
-    marked = ExportJob.objects.filter(
-        pk=job.pk, state=State.RUNNING, started_at=job.started_at
-    ).update(state=State.FAILED, reason=reason, finished_at=timezone.now())
-    if marked:
-        logger.error("Export %s failed after %s runs", job.pk, job.attempts)
-        job.refresh_from_db()
-        run_once(
-            f"export-failed:{job.pk}:{job.attempts}",
-            lambda: refused_email(job, site_url()).send(),
+def _fail(job: ExportJob, reason: str, now: datetime.datetime | None = None) -> int:
+    """Mark a stalled job failed (1) and tell its owner, in one transaction; 0 if it
+    finished (or started again) meanwhile: failing and finishing exclude each other."""
+
+    def record():
+        marked = (
+            ExportJob.objects.stalled(now)
+            .filter(pk=job.pk, started_at=job.started_at, attempts=job.attempts)
+            .update(state=State.FAILED, reason=reason, finished_at=timezone.now())
         )
-    return marked
+        if not marked:
+            raise _Lost
+        job.refresh_from_db()
+        refused_email(job, site_url()).send()
+
+    try:
+        if not run_once(f"export-failed:{job.pk}:{job.attempts}", record):
+            return 0
+    except _Lost:
+        return 0
+    logger.error("Export %s failed after %s runs", job.pk, job.attempts)
+    return 1
 
 
 # Links

@@ -15,7 +15,7 @@ import datetime
 from django.conf import settings
 from django.core.cache import caches
 
-from accounts.access import export_rows_per_day
+from accounts.access import export_rows_per_day, membership_plan
 
 KEY_TIMEOUT = 2 * 24 * 3600  # the key names its day; this only clears it away
 
@@ -44,13 +44,23 @@ class ExportQuota:
         if member:
             user = user or request.user
             self.limit = export_rows_per_day(user)
+            self.plan = membership_plan(user)
             who = f"user:{user.pk}"
         else:
+            self.plan = None
             self.limit = settings.EXPORT_PUBLIC_ROWS_PER_DAY
             who = f"ip:{client_ip(request)}"
         self.key = f"exports:rows:{now:%Y-%m-%d}:{who}"
         self.retry_after = seconds_until_tomorrow(now)
         self.cache = caches["default"]
+
+    def no_exports(self) -> str:
+        """Why every export is refused while the limit is 0 (a plan with exports turned off)."""
+        if self.plan is not None:
+            return (
+                f"Your {self.plan.name} plan includes no exports: its export quota is 0 rows a day."
+            )
+        return "Exports are turned off: the daily export quota is 0 rows."
 
     def used(self) -> int:
         return self.cache.get(self.key, 0)

@@ -2,15 +2,16 @@
 
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models import F
+from django.utils import timezone
 
 
 def running_jobs_started_when_made(apps, schema_editor):
-    """Jobs being written before runs were recorded: count them as started when made, once
+    """Jobs being written before runs were recorded: count them as started now, once, so a
+    worker still writing one at deploy time has EXPORT_STALLED_MINUTES from the deploy
     (requeue_stalled_exports then finds those a dead worker left)."""
     ExportJob = apps.get_model("incidents", "ExportJob")
     ExportJob.objects.filter(state="running", started_at=None).update(
-        started_at=F("created_at"), attempts=1
+        started_at=timezone.now(), attempts=1
     )
 
 

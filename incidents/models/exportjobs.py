@@ -8,9 +8,36 @@ task (``incidents.tasks.make_export``) writes the file to private storage
 and their membership at download time.
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, Case, Q, Value, When
+from django.utils import timezone
+
+
+class ExportJobQuerySet(models.QuerySet):
+    @staticmethod
+    def stalled_condition(now: datetime.datetime | None = None) -> Q:
+        """The one definition of a stalled job: still being written
+        ``EXPORT_STALLED_MINUTES`` after its latest run started (the worker running it died,
+        or its last retry raised). A job waiting in the queue is not stalled."""
+        now = now or timezone.now()
+        cutoff = now - datetime.timedelta(minutes=settings.EXPORT_STALLED_MINUTES)
+        return Q(state="running", started_at__lt=cutoff)
+
+    def stalled(self, now: datetime.datetime | None = None):
+        return self.filter(self.stalled_condition(now))
+
+    def with_stalled(self, now: datetime.datetime | None = None):
+        """Each job with ``is_stalled`` (the admin's column: one query for the page)."""
+        return self.annotate(
+            is_stalled=Case(
+                When(self.stalled_condition(now), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
 
 
 class ExportJob(models.Model):
@@ -50,6 +77,8 @@ class ExportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ExportJobQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
@@ -84,6 +113,7 @@ class ExportJob(models.Model):
     def __str__(self):
         return f"{self.get_format_display()} export {self.pk} ({self.get_state_display()})"
 
-    def storage_name(self) -> str:
-        """Fixed per job, so that a re-run overwrites the file it may have half written."""
-        return f"export-{self.pk}.{self.format}"  # the format is the file's suffix
+    def storage_name(self, attempt: int) -> str:
+        """One per run (``attempt``: the run's number, ``attempts`` when it started), so that
+        a run never writes or deletes the file of another run of the same job."""
+        return f"export-{self.pk}-{attempt}.{self.format}"  # the format is the file's suffix

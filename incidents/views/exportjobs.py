@@ -22,7 +22,7 @@ from ..exports import build, jobs
 from ..exports.quota import ExportQuota
 from ..http import error_page
 from ..models import ExportJob
-from .exports import FORMATS, filters_not_valid, queued_page, too_many_jobs
+from .exports import FORMATS, exports_off, filters_not_valid, queued_page, too_many_jobs
 
 RECENT_JOBS = 20  # listed on the account page
 
@@ -48,6 +48,9 @@ def export_email(request):
     filterset = filters.for_viewer(data, request.user, member=True)
     if filterset.is_bound and not filterset.is_valid():
         return filters_not_valid(request, filterset)
+    quota = ExportQuota(request, member=True)
+    if quota.limit == 0:
+        return exports_off(request, quota)
     _, params, _ = build.matching(filterset, member=True)
     try:
         job, created = jobs.request_export(request.user, fmt, filters.encode(params))
@@ -88,7 +91,9 @@ def export_jobs(request):
             # Only members ask for emailed exports: a non-member with jobs was one.
             "lapsed": not member and bool(recent),
             "quota": ExportQuota(request, member=True) if member else None,
-            "plan_name": plan.name if plan is not None and plan.export_rows_per_day else "",
+            "plan_name": (
+                plan.name if plan is not None and plan.export_rows_per_day is not None else ""
+            ),
             "threshold": settings.EXPORT_EMAIL_THRESHOLD,
             "link_days": settings.EXPORT_LINK_DAYS,
             "per_day": settings.EXPORT_JOBS_PER_DAY,

@@ -53,6 +53,18 @@ def quota_used_up(request, quota, remaining):
     )
 
 
+def exports_off(request, quota):
+    """429 for every export while the viewer's daily limit is 0 (their plan has exports
+    turned off); no Retry-After: tomorrow's quota is 0 too."""
+    return error_page(
+        request,
+        429,
+        "Exports not included",
+        f"{quota.no_exports()} Exports are refused until the plan changes.",
+        **{REMAINING_HEADER: "0"},
+    )
+
+
 def queued_page(request, job, created, *, rows=None):
     """202: the member's export is being made by the job queue and will be emailed."""
     return render(
@@ -100,6 +112,8 @@ def incident_export(request, fmt):
     incidents, params, sort = build.matching(filterset, member=member)
 
     quota = ExportQuota(request, member=member)
+    if quota.limit == 0:
+        return exports_off(request, quota)
     remaining = quota.remaining()
     rows = incidents.order_by()[: remaining + 1].count()
     if rows > remaining:

@@ -419,3 +419,11 @@ def test_membership_plan_is_the_plan_that_makes_a_member(db, django_assert_num_q
     assert membership_plan(AnonymousUser()) is None
     with django_assert_num_queries(0):
         assert membership_plan(UserFactory.build(is_staff=True)) is None
+
+
+def test_a_plans_limit_of_0_is_0_and_only_an_empty_one_is_the_default(db):
+    from accounts.access import plan_limit
+
+    for value, expected in ((0, 0), (None, 77), (5, 5)):
+        user = SubscriptionFactory(plan=PlanFactory(export_rows_per_day=value)).user
+        assert plan_limit(user, "export_rows_per_day", 77) == expected

@@ -375,7 +375,7 @@ def test_a_worker_dying_while_writing_reruns_without_a_second_charge(canaries, m
     assert quota.used() == PUBLISHED and len(mail.outbox) == 1
 
 
-def test_a_worker_dying_before_the_email_overwrites_the_file_and_sends_once(canaries, monkeypatch):  # noqa: F811
+def test_a_run_failing_before_the_email_leaves_no_file_and_a_retry_sends(canaries, monkeypatch):  # noqa: F811
     user, _ = member_with_client()
     job = ExportJob.objects.create(user=user, format="csv", query="")
 
@@ -389,13 +389,13 @@ def test_a_worker_dying_before_the_email_overwrites_the_file_and_sends_once(cana
     assert job.state == ExportJob.State.RUNNING  # the ready state rolled back with the key
     assert not CompletedEvent.objects.filter(key=f"export-ready:{job.pk}").exists()
     files = storages["exports"]
-    assert files.exists(job.storage_name())  # the first run's file
+    assert files.listdir("")[1] == []  # the failed run deleted its own file
     monkeypatch.undo()
     jobs.make_export(job.pk)
     job.refresh_from_db()
-    assert job.state == ExportJob.State.READY
-    assert job.file_name == job.storage_name()  # overwritten, not a second file
-    assert files.listdir("")[1] == [job.storage_name()]
+    assert job.state == ExportJob.State.READY and job.attempts == 2
+    assert job.file_name == job.storage_name(2)  # the retry's own file, the only one
+    assert files.listdir("")[1] == [job.storage_name(2)]
     assert ExportQuota(None, member=True, user=user).used() == PUBLISHED
     assert len(mail.outbox) == 1
 

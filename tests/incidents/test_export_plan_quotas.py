@@ -117,3 +117,29 @@ def test_a_lapsed_members_exports_page_says_so_with_no_quota_rows_or_links(canar
     assert "Your membership has lapsed" in html and 'href="/pricing/"' in html
     assert "quota" not in html.lower()
     assert "/exports/download/" not in html and ">3<" not in html
+
+
+def test_a_plan_with_a_limit_of_0_has_every_export_refused(canaries):  # noqa: F811
+    """0 is a limit (exports turned off for that plan), not "the site's default"."""
+    user, client = member_on(PlanFactory(name="Reader", export_rows_per_day=0))
+    assert ExportQuota(None, member=True, user=user).limit == 0
+    # Even an export of no rows.
+    for url in ("/incidents/export.csv", "/incidents/export.json?organisation=no-such-org"):
+        response = client.get(url)
+        assert response.status_code == 429
+        html = response.content.decode()
+        assert "Your Reader plan includes no exports: its export quota is 0 rows a day" in html
+        assert "Retry-After" not in response
+    emailed = client.post("/incidents/export/email/", {"format": "csv", "query": ""})
+    assert emailed.status_code == 429 and "Reader plan includes no exports" in (
+        emailed.content.decode()
+    )
+    assert not ExportJob.objects.filter(user=user).exists()
+    # A job asked before the plan changed is refused when it runs, its owner told why.
+    job = ExportJob.objects.create(user=user, format="csv", query="organisation=no-such-org")
+    jobs.make_export(job.pk)
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.REFUSED and "Reader plan includes no exports" in job.reason
+    assert "Export quota: 0 rows a day</strong>, on the Reader plan" in (
+        client.get("/accounts/tokens/").content.decode()
+    )

@@ -3,6 +3,7 @@
 with one charge and one email; after EXPORT_JOB_ATTEMPTS runs, failed and the owner told."""
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -128,3 +129,127 @@ def test_a_job_that_raised_on_every_retry_ends_failed(canaries, monkeypatch, set
     started_ago(job, 61)
     assert jobs.requeue_stalled() == (0, 1)
     assert ExportJob.objects.get(pk=job.pk).state == ExportJob.State.FAILED
+
+
+# A sweep racing a run that is still going -------------------------------------------------
+
+
+def sweep_midway(monkeypatch, *, hours=2):
+    """build.pieces that, in the first run only, runs the sweep as if ``hours`` had passed
+    (the immediate backend runs a job enqueued again at once, inside the first run)."""
+    real = build.pieces
+    calls = []
+
+    def slow_worker(*args, **kwargs):
+        calls.append(1)
+        pieces = real(*args, **kwargs)
+        yield next(pieces)
+        if len(calls) == 1:
+            jobs.requeue_stalled(now=timezone.now() + datetime.timedelta(hours=hours))
+        yield from pieces
+
+    monkeypatch.setattr(build, "pieces", slow_worker)
+
+
+def test_a_run_racing_its_requeued_run_leaves_the_ready_file(canaries, monkeypatch):  # noqa: F811
+    """The requeued run finishes first; the slow run loses and deletes only its own file."""
+    user = SubscriptionFactory().user
+    job = ExportJob.objects.create(user=user, format="csv", query="")
+    sweep_midway(monkeypatch)
+    jobs.make_export(job.pk)
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.READY and job.attempts == 2
+    files = jobs.storage()
+    assert job.file_name and files.exists(job.file_name)  # the ready row's file is there
+    assert job.file_name == job.storage_name(2)
+    assert files.listdir("")[1] == [job.file_name]  # the slow run's own file deleted
+    with files.open(job.file_name) as f:
+        assert len(f.read().decode().splitlines()) == PUBLISHED + 1
+    (message,) = mail.outbox
+    assert "is ready" in message.subject
+    assert ExportQuota(None, member=True, user=user).used() == PUBLISHED
+
+
+def test_a_run_the_sweep_failed_meanwhile_does_not_finish(canaries, monkeypatch, settings):  # noqa: F811
+    """Failing and finishing exclude each other: one email, "not made", and no file."""
+    user = SubscriptionFactory().user
+    job = ExportJob.objects.create(
+        user=user, format="csv", query="", attempts=settings.EXPORT_JOB_ATTEMPTS - 1
+    )
+    sweep_midway(monkeypatch)
+    jobs.make_export(job.pk)
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.FAILED and job.file_name == ""
+    (message,) = mail.outbox
+    assert "not made" in message.subject
+    assert jobs.storage().listdir("")[1] == []
+
+
+def test_a_requeued_job_waiting_in_the_queue_is_not_stalled(killed_job, monkeypatch):
+    """However long the queue, each hourly sweep does not enqueue it again."""
+    from incidents import tasks
+
+    enqueued = []
+    monkeypatch.setattr(tasks, "make_export", SimpleNamespace(enqueue=enqueued.append))
+    started_ago(killed_job, 61)
+    assert jobs.requeue_stalled() == (1, 0)
+    job = ExportJob.objects.get(pk=killed_job.pk)
+    assert job.state == ExportJob.State.QUEUED and job.started_at is None
+    for hours in (1, 2, 5):
+        later = timezone.now() + datetime.timedelta(hours=hours)
+        assert jobs.requeue_stalled(now=later) == (0, 0)
+        assert not ExportJob.objects.stalled(later).exists()
+    assert enqueued == [job.pk]
+    # Its run, when it comes, records its own start.
+    jobs.make_export(job.pk)
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.READY and job.attempts == 2
+    assert job.started_at is not None and len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    "state, minutes, stalled",
+    [
+        ("running", 61, True),
+        ("running", 59, False),
+        ("queued", 600, False),
+        ("failed", 600, False),
+        ("ready", 600, False),
+    ],
+)
+def test_one_definition_of_stalled_for_the_sweep_the_admin_and_staff(
+    db, monkeypatch, state, minutes, stalled
+):
+    from incidents import tasks
+
+    monkeypatch.setattr(tasks, "make_export", SimpleNamespace(enqueue=lambda pk: None))
+    user = SubscriptionFactory().user
+    job = ExportJob.objects.create(
+        user=user,
+        format="csv",
+        state=state,
+        attempts=1,
+        started_at=timezone.now() - datetime.timedelta(minutes=minutes),
+    )
+    assert ExportJob.objects.stalled().filter(pk=job.pk).exists() is stalled
+    assert ExportJob.objects.with_stalled().get(pk=job.pk).is_stalled is stalled  # the admin
+    assert jobs.requeue_stalled() == ((1, 0) if stalled else (0, 0))
+
+
+def test_jobs_being_written_at_deploy_count_as_started_then(db):
+    """Migration 0019's back-fill: a job made long ago whose worker is still writing it is
+    not stalled at once (started at the migration, not when it was made)."""
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module("incidents.migrations.0019_export_job_runs")
+    user = SubscriptionFactory().user
+    job = ExportJob.objects.create(user=user, format="csv", state="running")
+    ExportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - datetime.timedelta(hours=5)
+    )
+    backfill.running_jobs_started_when_made(apps, None)
+    job.refresh_from_db()
+    assert job.attempts == 1 and job.started_at > timezone.now() - datetime.timedelta(minutes=1)
+    assert not ExportJob.objects.stalled().exists()

@@ -141,3 +141,17 @@ def test_the_api_tokens_page_shows_the_limit(settings):
     assert "600 requests a minute per token" in html and "Team X" in html
     client.force_login(UserFactory())
     assert "77 requests a minute per token" in client.get("/accounts/tokens/").content.decode()
+
+
+def test_a_plan_with_a_limit_of_0_has_every_request_refused(catalogue, settings):
+    """0 is a limit (the API turned off for that plan), not "the site's default"."""
+    settings.API_REQUESTS_PER_MINUTE = 5
+    user = SubscriptionFactory(plan=PlanFactory(name="Reader", api_requests_per_minute=0)).user
+    assert tokens.requests_per_minute(user) == 0
+    token = tokens.create(user, "script")[1]
+    assert statuses(token, 3) == [429, 429, 429]
+    client = Client()
+    client.force_login(user)
+    assert "Rate limit: 0 requests a minute per token</strong>, on the Reader plan" in (
+        client.get("/accounts/tokens/").content.decode()
+    )
