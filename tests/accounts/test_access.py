@@ -1,6 +1,7 @@
 """accounts.access: the one function that decides who is a member, and the subscription rules."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -427,3 +428,52 @@ def test_a_plans_limit_of_0_is_0_and_only_an_empty_one_is_the_default(db):
     for value, expected in ((0, 0), (None, 77), (5, 5)):
         user = SubscriptionFactory(plan=PlanFactory(export_rows_per_day=value)).user
         assert plan_limit(user, "export_rows_per_day", 77) == expected
+
+
+def test_the_compiled_membership_query_gives_the_orms_answer(db):
+    """membership_plan runs _memberships' query compiled once (accounts.access
+    _CompiledPlanQuery): for every kind of user, the plan current_subscription names, with
+    every field as the ORM reads it; and the compiled form is the one in use here."""
+    from accounts import access
+
+    now = timezone.now()
+    priced = PlanFactory(price="12.34", api_requests_per_minute=77)
+    users = [
+        SubscriptionFactory(plan=priced).user,
+        SubscriptionFactory(status=Subscription.Status.TRIALING).user,
+        SubscriptionFactory(ends_at=now - DAY).user,
+        SubscriptionFactory(starts_at=now + DAY).user,
+        SubscriptionFactory(status=Subscription.Status.PAST_DUE, grace_ends_at=now + DAY).user,
+        SubscriptionFactory(status=Subscription.Status.PAST_DUE, grace_ends_at=now - DAY).user,
+        SubscriptionFactory(status=Subscription.Status.CANCELLED).user,
+        seat_for(TeamFactory(subscription=True)),
+        seat_for(TeamFactory()),
+        UserFactory(),
+    ]
+    both = SubscriptionFactory(ends_at=now + 30 * DAY).user
+    SubscriptionFactory(user=both, ends_at=None, plan=priced)
+    users.append(both)
+    for user in users:
+        subscription = current_subscription(user)
+        expected = subscription.plan if subscription is not None else None
+        plan = membership_plan(fresh(user))
+        assert plan == expected, user
+        if plan is not None:
+            for field in type(plan)._meta.concrete_fields:
+                assert getattr(plan, field.attname) == getattr(expected, field.attname)
+    assert [membership_plan(fresh(u)) is not None for u in users] == [
+        True,
+        True,
+        False,
+        False,
+        True,
+        False,
+        False,
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert membership_plan(fresh(users[0])).price == Decimal("12.34")
+    assert membership_plan(fresh(both)) == priced  # open-ended first
+    assert access._MEMBERSHIP_PLAN._compiled["default"] is not False
