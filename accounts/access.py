@@ -7,10 +7,11 @@ Every gate (views, presenters, search, exports, caches) calls ``is_member`` or
 import datetime
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import router
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .compiled import CompiledQuery
 from .models import Plan, Subscription
 
 _CACHE_ATTR = "_portal_is_member"
@@ -74,72 +75,39 @@ def membership_plan(user):
     if user is None or not user.is_authenticated or not user.is_active or sees_drafts(user):
         return None  # staff are members by role, not by a plan
     if not hasattr(user, _PLAN_ATTR):
-        plan = _MEMBERSHIP_PLAN.run(user.pk, timezone.now())
+        plan = _plan_now(user.pk)
         setattr(user, _CACHE_ATTR, plan is not None)
         setattr(user, _PLAN_ATTR, plan)
     return getattr(user, _PLAN_ATTR)
 
 
-class _CompiledPlanQuery:
-    """The plan of ``current_subscription(user)`` as one query, compiled by the ORM once per
-    process and database and run with each request's user and time: it runs for every
-    member's request (pages and API), and building it with the ORM each time cost more than
-    running it (1.1 of 1.7 ms). The query is ``_memberships``' own, built with stand-in
-    values whose places in the parameters are then filled in, so the rule stays written
-    once; where the stand-ins cannot all be found, the ORM runs it each time."""
-
-    USER = -7_305_911_027
-    AT = datetime.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=datetime.UTC)
-
-    def __init__(self):
-        self._compiled = {}
-
-    def run(self, user_id, at):
-        alias = router.db_for_read(Subscription)
-        compiled = self._compiled.get(alias)
-        if compiled is None:
-            compiled = self._compiled[alias] = self._compile(alias)
-        if compiled is False:
-            return self._queryset(user_id, at).first()
-        sql, params, users, times, converters, fields = compiled
-        connection = connections[alias]
-        params = list(params)
-        for i in users:
-            params[i] = user_id
-        for i in times:
-            params[i] = connection.ops.adapt_datetimefield_value(at)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if converters:
-            row = next(iter(converters[0].apply_converters([row], converters[1])))
-        return Plan.from_db(alias, fields, list(row))
-
-    @staticmethod
-    def _queryset(user_id, at):
-        return Plan.objects.filter(
-            pk=_memberships(user_id, at=at)
-            .order_by(F("ends_at").desc(nulls_first=True))
-            .values("plan_id")[:1]
-        )
-
-    def _compile(self, alias):
-        fields = [f.attname for f in Plan._meta.concrete_fields]
-        compiler = self._queryset(self.USER, self.AT).values_list(*fields).query.get_compiler(alias)
-        sql, params = compiler.as_sql()
-        at = connections[alias].ops.adapt_datetimefield_value(self.AT)
-        users = [i for i, p in enumerate(params) if p == self.USER]
-        times = [i for i, p in enumerate(params) if p == at]
-        if len(users) != 2 or len(times) != 3:
-            return False
-        converters = compiler.get_converters([column for column, _, _ in compiler.select])
-        converting = (compiler, converters) if converters else None
-        return sql, tuple(params), users, times, converting, fields
+def _plan_fields():
+    return [f.attname for f in Plan._meta.concrete_fields]
 
 
-_MEMBERSHIP_PLAN = _CompiledPlanQuery()
+def _membership_plan_query(user_id, at):
+    return Plan.objects.filter(
+        pk=_memberships(user_id, at=at)
+        .order_by(F("ends_at").desc(nulls_first=True))
+        .values("plan_id")[:1]
+    ).values_list(*_plan_fields())
+
+
+# The plan of current_subscription(user), built once per process (it runs for every
+# member's request: accounts.compiled).
+_MEMBERSHIP_PLAN = CompiledQuery(
+    Plan,
+    _membership_plan_query,
+    user_id=(-7_305_911_027, 2),
+    at=(datetime.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=datetime.UTC), 3),
+)
+
+
+def _plan_now(user_id):
+    rows = _MEMBERSHIP_PLAN.rows(user_id=user_id, at=timezone.now())
+    if not rows:
+        return None
+    return Plan.from_db(router.db_for_read(Plan), _plan_fields(), list(rows[0]))
 
 
 def plan_limit(user, field: str, default: int) -> int:

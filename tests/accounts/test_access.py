@@ -432,7 +432,7 @@ def test_a_plans_limit_of_0_is_0_and_only_an_empty_one_is_the_default(db):
 
 def test_the_compiled_membership_query_gives_the_orms_answer(db):
     """membership_plan runs _memberships' query compiled once (accounts.access
-    _CompiledPlanQuery): for every kind of user, the plan current_subscription names, with
+    accounts.compiled): for every kind of user, the plan current_subscription names, with
     every field as the ORM reads it; and the compiled form is the one in use here."""
     from accounts import access
 
@@ -476,4 +476,4 @@ def test_the_compiled_membership_query_gives_the_orms_answer(db):
     ]
     assert membership_plan(fresh(users[0])).price == Decimal("12.34")
     assert membership_plan(fresh(both)) == priced  # open-ended first
-    assert access._MEMBERSHIP_PLAN._compiled["default"] is not False
+    assert access._MEMBERSHIP_PLAN.in_use("default")

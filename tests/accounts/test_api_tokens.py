@@ -46,6 +46,24 @@ def test_made_tokens_resolve_to_their_owner_and_are_never_stored_in_clear():
 
 
 @pytest.mark.django_db
+def test_a_resolved_token_and_its_owner_are_what_the_orm_reads():
+    """resolve() runs its query compiled once (accounts.compiled): every field of the token
+    and of its owner as the ORM reads them, and the compiled form is the one in use here."""
+    owner = UserFactory(first_name="Ada", last_login=timezone.now())
+    made, raw = tokens.create(owner, "laptop")
+    resolved = tokens.resolve(raw)
+    expected = ApiToken.objects.select_related("user").get(pk=made.pk)
+    for field in ApiToken._meta.concrete_fields:
+        if field.name != "last_used_at":  # noted by this very call
+            assert getattr(resolved, field.attname) == getattr(expected, field.attname)
+    for field in type(owner)._meta.concrete_fields:
+        assert getattr(resolved.user, field.attname) == getattr(expected.user, field.attname)
+    assert not resolved._state.adding and resolved.user.pk == owner.pk
+    assert tokens._ACTIVE_TOKEN.in_use("default")
+    assert tokens.resolve(raw[:-1] + ("A" if raw[-1] != "A" else "B")) is None
+
+
+@pytest.mark.django_db
 def test_revoked_tokens_and_deactivated_owners_resolve_to_nothing():
     user = UserFactory()
     token, raw = tokens.create(user, "script")
