@@ -47,6 +47,7 @@ PAGES = {
     "contact": "/contact/",
     "privacy": "/privacy/",
     "terms": "/terms/",
+    "data-sources": "/data/",
 }
 
 
