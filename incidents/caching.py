@@ -358,6 +358,9 @@ def unavailable(response: HttpResponse, retry_after: int | None) -> HttpResponse
         response.status_code = 503
         response["Retry-After"] = str(retry_after)
         response["Cache-Control"] = "no-store"
+        # Expected and temporary, not a server error: kept out of django.request's ERROR
+        # log (which alerting reads); the request log line still shows the 503.
+        response._has_been_logged = True
     return response
 
 
