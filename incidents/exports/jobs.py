@@ -417,26 +417,40 @@ def refused_email(job, base) -> EmailMultiAlternatives:
 
 
 def delete_expired(now: datetime.datetime | None = None) -> tuple[int, int]:
-    """Delete the files of jobs past their expiry (the jobs stay listed as expired) and
-    forget jobs older than HISTORY_DAYS. (files deleted, jobs forgotten)."""
+    """Delete the files of jobs past their expiry (the jobs stay listed as expired), those
+    that failed or were refused (left by a run that died), and forget jobs older than
+    HISTORY_DAYS. (jobs whose files were deleted, jobs forgotten)."""
     now = now or timezone.now()
-    files = storage()
     deleted = 0
     for job in ExportJob.objects.filter(state=State.READY, expires_at__lte=now):
-        if job.file_name:
-            files.delete(job.file_name)
+        _delete_files(job)
         ExportJob.objects.filter(pk=job.pk).update(state=State.EXPIRED, file_name="")
         deleted += 1
+    for job in ExportJob.objects.filter(state__in=[State.FAILED, State.REFUSED], attempts__gt=0):
+        _delete_files(job)
     old = ExportJob.objects.filter(created_at__lt=now - datetime.timedelta(days=HISTORY_DAYS))
-    for name in old.exclude(file_name="").values_list("file_name", flat=True):
-        files.delete(name)
+    for job in old:
+        _delete_files(job)
     forgotten, _ = old.delete()
     return deleted, forgotten
 
 
+def files_of(job: ExportJob) -> list[str]:
+    """Every file a run of ``job`` may have written (each run writes its own: a run that
+    died leaves one nobody serves)."""
+    names = {job.storage_name(n) for n in range(1, (job.attempts or 0) + 1)}
+    if job.file_name:
+        names.add(job.file_name)
+    return sorted(names)
+
+
+def _delete_files(job: ExportJob) -> None:
+    files = storage()
+    for name in files_of(job):
+        files.delete(name)  # a name that is not there is no error
+
+
 def delete_file_of(sender, instance, **kwargs):
-    """post_delete of an ExportJob (its owner's account deleted, say): its file goes too,
+    """post_delete of an ExportJob (its owner's account deleted, say): its files go too,
     once the deletion commits."""
-    if instance.file_name:
-        name = instance.file_name
-        transaction.on_commit(lambda: storage().delete(name))
+    transaction.on_commit(lambda: _delete_files(instance))

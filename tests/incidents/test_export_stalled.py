@@ -253,3 +253,44 @@ def test_jobs_being_written_at_deploy_count_as_started_then(db):
     job.refresh_from_db()
     assert job.attempts == 1 and job.started_at > timezone.now() - datetime.timedelta(minutes=1)
     assert not ExportJob.objects.stalled().exists()
+
+
+def test_the_hourly_sweep_deletes_every_file_a_finished_or_failed_job_left(db):
+    """Each run writes its own file: a run that died after writing leaves one that nobody
+    serves; the sweep deletes every run's file once the job failed, was refused or expired."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    files = storages["exports"]
+    user = SubscriptionFactory().user
+    now = timezone.now()
+    failed = ExportJob.objects.create(
+        user=user, format="csv", state=ExportJob.State.FAILED, attempts=2
+    )
+    expired = ExportJob.objects.create(
+        user=user,
+        format="json",
+        state=ExportJob.State.READY,
+        attempts=2,
+        file_name="export-placeholder",
+        expires_at=now - datetime.timedelta(minutes=1),
+    )
+    ExportJob.objects.filter(pk=expired.pk).update(file_name=expired.storage_name(2))
+    expired.refresh_from_db()
+    ready = ExportJob.objects.create(
+        user=user,
+        format="csv",
+        state=ExportJob.State.READY,
+        attempts=1,
+        expires_at=now + datetime.timedelta(days=1),
+    )
+    ExportJob.objects.filter(pk=ready.pk).update(file_name=ready.storage_name(1))
+    ready.refresh_from_db()
+    left = [failed.storage_name(1), failed.storage_name(2), expired.storage_name(1)]
+    kept = [expired.file_name, ready.file_name]
+    for name in left + kept:
+        files.save(name, ContentFile(b"rows"))
+
+    call_command("delete_expired_exports")
+    assert [n for n in left + kept if files.exists(n)] == [ready.file_name]
+    assert jobs.files_of(failed) == [failed.storage_name(1), failed.storage_name(2)]
