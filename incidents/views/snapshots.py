@@ -3,7 +3,9 @@ file (incidents.exports.snapshot), the same for everyone, public fields only."""
 
 from __future__ import annotations
 
-from django.http import FileResponse
+import re
+
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
@@ -49,12 +51,30 @@ def public_snapshot(request, fmt):
         opened.close()
         unchanged["ETag"] = etag
         return unchanged
-    response = FileResponse(
-        opened,
-        as_attachment=True,
-        filename=snapshot.file_name(found),
-        content_type=build.FORMATS[fmt][0],
-    )
+    wanted = _range(request, etag, found.size)
+    if wanted == "unsatisfiable":
+        opened.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{found.size}"
+        return response
+    if wanted is None:
+        response = FileResponse(
+            opened,
+            as_attachment=True,
+            filename=snapshot.file_name(found),
+            content_type=build.FORMATS[fmt][0],
+        )
+    else:
+        start, end = wanted
+        response = StreamingHttpResponse(
+            _part(opened, start, end - start + 1),
+            status=206,
+            content_type=build.FORMATS[fmt][0],
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{found.size}"
+        response["Content-Length"] = str(end - start + 1)
+        response["Content-Disposition"] = f'attachment; filename="{snapshot.file_name(found)}"'
+    response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
     # Stored by no shared cache, revalidated by the browser: a copy must not outlive a
@@ -72,3 +92,40 @@ def _open(found):
         return storage().open(found.file_name, "rb")
     except FileNotFoundError:
         return None
+
+
+_BYTES = re.compile(r"bytes=(\d*)-(\d*)")
+CHUNK = 64 * 1024
+
+
+def _range(request, etag: str, size: int):
+    """The one byte range asked for (a download resumed), as (first, last) byte; None for the
+    whole file (no Range, one not understood, several ranges, or an ``If-Range`` naming
+    another file); "unsatisfiable" for a range past the end."""
+    asked = _BYTES.fullmatch(request.headers.get("Range", "").strip())
+    if asked is None or not (asked[1] or asked[2]):
+        return None
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range != etag:
+        return None
+    if asked[1]:
+        start = int(asked[1])
+        end = min(int(asked[2]), size - 1) if asked[2] else size - 1
+        if asked[2] and int(asked[2]) < start:
+            return None  # not a valid range: ignored, as RFC 9110 allows
+    else:
+        start, end = max(0, size - int(asked[2])), size - 1
+    if start >= size or size == 0:
+        return "unsatisfiable"
+    return start, end
+
+
+def _part(opened, start: int, length: int):
+    with opened:
+        opened.seek(start)
+        while length > 0:
+            data = opened.read(min(CHUNK, length))
+            if not data:
+                return
+            length -= len(data)
+            yield data

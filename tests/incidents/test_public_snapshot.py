@@ -252,3 +252,36 @@ def test_a_file_replaced_while_looked_up_serves_the_newer_one(world, client, mon
     response = client.get("/data/incidents.csv")
     assert response.status_code == 200
     assert response["ETag"].startswith(f'"{newer.pk}-')
+
+
+def test_a_download_resumes_with_a_range(world, client):
+    whole = client.get("/data/incidents.csv")
+    assert whole["Accept-Ranges"] == "bytes"
+    data, etag = body_of(whole), whole["ETag"]
+    size = len(data)
+
+    def ranged(value, **headers):
+        return client.get("/data/incidents.csv", headers={"range": value, **headers})
+
+    first = ranged("bytes=0-9")
+    assert first.status_code == 206 and body_of(first) == data[:10]
+    assert first["Content-Range"] == f"bytes 0-9/{size}" and first["Content-Length"] == "10"
+    rest = ranged("bytes=10-")
+    assert rest.status_code == 206 and body_of(rest) == data[10:]
+    tail = ranged("bytes=-5")
+    assert tail.status_code == 206 and body_of(tail) == data[-5:]
+    past_end = ranged(f"bytes=5-{size + 100}")
+    assert past_end.status_code == 206 and body_of(past_end) == data[5:]
+    assert ranged("bytes=5-", **{"if-range": etag}).status_code == 206
+    beyond = ranged(f"bytes={size}-")
+    assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{size}"
+    # Not understood, several ranges, or another file's ETag: the whole file.
+    for value, headers in [
+        ("bytes=9-2", {}),
+        ("bytes=0-1,5-6", {}),
+        ("lines=1-2", {}),
+        ("bytes=-", {}),
+        ("bytes=0-9", {"if-range": '"another-file"'}),
+    ]:
+        response = ranged(value, **headers)
+        assert response.status_code == 200 and body_of(response) == data, value
