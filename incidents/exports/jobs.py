@@ -247,7 +247,8 @@ def _charge(run: _Run, user, incidents) -> int | None:
         refused = quota.limit == 0 or rows > remaining or not quota.reserve(rows)
         if not refused:
             locked.charged_rows = rows
-            locked.save(update_fields=["charged_rows"])
+            locked.charged_on = quota.day
+            locked.save(update_fields=["charged_rows", "charged_on"])
     if refused:
         _refuse(run, quota_refusal(quota, remaining))
         return None
@@ -335,11 +336,17 @@ def _fail(job: ExportJob, reason: str, now: datetime.datetime | None = None) -> 
         job.refresh_from_db()
         refused_email(job, site_url()).send()
 
+    quota = ExportQuota(None, member=True, user=job.user)
+    refund = job.charged_rows if job.charged_rows and job.charged_on == quota.day else 0
+    if refund:
+        reason = f"{reason} The {refund:,} rows were given back to today's export quota."
     try:
         if not run_once(f"export-failed:{job.pk}:{job.attempts}", record):
             return 0
     except _Lost:
         return 0
+    # After the failure is recorded (never twice; a crash just before keeps the charge).
+    quota.release(refund)
     logger.error("Export %s failed after %s runs", job.pk, job.attempts)
     return 1
 

@@ -50,6 +50,7 @@ class ExportQuota:
             self.plan = None
             self.limit = settings.EXPORT_PUBLIC_ROWS_PER_DAY
             who = f"ip:{client_ip(request)}"
+        self.day = now.date()
         self.key = f"exports:rows:{now:%Y-%m-%d}:{who}"
         self.retry_after = seconds_until_tomorrow(now)
         self.cache = caches["default"]
@@ -82,3 +83,9 @@ class ExportQuota:
                 self.cache.decr(self.key, rows)
             return False
         return True
+
+    def release(self, rows: int) -> None:
+        """Give back ``rows`` reserved today (an export that failed)."""
+        if rows:
+            with contextlib.suppress(ValueError):  # the cache lost the key: nothing to give
+                self.cache.decr(self.key, rows)

@@ -66,6 +66,8 @@ class ExportJob(models.Model):
     # Rows counted against the owner's daily quota: set once, in its own transaction, before
     # the file is written; a re-run (a worker died) finds it set and charges nothing.
     charged_rows = models.PositiveIntegerField(null=True, blank=True)
+    # The UTC day whose quota was charged: a job that fails gives the rows back that day.
+    charged_on = models.DateField(null=True, blank=True)
     rows = models.PositiveIntegerField(null=True, blank=True)
     file_name = models.CharField(max_length=200, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)

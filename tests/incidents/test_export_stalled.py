@@ -97,9 +97,14 @@ def test_queued_and_finished_jobs_are_not_stalled(canaries):  # noqa: F811
 def test_after_the_attempts_a_stalled_job_fails_and_its_owner_is_told(killed_job, settings):
     ExportJob.objects.filter(pk=killed_job.pk).update(attempts=settings.EXPORT_JOB_ATTEMPTS)
     started_ago(killed_job, 61)
+    quota = ExportQuota(None, member=True, user=killed_job.user)
+    assert quota.used() == PUBLISHED
     assert jobs.requeue_stalled() == (0, 1)
     job = ExportJob.objects.get(pk=killed_job.pk)
-    assert job.state == ExportJob.State.FAILED and job.reason == jobs.STALLED
+    assert job.state == ExportJob.State.FAILED and job.reason.startswith(jobs.STALLED)
+    # Nothing was delivered: the rows go back to today's quota, and the owner is told.
+    assert quota.used() == 0
+    assert f"The {PUBLISHED} rows were given back" in job.reason
     assert job.finished_at is not None and job.file_name == ""
     (message,) = mail.outbox
     assert "not made" in message.subject and "could not be made" in message.body
@@ -113,6 +118,19 @@ def test_after_the_attempts_a_stalled_job_fails_and_its_owner_is_told(killed_job
     assert jobs.requeue_stalled() == (0, 0)
     assert ExportJob.objects.get(pk=job.pk).state == ExportJob.State.FAILED
     assert len(mail.outbox) == 1
+
+
+def test_a_job_charged_on_an_earlier_day_gives_nothing_back(killed_job, settings):
+    """Its rows were counted against a day that is over: today's quota is not touched."""
+    ExportJob.objects.filter(pk=killed_job.pk).update(
+        attempts=settings.EXPORT_JOB_ATTEMPTS,
+        charged_on=timezone.now().date() - datetime.timedelta(days=1),
+    )
+    started_ago(killed_job, 61)
+    quota = ExportQuota(None, member=True, user=killed_job.user)
+    assert jobs.requeue_stalled() == (0, 1)
+    assert quota.used() == PUBLISHED
+    assert ExportJob.objects.get(pk=killed_job.pk).reason == jobs.STALLED
 
 
 def test_a_job_that_raised_on_every_retry_ends_failed(canaries, monkeypatch, settings):  # noqa: F811
