@@ -98,8 +98,12 @@ def _membership_plan_query(user_id, at):
 _MEMBERSHIP_PLAN = CompiledQuery(
     Plan,
     _membership_plan_query,
-    user_id=(-7_305_911_027, 2),
-    at=(datetime.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=datetime.UTC), 3),
+    user_id=(-7_305_911_027, -7_305_911_028, 2),
+    at=(
+        datetime.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=datetime.UTC),
+        datetime.datetime(1902, 3, 4, 5, 6, 7, 890123, tzinfo=datetime.UTC),
+        3,
+    ),
 )
 
 

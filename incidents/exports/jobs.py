@@ -433,7 +433,14 @@ def delete_expired(now: datetime.datetime | None = None) -> tuple[int, int]:
         _delete_files(job)
         ExportJob.objects.filter(pk=job.pk).update(state=State.EXPIRED, file_name="")
         deleted += 1
-    for job in ExportJob.objects.filter(state__in=[State.FAILED, State.REFUSED], attempts__gt=0):
+    # Ended within the day: the hourly sweep meets each such job a day's worth of times, not
+    # every hour until it is forgotten (older ones lose their files when forgotten, below).
+    ended = ExportJob.objects.filter(
+        state__in=[State.FAILED, State.REFUSED],
+        attempts__gt=0,
+        finished_at__gte=now - datetime.timedelta(days=1),
+    )
+    for job in ended:
         _delete_files(job)
     old = ExportJob.objects.filter(created_at__lt=now - datetime.timedelta(days=HISTORY_DAYS))
     for job in old:

@@ -283,7 +283,7 @@ def test_the_hourly_sweep_deletes_every_file_a_finished_or_failed_job_left(db):
     user = SubscriptionFactory().user
     now = timezone.now()
     failed = ExportJob.objects.create(
-        user=user, format="csv", state=ExportJob.State.FAILED, attempts=2
+        user=user, format="csv", state=ExportJob.State.FAILED, attempts=2, finished_at=now
     )
     expired = ExportJob.objects.create(
         user=user,

@@ -18,6 +18,7 @@ from incidents import caching, db_router, services
 from incidents.exports import build, snapshot
 from incidents.models import Incident, PublicSnapshot
 from incidents.tasks import build_public_snapshot
+from incidents.views import snapshots as snapshot_views
 from tests.accounts.test_jobs import DATABASE_QUEUE, results, run_queue
 from tests.conftest import client_for
 from tests.factories import (
@@ -285,3 +286,47 @@ def test_a_download_resumes_with_a_range(world, client):
     ]:
         response = ranged(value, **headers)
         assert response.status_code == 200 and body_of(response) == data, value
+
+
+def test_odd_ranges_and_heads_are_clear_answers(world, client, monkeypatch):
+    data = body_of(client.get("/data/incidents.csv"))
+    size = len(data)
+    huge = "9" * 5000
+    for value in (f"bytes={huge}-", f"bytes=0-{huge}", f"bytes=-{huge}"):
+        response = client.get("/data/incidents.csv", headers={"range": value})
+        assert response.status_code == 200 and body_of(response) == data  # not understood
+    empty = client.get("/data/incidents.csv", headers={"range": "bytes=-0"})
+    assert empty.status_code == 416
+    dated = client.get(
+        "/data/incidents.csv",
+        headers={"range": "bytes=0-9", "if-range": "Tue, 01 Dec 2026 00:00:00 GMT"},
+    )
+    assert dated.status_code == 200 and body_of(dated) == data
+    # HEAD: the headers of the GET, the file never read.
+    opened = []
+    real = snapshot_views._open
+
+    def spying(found):
+        handle = real(found)
+        opened.append(handle)
+        return handle
+
+    monkeypatch.setattr(snapshot_views, "_open", spying)
+    head = client.head("/data/incidents.csv", headers={"range": "bytes=10-"})
+    assert head.status_code == 206 and head["Content-Length"] == str(size - 10)
+    assert head["Content-Range"] == f"bytes 10-{size - 1}/{size}" and head.content == b""
+    whole = client.head("/data/incidents.csv")
+    assert whole.status_code == 200 and whole["Content-Length"] == str(size)
+    ranged = client.get("/data/incidents.csv", headers={"range": "bytes=0-3"})
+    ranged.close()  # never read
+    assert opened and all(handle.closed for handle in opened)
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_a_file_cut_short_is_never_served(world, client):
+    made = snapshot.build_now("csv")
+    with storages["exports"].open(made.file_name, "wb") as handle:
+        handle.write(b"url,slug\n")
+    for headers in ({}, {"range": "bytes=0-"}):
+        assert client.get("/data/incidents.csv", headers=headers).status_code == 503
+    assert len(results(build_public_snapshot)) == 1
