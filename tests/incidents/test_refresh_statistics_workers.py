@@ -25,3 +25,16 @@ def test_workers_count_every_roll_up_as_one_worker_would():
     }
     for audience, query, charts in stored:
         assert rollups.decode(charts) == rollups.count(audience, dict(parse_qsl(query)))
+
+
+def test_on_sqlite_the_workers_are_one(capsys):
+    """SQLite takes one writer at a time (a shared in-memory test database even fails with
+    "table is locked"): the command counts on one connection and says so."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL counts on several connections")
+    IncidentFactory(country="GB")
+    call_command("refresh_statistics", workers=2, verbosity=0)
+    assert "counting on one connection" in capsys.readouterr().err
+    assert StatisticsRollup.objects.filter(audience="public", query="country=GB").exists()

@@ -38,6 +38,11 @@ class Command(BaseCommand):
                 version=caching.catalogue_version(), withdrawal=caching.withdrawal_version()
             )
             keys -= set(current.values_list("audience", "query"))
+        if workers > 1 and connections[StatisticsRollup.objects.db].vendor == "sqlite":
+            # One writer at a time: workers would wait for each other (or, on a shared
+            # in-memory database, fail with "table is locked").
+            self.stderr.write("SQLite: counting on one connection (--workers needs PostgreSQL).")
+            workers = 1
         started = time.perf_counter()
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
