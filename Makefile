@@ -41,6 +41,7 @@ run: DEV += DJANGO_SITE_DOMAIN=127.0.0.1:$(PORT)
 run: install  ## Serve the portal with demo data at http://127.0.0.1:8000 (SQLite), and a job worker
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo
+	$(DEV) $(BIN)/python manage.py build_public_snapshots
 	$(DEV) $(WORKER) & worker=$$!; $(STOP_WORKER); \
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
