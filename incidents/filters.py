@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
-from . import caching
+from . import caching, search
 from .filter_fields import (
     DATE_HELP,
     MAX_RECORDS,
@@ -331,6 +331,21 @@ def _canonical(cleaned_data) -> dict[str, str]:
 
 def default_sort(q) -> str:
     return "relevance" if q else "newest"
+
+
+def sort_of(params: dict) -> str:
+    """The order of canonical ``params``: the one asked for, else the default."""
+    return params.get("sort") or default_sort(params.get("q", ""))
+
+
+def matching(filterset, *, member: bool):
+    """(the incidents a valid FilterSet selects, with its text search; its canonical
+    parameters; their order): what the finder's exports, the API and the queue's files read."""
+    params = canonical_params(filterset)
+    incidents = filterset.qs
+    if params.get("q"):
+        incidents = search.search(incidents, params["q"], member=member)
+    return incidents, params, sort_of(params)
 
 
 def encode(params: dict, **changes) -> str:

@@ -200,13 +200,7 @@ def _incident_page_body(request, member, cursor, limit) -> bytes:
 
 
 def _incident_page(request, member, cursor, limit) -> dict:
-    filterset = _finder(request, member)
-    applied = filters.canonical_params(filterset)
-    text = applied.get("q", "")
-    sort = applied.get("sort") or filters.default_sort(text)
-    incidents = filterset.qs
-    if text:
-        incidents = search.search(incidents, text, member=member)
+    incidents, applied, sort = filters.matching(_finder(request, member), member=member)
     # The page is chosen on the bare filtered rows (date and id), then only those rows are
     # read whole: with the record's joins, counts and prefetches in the same query,
     # PostgreSQL sorted every match before taking a page (seconds at 1,000,000 incidents).

@@ -9,7 +9,7 @@ import datetime
 from django.conf import settings
 from django.db import connections, transaction
 
-from .. import filters, search
+from .. import filters
 from ..models import Dataset
 from . import csvfile, jsonfile, records, stixbundle
 
@@ -19,18 +19,6 @@ FORMATS = {
     "json": ("application/json", False),
     "stix.json": ("application/stix+json;version=2.1", True),
 }
-
-
-def matching(filterset, *, member: bool):
-    """(the incidents a valid FilterSet selects, with its text search; the canonical
-    parameters; the sort)."""
-    params = filters.canonical_params(filterset)
-    text = params.get("q", "")
-    sort = params.get("sort") or filters.default_sort(text)
-    incidents = filterset.qs
-    if text:
-        incidents = search.search(incidents, text, member=member)
-    return incidents, params, sort
 
 
 def pieces(

@@ -128,7 +128,7 @@ def make_export(job_id: int) -> None:
             run, "The search's filters are not valid any more: export it again from the finder."
         )
         return
-    incidents, params, sort = build.matching(filterset, member=True)
+    incidents, params, sort = filters.matching(filterset, member=True)
 
     rows = _charge(run, user, incidents)
     if rows is None:

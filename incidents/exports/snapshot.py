@@ -99,7 +99,7 @@ def _build(fmt: str) -> PublicSnapshot:
         "withdrawal_version": caching.withdrawal_version(),
     }
     filterset = filters.for_viewer(None, AnonymousUser(), member=False)
-    incidents, params, sort = build.matching(filterset, member=False)
+    incidents, params, sort = filters.matching(filterset, member=False)
     tally: dict = {}
     stamp = timezone.now()
     name = f"snapshots/incidents-public-{stamp:%Y%m%d-%H%M%S-%f}.{fmt}"

@@ -51,7 +51,7 @@ def export_email(request):
     quota = ExportQuota(request, member=True)
     if quota.limit == 0:
         return exports_off(request, quota)
-    _, params, _ = build.matching(filterset, member=True)
+    _, params, _ = filters.matching(filterset, member=True)
     try:
         job, created = jobs.request_export(request.user, fmt, filters.encode(params))
     except jobs.TooManyJobs:

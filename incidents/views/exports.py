@@ -109,7 +109,7 @@ def incident_export(request, fmt):
     filterset = filters.for_viewer(request.GET, request.user, member=member)
     if filterset.is_bound and not filterset.is_valid():
         return filters_not_valid(request, filterset)
-    incidents, params, sort = build.matching(filterset, member=member)
+    incidents, params, sort = filters.matching(filterset, member=member)
 
     quota = ExportQuota(request, member=member)
     if quota.limit == 0:

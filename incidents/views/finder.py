@@ -65,8 +65,7 @@ def incident_list(request):
         )
         return render(request, "incidents/incident_list.html", {"finder_html": body}, status=400)
     params = filters.canonical_params(filterset)
-    text = params.get("q", "")
-    sort = params.get("sort") or filters.default_sort(text)
+    sort = filters.sort_of(params)
     position = _position(request, sort)
     # A non-member who opened a link with members' filters is told so; whatever their
     # values, valid or not, the results are those without them.
@@ -90,7 +89,7 @@ def incident_list(request):
         {
             "finder_html": finder_html,
             "members_filters_ignored": members_filters_ignored,
-            "text": text,
+            "text": params.get("q", ""),
             "page_number": page_number,
             "exports": export_links(request, params, member=member),
             **follow_links(params, member=member),
@@ -121,7 +120,7 @@ def render_finder(user, params, position, *, member):
     cached HTML is the same whichever equivalent query string first produced it."""
     filterset = filters.for_viewer(params, user, member=member)
     text = params.get("q", "")
-    sort = params.get("sort") or filters.default_sort(text)
+    sort = filters.sort_of(params)
     context = _form_context(filterset, member)
     context["sort_options"] = sort_options(text, params.get("sort", ""))
     context.update(_results(filterset, params, text, sort, position, member))
