@@ -99,3 +99,17 @@ def module_transaction(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         transaction.set_rollback(True)
         atomic.__exit__(None, None, None)
+
+
+@pytest.fixture
+def exports_storage(settings, tmp_path):
+    """The exports' private storage (emailed exports, the whole catalogue's files) in this
+    test's own directory."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "exports"},
+        },
+    }
+    return tmp_path / "exports"

@@ -21,15 +21,7 @@ LIST = reverse("admin:incidents_exportjob_changelist")
 PUBLISHED = 5
 
 
-@pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
+pytestmark = pytest.mark.usefixtures("exports_storage")
 
 
 @pytest.fixture

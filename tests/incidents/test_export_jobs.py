@@ -27,17 +27,10 @@ LINK_RE = re.compile(r"https?://[^/\s]+(/exports/download/[^/\s]+/)")
 
 
 @pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
+def private_storage(exports_storage, settings):
     """Each test's files in a directory of its own; every canary export is 'large'."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
     settings.EXPORT_EMAIL_THRESHOLD = 2
-    return tmp_path / "exports"
+    return exports_storage
 
 
 # The published incidents of tests.test_canary's world: three canary incidents, two of

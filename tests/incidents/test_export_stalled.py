@@ -21,14 +21,7 @@ PUBLISHED = 5  # the published incidents of tests.test_canary's world
 
 
 @pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
+def private_storage(exports_storage, settings):
     settings.EXPORT_STALLED_MINUTES = 60
     settings.EXPORT_JOB_ATTEMPTS = 3
 

@@ -33,7 +33,7 @@ GATED = ("Snapshot Motive Word", "Snapshot Actor Name", "T1999")
 
 
 @pytest.fixture
-def world(db, settings):
+def world(db, settings, exports_storage):
     # The file's addresses are the site's; the live export's are the request's.
     settings.SITE_URL = "http://testserver"
     settings.EXPORT_PUBLIC_ROWS_PER_DAY = 10**6
