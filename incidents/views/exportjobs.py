@@ -73,7 +73,11 @@ def export_jobs(request):
         ready = job.state == ExportJob.State.READY and job.expires_at and job.expires_at > now
         rows.append(
             {
-                "job": job,
+                # Named fields, never the job itself: its rows and reasons are for members.
+                "asked_at": job.created_at,
+                "format": job.get_format_display(),
+                "state": job.get_state_display(),
+                "expires_at": job.expires_at,
                 "described": filters.describe(job.query),
                 "rows": job.rows if member else None,
                 # A refusal's reason speaks of the quota of a membership they no longer have.

@@ -414,6 +414,10 @@ def test_exports_page_of_a_lapsed_member_shows_no_rows_nor_link(ready_job, canar
     assert link not in html and f">{PUBLISHED}<" not in html
     assert "Your membership has lapsed" in html
     assert gated_in(response.content, canaries) == []
+    # The view hands the template named fields only: never the job, its rows or reasons.
+    (row,) = response.context["jobs"]
+    assert not any(isinstance(v, ExportJob) for v in row.values())
+    assert row["rows"] is None and row["reason"] == "" and row["url"] is None
 
 
 def test_exports_page_needs_an_account(db):
