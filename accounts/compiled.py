@@ -49,7 +49,12 @@ class CompiledQuery:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
-        return [_converted(connection, columns, row) for row in fetched]
+        ops = connection.ops
+        converters = [
+            (i, column, ops.get_db_converters(column) + column.get_db_converters(connection))
+            for i, column in enumerate(columns)
+        ]
+        return [_converted(connection, converters, row) for row in fetched]
 
     def in_use(self, alias: str = "default") -> bool:
         """Whether the compiled form runs on ``alias`` (after a first call there)."""
@@ -96,11 +101,10 @@ def _adapted(connection, value):
     return value
 
 
-def _converted(connection, columns, row) -> tuple:
+def _converted(connection, converters, row) -> tuple:
     """``row`` as the ORM reads it: each column through this connection's converters."""
     values = list(row)
-    for i, column in enumerate(columns):
-        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        for convert in converters:
+    for i, column, functions in converters:
+        for convert in functions:
             values[i] = convert(values[i], column, connection)
     return tuple(values)
