@@ -5,8 +5,10 @@ so both have the same columns, licence notice and formula-injection neutralisati
 from __future__ import annotations
 
 import datetime
+import tempfile
 
 from django.conf import settings
+from django.core.files import File
 from django.db import connections, transaction
 
 from .. import filters
@@ -85,6 +87,17 @@ def pieces(
         }
         return jsonfile.stream(rows_out, head=head)
     return stixbundle.stream(rows_out, statement=statement)
+
+
+def save(pieces, storage, name: str) -> tuple[str, int]:
+    """Write a file's text pieces to ``storage`` under ``name`` (through a scratch file: the
+    storage gets it whole or not at all); (the name it was saved under, its size in bytes)."""
+    with tempfile.TemporaryFile() as scratch:
+        for piece in pieces:
+            scratch.write(piece.encode())
+        size = scratch.tell()
+        scratch.seek(0)
+        return storage.save(name, File(scratch, name=name)), size
 
 
 def file_name(fmt: str) -> str:

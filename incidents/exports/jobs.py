@@ -33,12 +33,10 @@ from __future__ import annotations
 
 import datetime
 import logging
-import tempfile
 
 from django.conf import settings
 from django.contrib.sites.models import Site
 from django.core import signing
-from django.core.files import File
 from django.core.files.storage import storages
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -137,8 +135,8 @@ def make_export(job_id: int) -> None:
     name = job.storage_name(run.attempt)
     tally: dict = {}
     files = storage()
-    with tempfile.TemporaryFile() as scratch:
-        for piece in build.pieces(
+    saved_name, size = build.save(
+        build.pieces(
             job.format,
             incidents,
             rows=rows,
@@ -147,11 +145,10 @@ def make_export(job_id: int) -> None:
             member=True,
             base_url=base,
             tally=tally,
-        ):
-            scratch.write(piece.encode())
-        size = scratch.tell()
-        scratch.seek(0)
-        saved_name = files.save(name, File(scratch, name=name))
+        ),
+        files,
+        name,
+    )
 
     def finish():
         now = timezone.now()

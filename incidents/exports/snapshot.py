@@ -13,12 +13,10 @@ file behind the catalogue asks the queue for a new one, at most once every
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.files import File
 from django.utils import timezone
 
 from .. import caching, db_router, filters
@@ -103,8 +101,8 @@ def _build(fmt: str) -> PublicSnapshot:
     tally: dict = {}
     stamp = timezone.now()
     name = f"snapshots/incidents-public-{stamp:%Y%m%d-%H%M%S-%f}.{fmt}"
-    with tempfile.TemporaryFile() as scratch:
-        for piece in build.pieces(
+    saved_name, size = build.save(
+        build.pieces(
             fmt,
             incidents,
             rows=incidents.order_by().count(),
@@ -113,11 +111,10 @@ def _build(fmt: str) -> PublicSnapshot:
             member=False,
             base_url=site_url(),
             tally=tally,
-        ):
-            scratch.write(piece.encode())
-        size = scratch.tell()
-        scratch.seek(0)
-        saved_name = storage().save(name, File(scratch, name=name))
+        ),
+        storage(),
+        name,
+    )
     snapshot = PublicSnapshot.objects.create(
         format=fmt,
         file_name=saved_name,
