@@ -40,7 +40,6 @@ from django.utils import timezone
 from accounts.access import is_member
 
 from . import caching, filters, presenters, search
-from .http import site_url
 from .models import AlertMatch, Incident, NewIncident, SavedSearch
 
 logger = logging.getLogger(__name__)
@@ -213,7 +212,7 @@ def read_unsubscribe_token(token: str) -> tuple[int, int] | None:
 
 def alert_email(saved: SavedSearch, incidents, *, key: str) -> EmailMultiAlternatives:
     """The alert email: plain text and HTML, with RFC 8058 one-click unsubscribe headers."""
-    base = site_url()
+    base = settings.SITE_URL
     unsubscribe = base + reverse("incidents:unsubscribe", args=[unsubscribe_token(saved)])
     context = {
         "search_name": saved.name,

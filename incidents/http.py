@@ -1,6 +1,5 @@
 """HTTP answers of the catalogue's pages."""
 
-from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
 
@@ -30,9 +29,3 @@ def error_page(request, status: int, title: str, message: str, **headers) -> Htt
     for name, value in headers.items():
         response[name] = value
     return response
-
-
-def site_url() -> str:
-    """The site's address, for links made outside a request (emails, files the queue writes):
-    ``SITE_URL``, as canonical links and citations use."""
-    return settings.SITE_URL

@@ -49,7 +49,6 @@ from accounts.access import is_member
 from accounts.jobs import run_once
 
 from .. import filters
-from ..http import site_url
 from ..models import ExportJob
 from . import build
 from .quota import ExportQuota
@@ -131,7 +130,7 @@ def make_export(job_id: int) -> None:
     rows = _charge(run, user, incidents)
     if rows is None:
         return
-    base = site_url()
+    base = settings.SITE_URL
     name = job.storage_name(run.attempt)
     tally: dict = {}
     files = storage()
@@ -269,7 +268,7 @@ def _refuse(run: _Run, reason: str) -> None:
         if not run.owned().update(state=State.REFUSED, reason=reason, finished_at=timezone.now()):
             raise _Lost
         job.refresh_from_db()
-        refused_email(job, site_url()).send()
+        refused_email(job, settings.SITE_URL).send()
 
     try:
         run_once(f"export-refused:{job.pk}", record)
@@ -331,7 +330,7 @@ def _fail(job: ExportJob, reason: str, now: datetime.datetime | None = None) -> 
         if not marked:
             raise _Lost
         job.refresh_from_db()
-        refused_email(job, site_url()).send()
+        refused_email(job, settings.SITE_URL).send()
 
     quota = ExportQuota(None, member=True, user=job.user)
     refund = job.charged_rows if job.charged_rows and job.charged_on == quota.day else 0

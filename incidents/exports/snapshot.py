@@ -20,7 +20,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from .. import caching, db_router, filters
-from ..http import site_url
 from ..models import PublicSnapshot
 from . import build
 from .jobs import storage
@@ -109,7 +108,7 @@ def _build(fmt: str) -> PublicSnapshot:
             sort=sort,
             params=params,
             member=False,
-            base_url=site_url(),
+            base_url=settings.SITE_URL,
             tally=tally,
         ),
         storage(),

@@ -110,7 +110,7 @@ def test_the_emailed_file_is_the_streamed_file(canaries, settings):  # noqa: F81
     with storages["exports"].open(job.file_name, "rb") as handle:
         emailed = handle.read()
     # Only the site's address differs: the request's host there, the Site's here.
-    assert emailed == streamed.replace(b"http://testserver/", jobs.site_url().encode() + b"/")
+    assert emailed == streamed.replace(b"http://testserver/", settings.SITE_URL.encode() + b"/")
     assert b"licence" in streamed.splitlines()[0]
 
 
