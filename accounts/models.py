@@ -1,5 +1,4 @@
-"""Plans and subscriptions (whether a user is a member is decided in accounts.access), and
-the record of completed background events (accounts.jobs)."""
+"""Plans and subscriptions (whether a user is a member is decided in accounts.access)."""
 
 from django.conf import settings
 from django.db import models
@@ -253,23 +252,6 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
-
-
-class CompletedEvent(models.Model):
-    """An event whose side effect has run (accounts.jobs.run_once): one row per key, ever."""
-
-    key = models.CharField(max_length=255)
-    completed_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            # accounts.jobs.run_once: the insert that claims a key; a second run for the same
-            # key waits for the first one's transaction, then fails here and skips.
-            models.UniqueConstraint(fields=["key"], name="completed_event_key_unique"),
-        ]
-
-    def __str__(self):
-        return self.key
 
 
 # Self-service: trials and invoice requests (accounts.selfserve).

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
-from accounts.jobs import retrying_task, run_once
+from portal.jobs import retrying_task, run_once
 
 
 def email_fields(message: EmailMessage) -> dict:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django_tasks import task
 
-from accounts.jobs import retrying_task
+from portal.jobs import retrying_task
 
 
 @retrying_task(attempts=5, backoff=timedelta(minutes=1))

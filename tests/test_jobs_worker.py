@@ -22,8 +22,8 @@ from django.urls import reverse
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from accounts.jobs import retrying_task, run_once
 from accounts.tasks import send_email
+from portal.jobs import retrying_task, run_once
 from tests.live import PYTHON, ROOT, production_env, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,7 @@
   in `portal/urls.py`.
 - Apps may import portal's plumbing, never its shell (`portal.urls`, `portal.views`,
   `portal.settings`: settings are read through `django.conf.settings`).
-- `incidents` imports from `accounts` only the membership rule, the job-queue helpers and
+- `incidents` imports from `accounts` only the membership rule and
   the API tokens' resolver (`accounts.tokens`: a token to its owner, for the API), and the
   registry of *Your data* (`accounts.personal_data`, filled in `IncidentsConfig.ready`).
 - `accounts` never imports `incidents`.
@@ -21,7 +21,6 @@ ROOT = Path(settings.BASE_DIR)
 APPS = ("portal", "incidents", "accounts", "bench")
 INCIDENTS_MAY_USE = {
     "accounts.access",
-    "accounts.jobs",
     "accounts.tokens",
     "accounts.personal_data",
 }
@@ -78,7 +77,7 @@ def _is_portal_urls(path, module):
     return path == ROOT / "portal" / "urls.py"
 
 
-def _membership_rule_or_jobs(path, module):
+def _membership_rule_or_tokens(path, module):
     return module == "accounts" or any(
         module == ok or module.startswith(ok + ".") for ok in INCIDENTS_MAY_USE
     )
@@ -103,8 +102,8 @@ def test_apps_import_only_portals_plumbing():
     )
 
 
-def test_incidents_uses_only_the_membership_rule_and_jobs_from_accounts():
-    assert violations(["incidents"], {"accounts"}, allowed=_membership_rule_or_jobs) == []
+def test_incidents_uses_only_the_membership_rule_and_tokens_from_accounts():
+    assert violations(["incidents"], {"accounts"}, allowed=_membership_rule_or_tokens) == []
 
 
 def test_accounts_never_imports_incidents():

@@ -16,8 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.access import is_member
-from accounts.jobs import run_once
 from accounts.models import Subscription
+from portal.jobs import run_once
 
 from .emails import queue, reference
 

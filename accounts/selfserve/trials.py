@@ -19,9 +19,9 @@ from django.utils.crypto import salted_hmac
 
 from accounts.access import is_member
 from accounts.emails import enqueue_email
-from accounts.jobs import run_once
 from accounts.models import Plan, Subscription, Trial, TrialClaim
 from accounts.teams import services as teams
+from portal.jobs import run_once
 
 REMIND_BEFORE = timedelta(days=3)
 GMAIL = {"gmail.com", "googlemail.com"}

@@ -46,7 +46,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.access import is_member
-from accounts.jobs import run_once
+from portal.jobs import run_once
 
 from .. import filters
 from ..models import ExportJob

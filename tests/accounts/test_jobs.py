@@ -1,4 +1,4 @@
-"""Background jobs (accounts.jobs, accounts.tasks, accounts.adapter) on any database.
+"""Background jobs (portal.jobs, accounts.tasks, accounts.adapter) on any database.
 
 The queue here is the database backend with django-tasks-db's worker loop run in this process
 (``run_queue``); tests/test_jobs_worker.py runs real worker processes on PostgreSQL.
@@ -16,9 +16,9 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from accounts.jobs import retrying_task, run_once
-from accounts.models import CompletedEvent
 from accounts.tasks import send_email
+from portal.jobs import retrying_task, run_once
+from portal.models import CompletedEvent
 
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 BACKOFF = timedelta(seconds=30)

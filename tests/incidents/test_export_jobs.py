@@ -14,10 +14,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import CompletedEvent, Subscription
+from accounts.models import Subscription
 from incidents.exports import build, jobs
 from incidents.exports.quota import ExportQuota
 from incidents.models import ExportJob
+from portal.models import CompletedEvent
 from tests.conftest import client_for
 from tests.factories import SubscriptionFactory, UserFactory
 from tests.test_canary import canaries  # noqa: F401 - the canary fixture, reused

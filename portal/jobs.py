@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from accounts.models import CompletedEvent
+from portal.models import CompletedEvent
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,24 @@
+"""Records of the plumbing both apps share (docs/jobs.md)."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class CompletedEvent(models.Model):
+    """An event whose side effect has run (portal.jobs.run_once): one row per key, ever."""
+
+    key = models.CharField(max_length=255)
+    completed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Made by accounts' migration 0003 when the job plumbing lived there; moved here
+        # without moving its rows (portal migration 0002).
+        db_table = "accounts_completedevent"
+        constraints = [
+            # portal.jobs.run_once: the insert that claims a key; a second run for the same
+            # key waits for the first one's transaction, then fails here and skips.
+            models.UniqueConstraint(fields=["key"], name="completed_event_key_unique"),
+        ]
+
+    def __str__(self):
+        return self.key
