@@ -6,6 +6,7 @@ Every gate (views, presenters, search, exports, caches) calls ``is_member`` or
 
 import datetime
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import router
 from django.db.models import F, Q
@@ -134,6 +135,4 @@ def must_set_up_mfa(user) -> bool:
     they set one up (accounts.middleware). Members may opt in; nobody else is asked."""
     if not sees_drafts(user):
         return False
-    from allauth.mfa.models import Authenticator
-
     return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

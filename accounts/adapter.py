@@ -5,7 +5,7 @@ from allauth.core import context as allauth_context
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.mail import make_msgid
 
-from accounts.tasks import email_fields, send_email
+from accounts.emails import email_fields, send_email
 
 
 class AccountAdapter(DefaultAccountAdapter):

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from accounts.tasks import send_email
+from accounts.emails import send_email
 from portal.jobs import retrying_task, run_once
 from tests.live import PYTHON, ROOT, production_env, wait_for
 

@@ -17,15 +17,14 @@ Whatever the backend, payments reach the membership rule only through Stripe-sha
 applied by ``accounts.billing.lifecycle.receive``.
 """
 
+import stripe
 from django.conf import settings
 
+from .errors import CheckoutUnavailable, NotCancelled
+from .stripe_backend import StripeBackend
+from .testmode_backend import TestModeBackend
 
-class CheckoutUnavailable(Exception):
-    """The plan cannot be bought online with this backend (no price configured)."""
-
-
-class NotCancelled(Exception):
-    """A subscription paid online could not be ended at the payment provider."""
+__all__ = ["CheckoutUnavailable", "NotCancelled", "cancel_online", "get_backend"]
 
 
 def cancel_online(subscription_ids) -> None:
@@ -33,8 +32,6 @@ def cancel_online(subscription_ids) -> None:
     the portal ends them locally (account deletion, staff's "Cancel now"): a subscription
     ended only here would be charged on, and its next event would make it active again.
     Raises NotCancelled when the provider is not configured or refuses or cannot be reached."""
-    import stripe
-
     subscription_ids = [s for s in subscription_ids if s]
     if not subscription_ids:
         return
@@ -52,11 +49,7 @@ def get_backend():
     """Stripe when ``STRIPE_SECRET_KEY`` is set; the test-mode backend in development (DEBUG)
     without a key; otherwise None (the pricing page then offers the invoice request only)."""
     if settings.STRIPE_SECRET_KEY:
-        from .stripe_backend import StripeBackend
-
         return StripeBackend(settings.STRIPE_SECRET_KEY, api_base=settings.STRIPE_API_BASE)
     if settings.DEBUG:
-        from .testmode import TestModeBackend
-
         return TestModeBackend()
     return None

@@ -22,11 +22,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import periods, tasks
+from accounts import periods
 from accounts.models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
 from accounts.teams import services as teams
 
-from . import emails
+from . import emails, tasks
 from .answers import Answers, NeedsStripe
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import BillingCustomer
 
-from . import CheckoutUnavailable
+from .errors import CheckoutUnavailable
 
 logger = logging.getLogger(__name__)
 

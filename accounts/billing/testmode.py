@@ -1,4 +1,5 @@
-"""The offline test-mode payment backend (development only: refused when DEBUG is off).
+"""The test-mode payment backend's pages (development only: refused when DEBUG is off; the
+backend itself is accounts.billing.testmode_backend).
 
 Checkout is a page of ours labelled TEST MODE; paying there feeds the events Stripe's
 webhooks would send (``checkout.session.completed``, ``customer.subscription.created``,
@@ -13,7 +14,6 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,33 +23,9 @@ from accounts.models import BillingCustomer, Plan, Subscription, SubscriptionCha
 from accounts.periods import period_end
 
 from . import lifecycle
+from .testmode_backend import SALT
 
-SALT = "accounts.billing.testmode.checkout"
 CAUSE = SubscriptionChange.Cause.TEST_MODE
-
-
-class TestModeBackend:
-    test_mode = True
-
-    def __init__(self):
-        if not settings.DEBUG:
-            raise ImproperlyConfigured("The test-mode payment backend runs only with DEBUG on.")
-
-    def start_checkout(self, request, user, plan, interval: str) -> str:
-        token = signing.dumps({"user": user.pk, "plan": plan.slug, "interval": interval}, salt=SALT)
-        return reverse("billing:test_checkout", args=[token])
-
-    def customer_portal_url(self, request, user) -> str:
-        return reverse("billing:test_portal")
-
-    def retrieve_subscription(self, subscription_id: str) -> None:
-        return None  # nothing to ask: the events carry the whole state
-
-    def subscription_of_payment(self, payment_intent_id: str) -> None:
-        return None  # the lifecycle takes the customer's one running subscription
-
-    def cancel_subscription(self, subscription_id: str) -> None:
-        pass  # nothing charges in test mode; the local subscription is ended by the caller
 
 
 # -- Stripe-shaped events ----------------------------------------------------------------

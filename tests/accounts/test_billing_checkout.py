@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.access import is_member
-from accounts.billing import get_backend, testmode
+from accounts.billing import get_backend, testmode_backend
 from accounts.models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
 from tests.conftest import VIEWERS, client_for
 from tests.factories import CIAPostureFactory, IncidentFactory, PlanFactory, UserFactory
@@ -65,13 +65,13 @@ def test_backend_choice(settings):
 def test_test_mode_is_refused_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(ImproperlyConfigured):
-        testmode.TestModeBackend()
+        testmode_backend.TestModeBackend()
 
 
 def test_test_mode_pages_are_404_when_stripe_is_configured(settings, plan, reader, reader_client):
     settings.DEBUG = True
     settings.STRIPE_SECRET_KEY = ""
-    token_url = testmode.TestModeBackend().start_checkout(None, reader, plan, "month")
+    token_url = testmode_backend.TestModeBackend().start_checkout(None, reader, plan, "month")
     settings.STRIPE_SECRET_KEY = "sk_test_123"
     assert reader_client.get(token_url).status_code == 404
     assert reader_client.post(token_url).status_code == 404
@@ -82,7 +82,7 @@ def test_test_mode_pages_are_404_when_stripe_is_configured(settings, plan, reade
 
 def test_test_mode_pages_are_404_without_debug(settings, plan, reader, reader_client):
     settings.DEBUG = True
-    token_url = testmode.TestModeBackend().start_checkout(None, reader, plan, "month")
+    token_url = testmode_backend.TestModeBackend().start_checkout(None, reader, plan, "month")
     settings.DEBUG = False
     assert reader_client.get(token_url).status_code == 404
     assert reader_client.post(token_url).status_code == 404
@@ -179,7 +179,7 @@ def test_checkout_creation_is_rate_limited_per_user(reader_client, plan, test_mo
 
 
 def test_test_checkout_link_of_another_user_is_404(plan, reader, test_mode):
-    url = testmode.TestModeBackend().start_checkout(None, reader, plan, "month")
+    url = testmode_backend.TestModeBackend().start_checkout(None, reader, plan, "month")
     intruder = Client()
     intruder.force_login(UserFactory())
     assert intruder.get(url).status_code == 404

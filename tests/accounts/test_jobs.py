@@ -1,4 +1,4 @@
-"""Background jobs (portal.jobs, accounts.tasks, accounts.adapter) on any database.
+"""Background jobs (portal.jobs, accounts.emails.send_email, accounts.adapter) on any database.
 
 The queue here is the database backend with django-tasks-db's worker loop run in this process
 (``run_queue``); tests/test_jobs_worker.py runs real worker processes on PostgreSQL.
@@ -12,11 +12,12 @@ from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from accounts.tasks import send_email
+from accounts.emails import send_email
 from portal.jobs import retrying_task, run_once
 from portal.models import CompletedEvent
 
@@ -265,3 +266,33 @@ def test_an_email_that_cannot_be_sent_is_retried_later(client, db):
     assert second.run_after > timezone.now()
     # Not recorded as sent: the retry will send it.
     assert not CompletedEvent.objects.exists()
+
+
+# Tasks moved beside the code they run (issue 20): a row queued before the deploy names the
+# task's previous address, and the worker imports that address when it runs the row.
+PREVIOUS_ADDRESSES = {
+    "accounts.tasks.send_email": "accounts.emails.send_email",
+    "accounts.tasks.cancel_online_subscription": (
+        "accounts.billing.tasks.cancel_online_subscription"
+    ),
+    "accounts.tasks.send_trial_reminders": "accounts.selfserve.tasks.send_trial_reminders",
+    "accounts.tasks.send_renewal_reminders": "accounts.billing.tasks.send_renewal_reminders",
+    "accounts.tasks.end_lapsed_access": "accounts.billing.tasks.end_lapsed_access",
+}
+
+
+@pytest.mark.parametrize(("previous", "current"), PREVIOUS_ADDRESSES.items())
+def test_a_task_s_previous_address_names_the_moved_task(previous, current):
+    assert import_string(previous) is import_string(current)
+    assert import_string(current).module_path == current
+
+
+@override_settings(TASKS=DATABASE_QUEUE)
+def test_an_email_queued_under_its_previous_address_is_sent_after_the_deploy(client, db):
+    sign_up(client)
+    (queued,) = results(send_email)
+    DBTaskResult.objects.filter(pk=queued.pk).update(task_path="accounts.tasks.send_email")
+    run_queue()
+    queued.refresh_from_db()
+    assert queued.status == TaskResultStatus.SUCCESSFUL
+    assert len(mail.outbox) == 1

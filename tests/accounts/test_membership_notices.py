@@ -1,5 +1,6 @@
-"""The periodic membership jobs (accounts.billing.notices, accounts.tasks, command
-``run_membership_jobs``): "renews in 7 days", "your membership has ended", once each."""
+"""The periodic membership jobs (accounts.billing.notices, the sweeps in accounts.billing.tasks
+and accounts.selfserve.tasks, command ``run_membership_jobs``): "renews in 7 days", "your
+membership has ended", once each."""
 
 from datetime import timedelta
 
@@ -151,9 +152,9 @@ def test_the_command_only_queues_the_work_for_the_worker(db):
         assert not mail.outbox
         queued = set(DBTaskResult.objects.values_list("task_path", flat=True))
         assert queued == {
-            "accounts.tasks.send_trial_reminders",
-            "accounts.tasks.send_renewal_reminders",
-            "accounts.tasks.end_lapsed_access",
+            "accounts.selfserve.tasks.send_trial_reminders",
+            "accounts.billing.tasks.send_renewal_reminders",
+            "accounts.billing.tasks.end_lapsed_access",
         }
         run_queue()  # the sweeps, then the emails they queued
         run_queue()

@@ -2,7 +2,10 @@
 
 from django.core.management.base import BaseCommand
 
-from accounts.tasks import PERIODIC
+from accounts.billing.tasks import end_lapsed_access, send_renewal_reminders
+from accounts.selfserve.tasks import send_trial_reminders
+
+PERIODIC = [send_trial_reminders, send_renewal_reminders, end_lapsed_access]
 
 
 class Command(BaseCommand):
