@@ -1,14 +1,42 @@
 """CSV: one row per incident, a header row, UTF-8 with a byte order mark (so that
-spreadsheet programs read the accents right), multi-valued cells joined with " | "."""
+spreadsheet programs read the accents right), multi-valued cells joined with " | ".
+
+Every CSV the portal writes (the finder's exports, streamed or emailed, the whole public
+catalogue's file, the statistics' CSVs) is written by ``lines`` here, which passes each
+cell through ``neutralised``: the one guard against formula injection."""
 
 from __future__ import annotations
 
 import csv
+import math
+import unicodedata
+from decimal import Decimal
 
 SEPARATOR = " | "
 BOM = "\ufeff"
-# A cell starting with one of these is read as a formula by spreadsheet programs.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell whose first visible character is one of these (once NFKC folds a fullwidth "＝",
+# a small "﹦", a superscript "⁼" or "⁻" into them) is read as a formula by spreadsheet
+# programs. U+2212 is the minus sign the superscript and subscript minus fold into.
+FORMULA_STARTS = frozenset("=+-@\u2212")
+# A cell starting with one of these is neutralised whatever follows (OWASP's list).
+CONTROL_STARTS = ("\t", "\r")
+# A first character that settles it at once: printable ASCII, neither blank nor a start.
+_PLAIN = frozenset(map(chr, range(0x21, 0x7F))) - FORMULA_STARTS
+# Characters that show nothing and that a spreadsheet may skip or trim before the first
+# visible one, besides whitespace, control and format characters (zero-width space and
+# joiners, word joiner, byte order mark, bidirectional marks: categories Cc and Cf):
+# Unicode's other default-ignorable code points (fillers, variation selectors).
+_IGNORABLE = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+)
 
 
 def _joined(values) -> str:
@@ -74,12 +102,42 @@ MEMBER_COLUMNS = (
 )
 
 
+def _invisible(char: str) -> bool:
+    if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+        return True
+    code = ord(char)
+    return any(low <= code <= high for low, high in _IGNORABLE)
+
+
+def reads_as_formula(text: str) -> bool:
+    """Whether a spreadsheet could run ``text``: it starts with a tab or a carriage return,
+    or its first visible character, after whitespace and invisible characters of every kind
+    (spaces, tabs, line breaks, no-break and ideographic spaces, zero-width characters, the
+    byte order mark), folded by NFKC, starts a formula. Character by character: NFKC over
+    the whole text would fold "=" and a combining stroke after it into "≠" and miss it."""
+    if text.startswith(CONTROL_STARTS):
+        return True
+    for char in text:
+        if _invisible(char):
+            continue
+        visible = [c for c in unicodedata.normalize("NFKC", char) if not _invisible(c)]
+        if visible:
+            return visible[0] in FORMULA_STARTS
+    return False
+
+
 def neutralised(value) -> str:
-    """The cell as text, with a leading apostrophe if a spreadsheet would run it."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """The cell as text, with a leading apostrophe if a spreadsheet would run it. Numbers
+    stay numbers (-5 is written -5); text is text ("-5" is written '-5)."""
+    if type(value) is not str:
+        if value is None:
+            return ""
+        if isinstance(value, int) or (isinstance(value, (float, Decimal)) and math.isfinite(value)):
+            return str(value)
+        value = str(value)
+    if not value or value[0] in _PLAIN:
+        return value
+    return "'" + value if reads_as_formula(value) else value
 
 
 class _Line:
@@ -98,7 +156,7 @@ def lines(rows):
 def stream(records, *, member: bool, batch: int = 200):
     """The file, as text pieces of about ``batch`` rows each."""
     columns = MEMBER_COLUMNS if member else PUBLIC_COLUMNS
-    yield BOM + csv.writer(_Line()).writerow([name for name, _ in columns])
+    yield BOM + next(lines([[name for name, _ in columns]]))
     pending = []
     for line in lines([get(record) for _, get in columns] for record in records):
         pending.append(line)
