@@ -78,16 +78,23 @@ def parameters_not_valid(request, exc):
     )
 
 
-def answer_head_like_get(view):
-    """HEAD as HTTP says (RFC 9110, 9.3.2): the GET's status and headers (Content-Length,
-    ETag, the rate limit counted), without the body. django-ninja routes GET only."""
+NOT_ALLOWED = "Method not allowed: use GET or HEAD."
+
+
+def read_only(view):
+    """GET; HEAD as HTTP says (RFC 9110, 9.3.2): the GET's status and headers (Content-Length,
+    ETag, the rate limit counted), without the body (django-ninja routes GET only); any
+    other method a 405 with ``Allow: GET, HEAD`` and the API's JSON error, before the view.
+    Every address, the schema and its docs too (django-ninja serves those to any method,
+    and POST met the CSRF check); CSRF-exempt, since no method that could need it gets in."""
 
     @functools.wraps(view)
     def answer(request, *args, **kwargs):
+        if request.method == "GET":
+            return view(request, *args, **kwargs)
         if request.method != "HEAD":
-            response = view(request, *args, **kwargs)
-            if response.status_code == 405 and "GET" in response.get("Allow", ""):
-                response["Allow"] = "GET, HEAD"
+            response = api.create_response(request, {"detail": NOT_ALLOWED}, status=405)
+            response["Allow"] = "GET, HEAD"
             return response
         request.method = "GET"
         try:
@@ -99,15 +106,16 @@ def answer_head_like_get(view):
             response.content = b""
         return response
 
+    answer.csrf_exempt = True
     return answer
 
 
 def urls():
-    """``api.urls`` for portal/urls.py, each view answering HEAD like GET."""
+    """``api.urls`` for portal/urls.py, each view ``read_only``."""
     patterns, app_name, namespace = api.urls
     return (
         [
-            URLPattern(p.pattern, answer_head_like_get(p.callback), p.default_args, p.name)
+            URLPattern(p.pattern, read_only(p.callback), p.default_args, p.name)
             if isinstance(p, URLPattern)
             else p
             for p in patterns

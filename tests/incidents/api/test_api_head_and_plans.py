@@ -76,6 +76,33 @@ def test_other_methods_are_405_and_name_head(catalogue):
     assert response["Allow"] == "GET, HEAD"
 
 
+@pytest.mark.parametrize("kind", ["anonymous", "member", "signed_in"])
+def test_every_address_answers_other_methods_with_405(kind, catalogue):
+    """Every /api/v1/ address, the schema and the docs included (they answered OPTIONS and
+    TRACE with 200 and POST with the CSRF page), with or without a token or a session:
+    405, Allow: GET, HEAD, and the API's JSON error."""
+    client = Client(enforce_csrf_checks=True)
+    headers = {}
+    if kind == "signed_in":
+        client.force_login(UserFactory())
+    elif token := token_for(kind):
+        headers = {"Authorization": f"Bearer {token}"}
+    paths = get_paths(catalogue) + [
+        "/api/v1/openapi.json",
+        "/api/v1/docs",
+        "/api/v1/",
+        "/api/v1/incidents/no-such-one",
+    ]
+    for path in paths:
+        for method in ("OPTIONS", "TRACE", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "FOO"):
+            response = client.generic(method, path, headers=headers)
+            assert response.status_code == 405, (method, path)
+            assert response["Allow"] == "GET, HEAD", (method, path)
+            assert response["Content-Type"].startswith("application/json"), (method, path)
+            assert response.json() == {"detail": "Method not allowed: use GET or HEAD."}
+            assert "private" in response["Cache-Control"], (method, path)
+
+
 def test_head_counts_against_the_rate_limit(catalogue, settings):
     settings.API_ANONYMOUS_REQUESTS_PER_MINUTE = 2
     assert [Client().head("/api/v1/incidents").status_code for _ in range(3)] == [200, 200, 429]
