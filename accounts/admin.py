@@ -17,6 +17,7 @@ from .models import (
     InvoiceRequest,
     MembershipOverview,
     Plan,
+    RejectedStripeEvent,
     StripeEvent,
     Subscription,
     SubscriptionChange,
@@ -268,6 +269,24 @@ class StripeEventAdmin(admin.ModelAdmin):
         "received_at",
         "outcome",
     ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RejectedStripeEvent)
+class RejectedStripeEventAdmin(admin.ModelAdmin):
+    """Signed payment events the lifecycle could not apply, with the reason, read-only: each
+    may be a change at Stripe the portal missed (compare with Stripe's dashboard)."""
+
+    list_display = ["received_at", "type", "event_id", "reason"]
+    list_filter = ["type", "received_at"]
+    search_fields = ["event_id", "reason"]
+    date_hierarchy = "received_at"
+    readonly_fields = ["received_at", "event_id", "type", "reason", "payload"]
 
     def has_add_permission(self, request):
         return False

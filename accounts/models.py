@@ -152,7 +152,7 @@ class Subscription(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
     # Paid online (accounts.billing.lifecycle keeps these in step with Stripe's events).
-    stripe_subscription_id = models.CharField(max_length=100, blank=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True)
     billing_interval = models.CharField(max_length=5, choices=Plan.Interval.choices, blank=True)
     cancel_at_period_end = models.BooleanField(
         default=False, help_text="Cancelled by the member: access until the end of the period"
@@ -209,7 +209,7 @@ class SubscriptionChange(models.Model):
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="changes")
     at = models.DateTimeField(default=timezone.now)
     cause = models.CharField(max_length=6, choices=Cause.choices)
-    event_id = models.CharField(max_length=100, blank=True, help_text="Stripe event id")
+    event_id = models.CharField(max_length=255, blank=True, help_text="Stripe event id")
     event_type = models.CharField(max_length=60, blank=True)
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -239,7 +239,8 @@ class BillingCustomer(models.Model):
 class StripeEvent(models.Model):
     """A payment event received (webhook or test mode): stored once by its id, never twice."""
 
-    event_id = models.CharField(max_length=100, unique=True)
+    # Stripe's ids are at most 255 characters (its API reference, "Object IDs").
+    event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=60)
     created = models.PositiveBigIntegerField(help_text="Stripe's creation time (Unix)")
     livemode = models.BooleanField(default=False)
@@ -252,6 +253,24 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
+
+
+class RejectedStripeEvent(models.Model):
+    """A signed payment event the lifecycle could not apply (accounts.billing.events says
+    why): recorded for staff and answered 200, so that Stripe stops delivering it. Stored
+    as text, whatever it holds; never applied."""
+
+    received_at = models.DateTimeField(default=timezone.now)
+    event_id = models.CharField(max_length=255, blank=True, help_text="As sent, cut to 255")
+    type = models.CharField(max_length=255, blank=True, help_text="As sent, cut to 255")
+    reason = models.CharField(max_length=300)
+    payload = models.TextField(help_text="The event as received (JSON)")
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.type or '(no type)'} {self.event_id or '(no id)'}: {self.reason}"
 
 
 # Self-service: trials and invoice requests (accounts.selfserve).

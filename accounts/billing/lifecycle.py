@@ -3,7 +3,10 @@
 ``receive(event)`` stores the event once by id and applies it in the same transaction: a
 replayed event changes nothing, and an event whose processing fails leaves no trace (the
 webhook answers 500 and Stripe delivers it again). Events are Stripe-shaped dicts, from the
-webhook or from the test-mode backend.
+webhook or from the test-mode backend. An event the handlers could not use (a field of the
+wrong kind or out of range: ``events.problem``) is not applied: it is recorded as a
+``RejectedStripeEvent`` with the reason, for staff, and the webhook answers 200 (a redelivery
+would be rejected again, for days).
 
 Ordering: each subscription remembers the ``created`` time of the newest event applied to it
 (``stripe_state_at``). An older event is not applied over a newer state; with a Stripe key
@@ -17,16 +20,24 @@ handler again with the answer (locks are never held over the network).
 """
 
 import datetime
+import json
 import logging
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import periods
-from accounts.models import BillingCustomer, Plan, StripeEvent, Subscription, SubscriptionChange
+from accounts.models import (
+    BillingCustomer,
+    Plan,
+    RejectedStripeEvent,
+    StripeEvent,
+    Subscription,
+    SubscriptionChange,
+)
 from accounts.teams import services as teams
 
-from . import emails, tasks
+from . import emails, events, tasks
 from .answers import Answers, NeedsStripe
 
 logger = logging.getLogger(__name__)
@@ -49,8 +60,12 @@ STRIPE_STATUS = {
 TRACKED = ["plan_id", "status", "ends_at", "cancel_at_period_end", "grace_ends_at"]
 
 
-def receive(event: dict, *, cause: str = SubscriptionChange.Cause.STRIPE) -> str:
-    """Store ``event`` once by its id and apply it; returns what happened (for logs)."""
+def receive(event, *, cause: str = SubscriptionChange.Cause.STRIPE) -> str:
+    """Store ``event`` once by its id and apply it; returns what happened (for logs).
+    ``event`` is any JSON value: one the handlers cannot use is rejected (module doc)."""
+    problem = events.problem(event)
+    if problem is not None:
+        return _reject(event, problem)
     answers = Answers()
     while True:
         try:
@@ -61,6 +76,28 @@ def receive(event: dict, *, cause: str = SubscriptionChange.Cause.STRIPE) -> str
         break
     logger.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
     return outcome
+
+
+def _reject(event, reason: str) -> str:
+    """Record ``event`` (any JSON value) as rejected for ``reason``; it is never applied."""
+    envelope = event if isinstance(event, dict) else {}
+    event_id, type_ = (envelope.get(key) for key in ("id", "type"))
+    RejectedStripeEvent.objects.create(
+        event_id=_storable(event_id)[:255],
+        type=_storable(type_)[:255],
+        reason=reason[:300],
+        # ASCII with escapes: a NUL or a lone surrogate in a text stays storable.
+        payload=json.dumps(event, ensure_ascii=True),
+    )
+    logger.warning("Stripe event %.80r (%.80r) rejected: %s", event_id, type_, reason)
+    return f"rejected: {reason}"
+
+
+def _storable(text) -> str:
+    """``text`` with NUL characters and lone surrogates escaped ("" for no text)."""
+    if not isinstance(text, str):
+        return ""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _receive_once(event: dict, cause: str, answers: Answers) -> str:
@@ -284,7 +321,9 @@ def _plan_of(obj: dict):
             return plan, "year"
     metadata = obj.get("metadata") or {}
     plan = Plan.objects.filter(slug=metadata.get("plan", "")).first()
-    return plan, interval or metadata.get("interval", "")
+    interval = interval or metadata.get("interval", "")
+    # A plan is sold by the month or the year; another interval is not recorded as one.
+    return plan, interval if interval in periods.MONTHS else ""
 
 
 def _subscription_period_end(obj: dict):

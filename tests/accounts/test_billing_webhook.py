@@ -18,7 +18,13 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.access import is_member
-from accounts.models import BillingCustomer, StripeEvent, Subscription, SubscriptionChange
+from accounts.models import (
+    BillingCustomer,
+    RejectedStripeEvent,
+    StripeEvent,
+    Subscription,
+    SubscriptionChange,
+)
 from tests.accounts.billing_helpers import (
     SECRET,
     checkout_session,
@@ -143,8 +149,8 @@ def test_bad_signature_is_400_and_changes_nothing(client, plan, buyer, header):
     assert is_member(fresh(buyer)) is False
 
 
-def test_signed_but_malformed_event_is_400(client, db):
-    for payload in [b"not json", b"[]", json.dumps({"id": "evt_1", "type": "x"}).encode()]:
+def test_signed_but_unparsable_body_is_400(client, db):
+    for payload in [b"not json", b"{", b'{"created": NaN}', b"\xff\xfe"]:
         response = client.post(
             "/billing/stripe/webhook/",
             data=payload,
@@ -153,6 +159,29 @@ def test_signed_but_malformed_event_is_400(client, db):
         )
         assert response.status_code == 400
     assert not StripeEvent.objects.exists()
+    assert not RejectedStripeEvent.objects.exists()
+
+
+def test_signed_json_that_is_no_event_is_rejected_and_answered_200(client, db):
+    """Issue 21, item 5: Stripe signed it, so a 400 would only make Stripe deliver it again
+    for days; it is recorded as rejected, never applied (it was a 400 before)."""
+    before = state()
+    for payload in [b"[]", json.dumps({"id": "evt_1", "type": "x"}).encode()]:
+        response = client.post(
+            "/billing/stripe/webhook/",
+            data=payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=sign(payload),
+        )
+        assert response.status_code == 200
+        assert response.content.startswith(b"rejected: ")
+    assert not StripeEvent.objects.exists()
+    assert state() == before
+    reasons = list(RejectedStripeEvent.objects.order_by("pk").values_list("event_id", "reason"))
+    assert reasons == [
+        ("", "the event: expected an object, got a list"),
+        ("evt_1", "created: missing"),
+    ]
 
 
 def test_webhook_takes_post_only(client, db):
