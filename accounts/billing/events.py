@@ -29,8 +29,9 @@ TEXT_LENGTH = 255
 LATEST_TIME = int(datetime.datetime(9000, 1, 1, tzinfo=datetime.UTC).timestamp())
 LARGEST_AMOUNT = 10**15  # in the currency's smallest unit
 
-# A JSON string, or a quote left open to the end (one match, never a rescan per quote).
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\Z)', re.DOTALL)
+# A JSON string, or a quote left open to the end (a lone backslash may end it): every quote
+# starts a match that succeeds without backtracking, so the scan is linear in the body.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
 
 

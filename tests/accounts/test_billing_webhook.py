@@ -150,7 +150,8 @@ def test_bad_signature_is_400_and_changes_nothing(client, plan, buyer, header):
 
 
 def test_signed_but_unparsable_body_is_400(client, db):
-    for payload in [b"not json", b"{", b'{"created": NaN}', b"\xff\xfe"]:
+    unterminated = b'"' + b'\\"' * 1000 + b"\\"  # a quote, escaped quotes, a backslash
+    for payload in [b"not json", b"{", b'{"created": NaN}', b"\xff\xfe", unterminated]:
         response = client.post(
             "/billing/stripe/webhook/",
             data=payload,
