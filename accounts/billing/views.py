@@ -163,13 +163,15 @@ def stripe_webhook(request):
     limit = settings.STRIPE_WEBHOOK_MAX_BYTES
     if _content_length(request) > limit or len(request.body) > limit:
         return _refused(413, "Payload too large.", f"a body of more than {limit} bytes")
+    # The library compares signatures with hmac.compare_digest, which raises TypeError on
+    # non-ASCII text: such a header is no signature.
+    signature = request.headers.get("Stripe-Signature", "")
     try:
         payload = request.body.decode("utf-8")
+        if not signature.isascii():
+            raise stripe.SignatureVerificationError("Not an ASCII header", signature)
         stripe.WebhookSignature.verify_header(
-            payload,
-            request.headers.get("Stripe-Signature"),
-            secret,
-            tolerance=stripe.Webhook.DEFAULT_TOLERANCE,
+            payload, signature, secret, tolerance=stripe.Webhook.DEFAULT_TOLERANCE
         )
     except (UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
         return _refused(400, "Invalid signature.", f"bad or missing signature ({exc})")
