@@ -38,8 +38,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.access import is_member
+from portal import versions
 
-from . import caching, filters, presenters, search
+from . import filters, presenters, search
 from .models import AlertMatch, Incident, NewIncident, SavedSearch
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def match_new_incidents() -> int:
 
     recorded, immediate = 0, set()
     while True:
-        with transaction.atomic(), caching.one_version():
+        with transaction.atomic(), versions.one_read():
             batch = list(
                 NewIncident.objects.select_for_update(skip_locked=True)
                 .order_by("pk")

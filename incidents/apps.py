@@ -11,11 +11,9 @@ class IncidentsConfig(AppConfig):
         from accounts import personal_data
 
         from . import personal_data as ours
-        from .caching import connect_signals
         from .exports.jobs import delete_file_of
         from .models import ExportJob
 
-        connect_signals()
         post_delete.connect(delete_file_of, sender=ExportJob, dispatch_uid="exportjob-file")
         # "Your data" (accounts.selfserve.account_data): what the catalogue holds about a user.
         personal_data.register("saved_searches", ours.saved_searches)

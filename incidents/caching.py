@@ -3,15 +3,13 @@
 A page part is cached under (audience, catalogue version, key). The audience is
 "public" (anyone who is not a member), "member" or "staff" (members who also see
 drafts), decided by accounts.access.is_member, so a members' page can never be
-served to a non-member; whole pages are cached for "anonymous" visitors only. Any
-change to catalogue data bumps the version (signals here; bulk writers write inside
-services.catalogue_write, which bumps on commit), so nothing stale is served.
+served to a non-member; whole pages are cached for "anonymous" visitors only. The
+catalogue version (portal.versions) is a database row that triggers change in every
+catalogue writer's transaction, so nothing stale is served and no writer can forget.
 
 Two stores (settings.CACHES): "pages" holds pages, fragments and counts (Redis, or
 this process's memory); "default" is shared by every process and never filled with
-pages (rate limits, used two-factor codes). The catalogue version lives where every
-process reads it: beside the pages when they are in Redis, in "default" otherwise, so
-a process-local page cache is still never stale.
+pages (rate limits, used two-factor codes).
 """
 
 from __future__ import annotations
@@ -22,37 +20,23 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
-from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from accounts.access import is_member, sees_drafts
-
-from . import db_router
+from portal import versions
 
 logger = logging.getLogger(__name__)
 
-VERSION_KEY = "incidents:catalogue-version"
-WITHDRAWAL_KEY = "incidents:withdrawal-version"
 PAGE_TIMEOUT = 300
 
 
 def pages():
     return caches["pages"]
-
-
-def shared_state():
-    """The store every process reads: the catalogue version and the replica-lag window."""
-    page_cache = caches["pages"]
-    return page_cache if isinstance(page_cache, RedisCache) else caches["default"]
 
 
 def audience(user) -> str:
@@ -61,113 +45,14 @@ def audience(user) -> str:
     return "member" if is_member(user) else "public"
 
 
-def _fresh_version() -> int:
-    # Random, never a counter: a version is never used twice, even if the key was
-    # evicted or two writers bumped at once (a database cache's incr is not atomic).
-    return secrets.randbits(62)
-
-
-# Within one request the version is read once (CatalogueVersionMiddleware); elsewhere
-# (commands, shells) it is read on every use.
-_request_memo: ContextVar[dict | None] = ContextVar("catalogue_version_memo", default=None)
-
-
-def request_memo() -> dict | None:
-    return _request_memo.get()
-
-
 def catalogue_version() -> int:
-    return _shared_version(VERSION_KEY, "version")
+    return versions.catalogue()
 
 
 def withdrawal_version() -> int:
-    """Changes whenever something visible may have stopped being visible (``withdraw``):
-    what was counted before may then name or count what a viewer must no longer see."""
-    return _shared_version(WITHDRAWAL_KEY, "withdrawal")
-
-
-def _shared_version(key: str, memo_name: str) -> int:
-    memo = _request_memo.get()
-    if memo is not None and memo_name in memo:
-        return memo[memo_name]
-    state = shared_state()
-    version = state.get(key)
-    if version is None:
-        state.add(key, _fresh_version(), timeout=None)
-        version = state.get(key)
-        if version is None:  # a cache that keeps nothing (Redis down): a version no
-            version = _fresh_version()  # page is stored under, once per request
-    if memo is not None:
-        memo[memo_name] = version
-    return version
-
-
-def bump(**kwargs):
-    """Invalidate every cached catalogue page (after any change to catalogue data).
-
-    At once, so the rest of this request sees its own change, and again when the
-    transaction commits: a page another request cached in between, from the data as
-    it was before the commit, must not outlive it.
-    """
-    _new_version()
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(_new_version)
-
-
-def _new_version():
-    db_router.mark_written()
-    _set_version(VERSION_KEY, "version")
-
-
-def withdraw(**kwargs):
-    """Something visible may have stopped being visible: an incident unpublished or deleted,
-    a victim renamed, deleted or left without its incidents. Counts made before (the
-    statistics roll-ups) may no longer be shown, even briefly, to anyone. Now and again on
-    commit, as ``bump``; a catalogue write that withdraws calls both. On commit, the roll-ups
-    too slow to count in a request are queued for a recount."""
-    _set_version(WITHDRAWAL_KEY, "withdrawal")
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _set_version(WITHDRAWAL_KEY, "withdrawal"))
-    # Robust: the write has committed; a queue that cannot be reached now is reached by the
-    # first reader of each of those roll-ups.
-    transaction.on_commit(_queue_slow_recounts, robust=True)
-
-
-def _queue_slow_recounts():
-    from .statistics import rollups
-
-    rollups.queue_slow_recounts()
-
-
-def _set_version(key: str, memo_name: str):
-    version = _fresh_version()
-    shared_state().set(key, version, timeout=None)
-    memo = _request_memo.get()
-    if memo is not None:
-        memo[memo_name] = version
-
-
-@contextmanager
-def one_version():
-    """Read the catalogue version at most once in this block, as in a request: for work
-    outside requests that runs many finder queries (the alert matcher)."""
-    token = _request_memo.set({})
-    try:
-        yield
-    finally:
-        _request_memo.reset(token)
-
-
-class CatalogueVersionMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        token = _request_memo.set({})
-        try:
-            return self.get_response(request)
-        finally:
-            _request_memo.reset(token)
+    """Changes whenever something visible may have stopped being visible: what was counted
+    before may then name or count what a viewer must no longer see (portal.versions)."""
+    return versions.withdrawal()
 
 
 def key(kind: str, viewer_audience: str, *parts) -> str:
@@ -451,79 +336,3 @@ class ViewerPage(WholePage):
                 yield render_to_string(VIEWER_PARTS[piece], None, self.request).encode()
             else:
                 yield piece
-
-
-def connect_signals():
-    from . import models
-
-    for model in (
-        models.Incident,
-        models.Organisation,
-        models.ThreatActor,
-        models.Source,
-        models.CIAPosture,
-        # Incident.techniques' through model: the admin's inline saves its rows one by one
-        # (incident.techniques.add()/set() send m2m_changed, below).
-        models.IncidentTechnique,
-        models.Motive,
-        models.Technique,
-        models.Tactic,
-        models.Sector,
-        models.ActorType,
-        models.Dataset,
-    ):
-        post_save.connect(bump, sender=model, dispatch_uid=f"bump-save-{model.__name__}")
-        post_delete.connect(bump, sender=model, dispatch_uid=f"bump-delete-{model.__name__}")
-    for through in (
-        models.Incident.motives.through,
-        models.Incident.techniques.through,
-        models.Incident.threat_actors.through,
-        models.Technique.tactics.through,
-    ):
-        m2m_changed.connect(
-            _bump_after_m2m, sender=through, dispatch_uid=f"bump-m2m-{through.__name__}"
-        )
-
-    pre_save.connect(_note_withdrawal, sender=models.Incident, dispatch_uid="withdraw-incident")
-    pre_save.connect(
-        _note_withdrawal, sender=models.Organisation, dispatch_uid="withdraw-organisation"
-    )
-    post_save.connect(_withdraw_noted, sender=models.Incident, dispatch_uid="withdrawn-incident")
-    post_save.connect(
-        _withdraw_noted, sender=models.Organisation, dispatch_uid="withdrawn-organisation"
-    )
-    for model in (models.Incident, models.Organisation):
-        post_delete.connect(
-            withdraw, sender=model, dispatch_uid=f"withdraw-delete-{model.__name__}"
-        )
-
-
-# What a saved change to an existing row may take away from the public: an incident leaving
-# the published ones or its victim (who may have no other published incident), a victim's
-# name or country.
-_WITHDRAWING_FIELDS = {
-    "Incident": ("status", "organisation_id"),
-    "Organisation": ("name", "country"),
-}
-
-
-def _note_withdrawal(sender, instance, raw=False, **kwargs):
-    if raw or instance.pk is None:
-        return
-    fields = _WITHDRAWING_FIELDS[sender.__name__]
-    before = sender._base_manager.filter(pk=instance.pk).values(*fields).first()
-    instance._withdraws = before is not None and any(
-        before[name] != getattr(instance, name) for name in fields
-    )
-
-
-def _withdraw_noted(sender, instance, **kwargs):
-    if getattr(instance, "_withdraws", False):
-        instance._withdraws = False
-        withdraw()
-
-
-def _bump_after_m2m(action, **kwargs):
-    # m2m_changed fires before and after each add, remove and clear: bump once, after.
-    if action.startswith("post_"):
-        bump()

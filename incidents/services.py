@@ -33,23 +33,18 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import caching
+from portal import versions
 
 # Transactions
 
 
 @contextmanager
 def catalogue_write():
-    """Atomic; cached catalogue pages are invalidated when the transaction commits (also
-    for bulk writes, which send no model signals) and the replica lag window starts."""
+    """Atomic. The database's triggers change the catalogue's versions in this transaction
+    (portal.versions); this process reads them afresh once it commits."""
     with transaction.atomic():
         yield
-        caching.bump()
-
-
-# Writers that may take something visible out of view (unpublish, move an incident to another
-# victim) say so: the statistics roll-ups counted before are then never shown again.
-withdraw = caching.withdraw
+        transaction.on_commit(versions.forget)
 
 
 # Text
@@ -165,8 +160,6 @@ def split_organisation_by_country(organisation) -> list:
             )
             incidents.filter(country=country).update(organisation=new)
             made.append(new)
-        if made:
-            withdraw()  # the first organisation may be left without published incidents
     return made
 
 
@@ -297,7 +290,6 @@ def publish(incidents) -> int:
 def unpublish(incidents) -> int:
     """Back to draft; slugs and first publication timestamps are kept."""
     with catalogue_write():
-        withdraw()
         return incidents.filter(status="published").update(
             status="draft", updated_at=timezone.now()
         )

@@ -1,4 +1,4 @@
-"""Records of the plumbing both apps share (docs/jobs.md)."""
+"""Records of the plumbing both apps share (docs/jobs.md, portal.versions)."""
 
 from django.db import models
 from django.utils import timezone
@@ -22,3 +22,16 @@ class CompletedEvent(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class Version(models.Model):
+    """A version of what caches are computed from (portal.versions), changed by database
+    triggers in the writer's own transaction: "catalogue" on any change to catalogue data,
+    "withdrawal" when something visible may have stopped being visible."""
+
+    name = models.CharField(primary_key=True, max_length=40)
+    value = models.BigIntegerField()
+    changed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} {self.value}"

@@ -72,7 +72,7 @@ if DEBUG or TESTING:  # benchmark tooling (synthetic data), never in production
 MIDDLEWARE = [
     "portal.observability.RequestLogMiddleware",
     "portal.middleware.StripNulMiddleware",
-    "incidents.caching.CatalogueVersionMiddleware",
+    "portal.versions.VersionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.middleware.PermissionsPolicyMiddleware",
@@ -112,11 +112,11 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 # A read replica (optional): catalogue reads go there, everything else to the primary
-# (incidents.db_router).
+# (portal.db_router).
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-    DATABASE_ROUTERS = ["incidents.db_router.ReplicaRouter"]
+    DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
 for _alias, _db in DATABASES.items():
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
@@ -370,6 +370,9 @@ EXPORT_JOBS_PER_DAY = env.int("EXPORT_JOBS_PER_DAY", default=20)  # per member
 # many times; then it is marked failed.
 EXPORT_STALLED_MINUTES = env.int("EXPORT_STALLED_MINUTES", default=60)
 EXPORT_JOB_ATTEMPTS = env.int("EXPORT_JOB_ATTEMPTS", default=3)
+# How long a process re-uses the catalogue's versions it read (portal.versions) before
+# reading them again: pages may be this many seconds late in other processes after a write.
+VERSION_SECONDS = env.float("VERSION_SECONDS", default=1.0)
 # Statistics roll-ups (incidents.statistics.rollups): after a withdrawal, a key whose last
 # count took at least this many seconds is recounted by the job queue, not in a request.
 STATISTICS_QUEUE_SECONDS = env.float("STATISTICS_QUEUE_SECONDS", default=5.0)

@@ -1,6 +1,7 @@
 """Shared viewers: every page that shows an incident is tested for each of them."""
 
 import datetime
+import secrets
 
 import pytest
 from django.db import transaction
@@ -17,6 +18,16 @@ VIEWERS = NON_MEMBERS + MEMBERS
 # so where a test checks that HTML, anonymous stands for every non-member; the gating,
 # canary and access tests keep all five viewers.
 AUDIENCES = ["anonymous", "member", "staff"]
+# The catalogue's versions (portal.versions), read from the database once per request. The
+# tests read them at every request (VERSION_SECONDS = 0); a server re-uses them a second.
+VERSIONS_READ = 1
+
+
+def new_catalogue_version():
+    """Every cached catalogue page and value unreachable, as after a catalogue write."""
+    from portal.models import Version
+
+    Version.objects.filter(name="catalogue").update(value=secrets.randbits(62))
 
 
 def make_viewer(kind):

@@ -115,4 +115,4 @@ def test_a_replica_url_adds_the_replica_and_its_router():
     host, rest = result.stdout.strip().split(" ", 1)
     assert host == "replica.internal"
     assert "'connect_timeout': 2" in rest and "'tcp_user_timeout': 10000" in rest
-    assert rest.endswith("['incidents.db_router.ReplicaRouter']")
+    assert rest.endswith("['portal.db_router.ReplicaRouter']")

@@ -19,7 +19,9 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from .. import caching, db_router, filters
+from portal import db_router
+
+from .. import caching, filters
 from ..models import PublicSnapshot
 from . import build
 from .jobs import storage

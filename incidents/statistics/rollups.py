@@ -12,13 +12,13 @@ the catalogue version they were counted at:
   ``STALE_TIMEOUT`` seconds only), and a recount is queued, at most one per key at a time
   (``incidents.tasks.refresh_statistics``);
 - unless something was withdrawn since it was counted (an incident unpublished or deleted, a
-  victim renamed or left without published incidents: ``caching.withdraw``): a stale count
+  victim renamed or deleted: the "withdrawal" version, portal.versions): a stale count
   could then name or count what its readers may no longer see, so it is never served, and
   the key is counted again in the request, by one reader while the others wait for its row;
 - or, for a key whose last count took ``settings.STATISTICS_QUEUE_SECONDS`` or more (the
   members' unfiltered page at a million incidents: 20-46 s, beyond the web server's
-  timeout), by the job queue: the withdrawal queues it when it commits
-  (``queue_slow_recounts``), and until its row lands readers get no counts at all, only
+  timeout), by the job queue: its first reader after the withdrawal queues it, and until
+  its row lands readers get no counts at all, only
   ``RECOUNTING`` (``Counted.recounting``: pages answer 503 with ``Retry-After``, kept by no
   cache).
 
@@ -40,7 +40,9 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.utils import timezone
 
-from .. import caching, db_router, filters, search
+from portal import db_router
+
+from .. import caching, filters, search
 from ..models import Incident, StatisticsRollup
 from . import counts
 from .charts import Chart, Row
@@ -132,8 +134,8 @@ def _slow(seconds: float) -> bool:
 
 
 def _recounting(audience: str, query: str) -> Counted:
-    """A slow key after a withdrawal: its recount queued (if the withdrawal's was lost, or
-    ran before the withdrawal committed), and no counts until it lands."""
+    """A slow key after a withdrawal: its recount queued (once, however many ask), and no
+    counts until it lands."""
     queued = _queue_recount(audience, query)
     if queued is not None and queued.is_finished:
         # The immediate backend (tests) has recounted already: read its count.
@@ -141,15 +143,6 @@ def _recounting(audience: str, query: str) -> Counted:
         if charts is not None:
             return Counted(charts, fresh=True)
     return Counted({}, fresh=False, recounting=True)
-
-
-def queue_slow_recounts():
-    """Queue the recount of every key too slow to count in a request (``_slow``): run when
-    a withdrawal commits (``caching.withdraw``), so the queue starts on them at once rather
-    than at their first reader. At most one queued per key, as after any write."""
-    slow = StatisticsRollup.objects.filter(seconds__gte=settings.STATISTICS_QUEUE_SECONDS)
-    for audience, query in slow.values_list("audience", "query"):
-        _queue_recount(audience, query)
 
 
 def _servable_row(audience: str, query: str) -> dict[str, Chart] | None:

@@ -14,11 +14,12 @@ from django.db.models import F
 from django.test import override_settings
 from django_tasks_db.backend import DatabaseBackend
 
-from incidents import caching, db_router, services
+from incidents import caching, services
 from incidents.exports import build, snapshot
 from incidents.models import Incident, PublicSnapshot
 from incidents.tasks import build_public_snapshot
 from incidents.views import snapshots as snapshot_views
+from portal import db_router
 from tests.accounts.test_jobs import DATABASE_QUEUE, results, run_queue
 from tests.conftest import client_for
 from tests.factories import (

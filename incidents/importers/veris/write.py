@@ -190,9 +190,6 @@ class VerisImporter:
                 )
                 values["slug"] = self._slug(incident.slug, values["status"], p)
             diff = {k: v for k, v in values.items() if getattr(incident, k) != v}
-            if "organisation_id" in diff:
-                # Its former victim may be left with no published incident.
-                services.withdraw()
             if diff:
                 for k, v in diff.items():
                     setattr(incident, k, v)

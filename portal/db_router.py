@@ -6,8 +6,8 @@ and not within REPLICA_LAG_SECONDS of a catalogue write. Accounts, subscriptions
 and allauth stay on the primary: a replica lags a little, and who is a member, or whether
 someone just logged in, must never be read from the past.
 
-Settings name the router by its dotted path, so this module is imported while the apps
-load: it imports nothing of the app at module level.
+The window is read from the catalogue version's last change (portal.versions), which the
+database's triggers record in every catalogue writer's transaction.
 """
 
 from contextlib import contextmanager
@@ -15,10 +15,11 @@ from contextvars import ContextVar
 
 from django.db import connections
 
+from . import versions
+
 REPLICA = "replica"
 REPLICA_APPS = {"incidents"}
 
-RECENT_WRITE_KEY = "incidents:recent-write"
 # How far a read replica may lag behind: catalogue reads stay on the primary this long
 # after a write, so no page is cached from data older than the write.
 REPLICA_LAG_SECONDS = 15
@@ -39,27 +40,9 @@ def primary():
         _on_primary.reset(token)
 
 
-def mark_written() -> None:
-    """A catalogue write: reads go to the primary for REPLICA_LAG_SECONDS, in every process."""
-    from .caching import request_memo, shared_state
-
-    shared_state().set(RECENT_WRITE_KEY, 1, timeout=REPLICA_LAG_SECONDS)
-    memo = request_memo()
-    if memo is not None:
-        memo["recent-write"] = True
-
-
 def recently_written() -> bool:
-    """A catalogue write committed within REPLICA_LAG_SECONDS (read once per request)."""
-    from .caching import request_memo, shared_state
-
-    memo = request_memo()
-    if memo is not None and "recent-write" in memo:
-        return memo["recent-write"]
-    recent = shared_state().get(RECENT_WRITE_KEY) is not None
-    if memo is not None:
-        memo["recent-write"] = recent
-    return recent
+    """A catalogue write within REPLICA_LAG_SECONDS (portal.versions: read once per request)."""
+    return versions.changed_within(REPLICA_LAG_SECONDS)
 
 
 class ReplicaRouter:
