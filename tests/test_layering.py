@@ -93,7 +93,9 @@ PORTAL_SHELL = ("portal.urls", "portal.views", "portal.settings", "portal.wsgi",
 
 
 def _portal_plumbing(path, module):
-    return module != "portal" and not any(
+    # ``from portal import versions`` reads as "portal" and "portal.versions": the second
+    # says which module is taken.
+    return not any(
         module == shell or module.startswith(shell + ".") for shell in PORTAL_SHELL
     )
 
