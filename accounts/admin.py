@@ -18,6 +18,7 @@ from .models import (
     MembershipOverview,
     Plan,
     RejectedStripeEvent,
+    SharedMailbox,
     StripeEvent,
     Subscription,
     SubscriptionChange,
@@ -364,6 +365,28 @@ class TrialAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(SharedMailbox)
+class SharedMailboxAdmin(admin.ModelAdmin):
+    """Accounts whose addresses reach one mailbox (accounts.addresses), as migration 0015
+    found them: staff decide (ask the person, close one account); nothing here merges."""
+
+    list_display = ["mailbox", "user", "address", "found_at", "resolved_at"]
+    list_filter = ["resolved_at"]
+    list_select_related = ["user"]
+    search_fields = ["mailbox", "address", "user__email"]
+    readonly_fields = ["mailbox", "user", "address", "found_at"]
+    fields = ["mailbox", "user", "address", "found_at", "resolved_at"]
+    actions = ["mark_resolved"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Mark as dealt with")
+    def mark_resolved(self, request, queryset):
+        done = queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+        self.message_user(request, f"{done} marked as dealt with.", messages.SUCCESS)
 
 
 @admin.register(ApiToken)

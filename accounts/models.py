@@ -317,16 +317,22 @@ class Trial(models.Model):
 class TrialClaim(models.Model):
     """A free trial taken by an email address, kept after the account is deleted so that the
     trial stays once per person: only a keyed hash of the normalised address
-    (accounts.selfserve.trials.email_fingerprint), which cannot be turned back into it."""
+    (accounts.selfserve.trials.email_fingerprint), which cannot be turned back into it. A
+    person's own trial and the trial of a team they own are claimed apart: one of each."""
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", "Personal trial"
+        TEAM = "team", "Team trial (claimed by its owner's address)"
 
     fingerprint = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PERSONAL)
     claimed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            # accounts.selfserve.trials.start_trial: a second trial for the same address, even
-            # from a new account, fails here.
-            models.UniqueConstraint(fields=["fingerprint"], name="trial_claim_unique"),
+            # accounts.selfserve.trials.start_trial: a second trial of a kind for the same
+            # address, even from a new account, fails here.
+            models.UniqueConstraint(fields=["fingerprint", "kind"], name="trial_claim_unique"),
         ]
 
     def __str__(self):
@@ -405,6 +411,33 @@ class InvoiceRequest(models.Model):
 
 # Teams: seats on a team plan (accounts.teams). "Team", never "organisation": that word
 # means a victim of an incident.
+
+
+class SharedMailbox(models.Model):
+    """An account whose address reaches the same mailbox (accounts.addresses.mailbox) as
+    another account's, found when addresses began to be read as mailboxes (migration 0015):
+    one row per account, for staff to decide. Nothing is merged or deleted for it."""
+
+    mailbox = models.CharField(max_length=320, help_text="The mailbox the accounts share")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shared_mailboxes"
+    )
+    address = models.CharField(max_length=320, help_text="The account's address, as stored")
+    found_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when staff have dealt with it"
+    )
+
+    class Meta:
+        ordering = ["mailbox", "user_id"]
+        verbose_name = "shared mailbox"
+        constraints = [
+            # The migration's report: one row per account and mailbox, however often it runs.
+            models.UniqueConstraint(fields=["mailbox", "user"], name="shared_mailbox_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.address} (account {self.user_id}) shares {self.mailbox}"
 
 
 class Team(models.Model):

@@ -14,7 +14,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import billing, personal_data
-from accounts.models import ApiToken, InvoiceRequest, Subscription, TeamSeat, Trial
+from accounts.models import (
+    ApiToken,
+    InvoiceRequest,
+    SharedMailbox,
+    Subscription,
+    TeamSeat,
+    Trial,
+)
 
 INVOICE_RETENTION_YEARS = 10
 
@@ -95,6 +102,11 @@ def export(user) -> dict:
                 "revoked_at": _when(token.revoked_at),
             }
             for token in ApiToken.objects.filter(user=user).order_by("pk")
+        ],
+        # Staff's note that another account's address reaches the same mailbox (never which).
+        "shared_mailboxes": [
+            {"address": row.address, "found_at": _when(row.found_at)}
+            for row in SharedMailbox.objects.filter(user=user).order_by("pk")
         ],
         **personal_data.sections(user),
     }

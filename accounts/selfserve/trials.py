@@ -2,11 +2,13 @@
 end by themselves (``accounts.access.is_member`` stops counting them at ``ends_at``). A team
 plan's trial is its owner's team's (created for it), not the owner's own.
 
-Once per person, also after the account is deleted and signed up again: each personal trial
-records a ``TrialClaim`` per email address of its user, a keyed hash (HMAC-SHA256 with the
-site's secret key) of the address normalised so that one mailbox is one address: lower case,
-``+tag`` removed from any address, and for Gmail dots removed and googlemail.com read as
-gmail.com (Gmail ignores both; other providers may not, so their dots are kept).
+Once per person, also after the account is deleted and signed up again: each trial records
+a ``TrialClaim`` per email address of the user who started it, a keyed hash (HMAC-SHA256
+with the site's secret key) of the address's mailbox (``accounts.addresses.mailbox``: one
+mailbox, one string, whatever its spelling). A personal trial claims the person's addresses
+for personal trials, a team's trial its owner's addresses for team trials: one of each per
+person, and one per team (``Trial.team``). Someone who is a member through a seat on
+another team is offered no team trial: their team's membership covers them.
 """
 
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts import addresses
 from accounts.access import is_member
 from accounts.emails import enqueue_email
 from accounts.models import Plan, Subscription, Trial, TrialClaim
@@ -24,7 +27,7 @@ from accounts.teams import services as teams
 from portal.jobs import run_once
 
 REMIND_BEFORE = timedelta(days=3)
-GMAIL = {"gmail.com", "googlemail.com"}
+PERSONAL, TEAM = TrialClaim.Kind.PERSONAL, TrialClaim.Kind.TEAM
 
 
 class TrialRefused(Exception):
@@ -40,24 +43,20 @@ class TrialOffer:
 
 
 def normalise_email(address: str) -> str:
-    """One mailbox, one address: ``A.B+x@GoogleMail.com`` and ``ab@gmail.com`` are one."""
-    local, _, domain = address.strip().lower().rpartition("@")
-    local = local.split("+", 1)[0]
-    if domain in GMAIL:
-        local, domain = local.replace(".", ""), "gmail.com"
-    return f"{local}@{domain}"
+    """One mailbox, one address (``accounts.addresses.mailbox``)."""
+    return addresses.mailbox(address)
 
 
 def email_fingerprint(address: str) -> str:
     return salted_hmac(
-        "accounts.trial-claim", normalise_email(address), algorithm="sha256"
+        "accounts.trial-claim", addresses.mailbox(address), algorithm="sha256"
     ).hexdigest()
 
 
 def _fingerprints(user) -> set[str]:
-    addresses = set(EmailAddress.objects.filter(user=user).values_list("email", flat=True))
-    addresses.add(user.email)
-    return {email_fingerprint(a) for a in addresses if a and "@" in a}
+    emails = set(EmailAddress.objects.filter(user=user).values_list("email", flat=True))
+    emails.add(user.email)
+    return {email_fingerprint(a) for a in emails if a and "@" in a}
 
 
 def has_had_trial(user) -> bool:
@@ -66,7 +65,7 @@ def has_had_trial(user) -> bool:
         or Subscription.objects.filter(
             user=user, team__isnull=True, source=Subscription.Source.TRIAL
         ).exists()
-        or TrialClaim.objects.filter(fingerprint__in=_fingerprints(user)).exists()
+        or TrialClaim.objects.filter(fingerprint__in=_fingerprints(user), kind=PERSONAL).exists()
     )
 
 
@@ -80,6 +79,17 @@ def team_refusal(user) -> str:
         return "Your team has already had its free trial: there is one per team."
     if team is not None and teams.team_subscription(team) is not None:
         return "Your team's membership is active already."
+    seat = teams.active_seat_elsewhere(user)
+    if seat is not None:
+        return (
+            f"You hold a seat on {seat.team.name}, whose membership covers you: a team's free "
+            "trial is for a team that has had none. Leave that team first to start your own."
+        )
+    if TrialClaim.objects.filter(fingerprint__in=_fingerprints(user), kind=TEAM).exists():
+        return (
+            "Your email address has already started a team's free trial: there is one per "
+            "person, also for a new account or a new team. Buy the team plan to go on."
+        )
     if not EmailAddress.objects.filter(user=user, verified=True).exists():
         return "Verify your email address first, then start your team's free trial."
     return ""
@@ -135,14 +145,16 @@ def start_trial(user, plan: Plan) -> Subscription:
                 started_at=now,
                 ends_at=ends_at,
             )
-            if subscription.team is None:  # a team's trial is the team's, not the person's
-                TrialClaim.objects.bulk_create(
-                    TrialClaim(fingerprint=f, claimed_at=now) for f in sorted(_fingerprints(user))
-                )
+            # A team's trial is the team's, not the person's: claimed apart from theirs.
+            kind = PERSONAL if subscription.team is None else TEAM
+            TrialClaim.objects.bulk_create(
+                TrialClaim(fingerprint=f, kind=kind, claimed_at=now)
+                for f in sorted(_fingerprints(user))
+            )
     except IntegrityError:
         # Another request of the same person (or team) started a trial since the check.
         raise TrialRefused(
-            "Your team has already had its free trial: there is one per team."
+            "Your team has already had its free trial: there is one per team and per person."
             if plan.is_team_plan
             else "You have already had your free trial: there is one per person."
         ) from None

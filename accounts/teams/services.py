@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import addresses
 from accounts.emails import enqueue_email
 from accounts.models import Subscription, Team, TeamInvitation, TeamSeat
 
@@ -46,6 +47,17 @@ def seat_of(user):
         TeamSeat.objects.filter(user=user)
         .select_related("team__owner")
         .order_by("-joined_at", "-pk")
+        .first()
+    )
+
+
+def active_seat_elsewhere(user):
+    """A seat ``user`` holds on a team they do not own whose membership is active, if any."""
+    paid_for = Subscription.objects.active().filter(team__isnull=False).values("team")
+    return (
+        TeamSeat.objects.filter(user=user, team__in=paid_for)
+        .exclude(team__owner=user)
+        .select_related("team")
         .first()
     )
 
@@ -129,18 +141,25 @@ def rename(team: Team, name: str) -> None:
 
 def invite(team: Team, email: str, invited_by) -> TeamInvitation:
     """Invite ``email`` to a seat and queue the email with its link."""
-    email = email.strip()
+    email = addresses.clean(email)
     with transaction.atomic():
         team = Team.objects.select_for_update().get(pk=team.pk)
         if team_subscription(team) is None:
             raise TeamError("Your team's membership is not active: renew it before inviting.")
-        if team.seat_rows.filter(user__email__iexact=email).exists():
+        if any(addresses.same_mailbox(email, held) for held in _seat_addresses(team)):
             raise TeamError(f"{email} already holds a seat on your team.")
         if team.seat_rows.count() >= team.seats:
             raise TeamError("Every seat is taken: remove someone before inviting.")
         # Inviting an address again sends a new link; the older one stops working.
+        open_invitations = TeamInvitation.objects.filter(
+            team=team, accepted_at__isnull=True, revoked_at__isnull=True
+        )
         TeamInvitation.objects.filter(
-            team=team, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+            pk__in=[
+                pk
+                for pk, sent_to in open_invitations.values_list("pk", "email")
+                if addresses.same_mailbox(email, sent_to)
+            ]
         ).update(revoked_at=timezone.now())
         invitation = TeamInvitation.objects.create(team=team, email=email, invited_by=invited_by)
         token = signing.dumps(invitation.pk, salt=INVITATION_SALT)
@@ -156,6 +175,13 @@ def invite(team: Team, email: str, invited_by) -> TeamInvitation:
             key=f"team.invitation.{invitation.pk}",
         )
     return invitation
+
+
+def _seat_addresses(team: Team) -> set[str]:
+    held = set(
+        EmailAddress.objects.filter(user__team_seats__team=team).values_list("email", flat=True)
+    )
+    return held | set(team.seat_rows.values_list("user__email", flat=True))
 
 
 def revoke(team: Team, invitation_id) -> None:
@@ -195,9 +221,11 @@ def accept(token: str, user) -> TeamSeat:
         invitation = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.accepted_at is not None:
             raise TeamError("This invitation has been used already: each link works once.", 410)
-        if not EmailAddress.objects.filter(
-            user=user, email__iexact=invitation.email, verified=True
-        ).exists():
+        verified = EmailAddress.objects.filter(user=user, verified=True)
+        if not any(
+            addresses.same_mailbox(invitation.email, email)
+            for email in verified.values_list("email", flat=True)
+        ):
             raise TeamError(
                 "This invitation was sent to another email address. Sign in with the address "
                 "it was sent to (or add and verify it under Email addresses).",

@@ -77,6 +77,7 @@ def test_download_is_an_attachment_of_my_data_only(alice, bob):
         "trials",
         "invoice_requests",
         "api_tokens",
+        "shared_mailboxes",
         # Registered by incidents (accounts.personal_data): tests/incidents/test_export_jobs.py
         "saved_searches",
         "export_jobs",
