@@ -2,6 +2,7 @@ import datetime
 import time
 
 import factory
+from allauth.account.models import EmailAddress
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import (
     TOTP,
@@ -82,8 +83,8 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
-    """A team with its owner's seat; ``TeamFactory(subscription=True)`` also gives it an
-    active subscription of a ten-seat team plan, bought by its owner."""
+    """A team with its owner's seat and verified address; ``TeamFactory(subscription=True)``
+    also gives it an active subscription of a ten-seat team plan, bought by its owner."""
 
     class Meta:
         model = Team
@@ -97,6 +98,14 @@ class TeamFactory(factory.django.DjangoModelFactory):
     def owner_seat(obj, create, extracted, **kwargs):
         if create and extracted is not False:
             TeamSeat.objects.create(team=obj, user=obj.owner)
+
+    @factory.post_generation
+    def owner_verified(obj, create, extracted, **kwargs):
+        """The owner bought the team with a verified address (invitations show it)."""
+        if create and extracted is not False and obj.owner.email:
+            EmailAddress.objects.get_or_create(
+                user=obj.owner, email=obj.owner.email, defaults={"verified": True, "primary": True}
+            )
 
     @factory.post_generation
     def subscription(obj, create, extracted, **kwargs):

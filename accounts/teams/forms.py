@@ -1,5 +1,7 @@
 from django import forms
 
+from .names import name_error
+
 
 class InviteForm(forms.Form):
     email = forms.EmailField(
@@ -10,12 +12,23 @@ class InviteForm(forms.Form):
 
 
 class RenameForm(forms.Form):
-    name = forms.CharField(label="Team name", max_length=100)
+    name = forms.CharField(
+        label="Team name",
+        max_length=100,
+        error_messages={
+            "required": "Give the team a name.",
+            "max_length": "Give the team a name of up to 100 characters.",
+        },
+        help_text="Plain words: it appears in the invitations you send.",
+    )
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
             raise forms.ValidationError("Give the team a name.")
+        error = name_error(name)
+        if error:
+            raise forms.ValidationError(error)
         return name
 
 

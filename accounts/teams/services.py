@@ -18,8 +18,13 @@ from accounts import addresses
 from accounts.emails import enqueue_email
 from accounts.models import Subscription, Team, TeamInvitation, TeamSeat
 
+from .names import name_error
+
 INVITATION_SALT = "accounts.teams.invitation"
 INVITATION_MAX_AGE = timedelta(days=7)
+# Invitations an owner may send in 24 hours (besides the views' 20 an hour): this many, or
+# as many as the team's seats when it has more.
+INVITATIONS_PER_DAY = 50
 
 
 class TeamError(Exception):
@@ -62,6 +67,17 @@ def active_seat_elsewhere(user):
     )
 
 
+def verified_address(user) -> str | None:
+    """The address ``user`` has verified (their primary one first), shown to those they
+    invite."""
+    return (
+        EmailAddress.objects.filter(user=user, verified=True)
+        .order_by("-primary", "pk")
+        .values_list("email", flat=True)
+        .first()
+    )
+
+
 def team_subscription(team):
     """The subscription that makes the team's seats count now, if any."""
     return (
@@ -89,6 +105,11 @@ class TeamPage:
     @property
     def free(self) -> int:
         return max(self.team.seats - self.used, 0)
+
+    @property
+    def payer_id(self):
+        """Who pays for the team's membership now: their seat stays while it lasts."""
+        return self.subscription.user_id if self.subscription else None
 
 
 def page_for(team) -> TeamPage:
@@ -128,7 +149,8 @@ def attach(subscription: Subscription, *, seats: int | None = None) -> None:
 
 
 def default_name(user) -> str:
-    return f"Team of {user.email or user.get_username()}"[:100]
+    """Plain words (no address: a team's name goes into invitations as it is)."""
+    return "Our team"
 
 
 def rename(team: Team, name: str) -> None:
@@ -140,12 +162,28 @@ def rename(team: Team, name: str) -> None:
 
 
 def invite(team: Team, email: str, invited_by) -> TeamInvitation:
-    """Invite ``email`` to a seat and queue the email with its link."""
+    """Invite ``email`` to a seat and queue the email with its link, which names the
+    inviter by their verified address."""
     email = addresses.clean(email)
+    inviter = verified_address(invited_by)
+    if inviter is None:
+        raise TeamError(
+            "Verify your email address first: invitations show it to the people you invite."
+        )
     with transaction.atomic():
         team = Team.objects.select_for_update().get(pk=team.pk)
         if team_subscription(team) is None:
             raise TeamError("Your team's membership is not active: renew it before inviting.")
+        per_day = max(INVITATIONS_PER_DAY, team.seats)
+        sent = TeamInvitation.objects.filter(
+            invited_by=invited_by, created_at__gt=timezone.now() - timedelta(days=1)
+        ).count()
+        if sent >= per_day:
+            raise TeamError(
+                f"You have sent {per_day} invitations in the last 24 hours, the most a day: "
+                "send the next ones tomorrow.",
+                429,
+            )
         if any(addresses.same_mailbox(email, held) for held in _seat_addresses(team)):
             raise TeamError(f"{email} already holds a seat on your team.")
         if team.seat_rows.count() >= team.seats:
@@ -167,8 +205,9 @@ def invite(team: Team, email: str, invited_by) -> TeamInvitation:
             email,
             "team_invitation",
             {
-                "team_name": team.name,
-                "inviter": invited_by.email,
+                # A name from before names were checked, with an address in it, stays out.
+                "team_name": "" if name_error(team.name) else team.name,
+                "inviter": inviter,
                 "join_path": reverse("accounts:team_join", args=[token]),
                 "expires_at": invitation.created_at + INVITATION_MAX_AGE,
             },
@@ -255,11 +294,17 @@ def remove(team: Team, seat_id) -> None:
     """The owner takes a seat back: its holder's access ends with their next request."""
     with transaction.atomic():
         team = Team.objects.select_for_update().get(pk=team.pk)
-        seat = TeamSeat.objects.filter(team=team, pk=seat_id).first()
+        seat = TeamSeat.objects.filter(team=team, pk=seat_id).select_related("user").first()
         if seat is None:
             raise TeamError("That person holds no seat on your team.", 404)
         if seat.user_id == team.owner_id:
             raise TeamError("You own the team: transfer it to someone before giving up your seat.")
+        paying = team_subscription(team)
+        if paying is not None and paying.user_id == seat.user_id:
+            raise TeamError(
+                f"{seat.user.email} pays for the team's membership: their seat stays while "
+                "that subscription lasts (they may leave the team themselves)."
+            )
         seat.delete()
 
 

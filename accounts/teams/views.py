@@ -14,7 +14,8 @@ from accounts.models import Plan
 from . import services
 from .forms import InvitationForm, InviteForm, RenameForm, SeatForm
 
-# Invitations per signed-in user, counted in the default cache with allauth's rate limiter.
+# Invitations per signed-in user, counted in the default cache with allauth's rate limiter;
+# a day's invitations are capped in the database too (services.INVITATIONS_PER_DAY).
 RATE_LIMITS = {"team_invite": "20/h/user"}
 OWNER_ACTIONS = ("invite", "remove", "transfer", "revoke", "rename")
 
@@ -43,14 +44,16 @@ def team(request):
             if limited:
                 return limited
             invite_form = InviteForm(request.POST)
+        status = 400
         try:
             done = _owner_action(request, owned, action, invite_form)
         except services.TeamError as refusal:
             messages.error(request, str(refusal))
             done = False
+            if refusal.status == 429:  # the day's invitations, like the hour's: a 429
+                status = 429
         if done:
             return redirect("accounts:team")
-        status = 400
     context = {"invite_form": invite_form}
     if owned is not None:
         context["page"] = services.page_for(owned)
@@ -66,14 +69,15 @@ def _owner_action(request, owned, action, invite_form) -> bool:
     if action == "invite":
         if not invite_form.is_valid():
             return False
-        email = invite_form.cleaned_data["email"]
-        services.invite(owned, email, request.user)
-        messages.success(request, f"Invitation sent to {email}. The link works once, for 7 days.")
+        invitation = services.invite(owned, invite_form.cleaned_data["email"], request.user)
+        messages.success(
+            request, f"Invitation sent to {invitation.email}. The link works once, for 7 days."
+        )
         return True
     if action == "rename":
         form = RenameForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Give the team a name of up to 100 characters.")
+            messages.error(request, form.errors["name"][0])
             return False
         services.rename(owned, form.cleaned_data["name"])
         messages.success(request, "Team renamed.")

@@ -2,6 +2,8 @@
 links, seats, removal, transfer, leaving, and every refusal as a clear page. Whether a seat
 makes a member is specified in tests/accounts/test_access.py."""
 
+import datetime
+import html
 import json
 import re
 import time
@@ -12,6 +14,7 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import addresses
 from accounts.access import is_member
@@ -23,6 +26,7 @@ from tests.factories import (
     CIAPostureFactory,
     IncidentFactory,
     PlanFactory,
+    SubscriptionFactory,
     TeamFactory,
     UserFactory,
     seat_for,
@@ -30,6 +34,7 @@ from tests.factories import (
 
 PASSWORD = "a-long-team-password-2026"
 TEAM_URL = "/accounts/team/"
+HOUR = datetime.timedelta(hours=1)
 JOIN_RE = re.compile(r"https?://[^/\s]+(/accounts/team/join/[^/\s]+/)")
 
 
@@ -550,3 +555,115 @@ def test_switching_plan_in_the_customer_portal_moves_the_subscription(client, se
     deliver("price_team_year", now + 2)
     assert Subscription.objects.get().team == team
     assert is_member(fresh(colleague)) is True
+
+
+# -- issue 21, item 7: the payer's seat; the team's name and its owner in invitations ----------
+
+
+def post_invite(owner, email):
+    return client_of(owner).post(TEAM_URL, {"action": "invite", "email": email}, follow=True)
+
+
+def test_the_new_owner_cannot_remove_the_seat_of_whoever_pays(team):
+    buyer = team.owner
+    colleague = seat_for(team, verified("next-owner@example.org"))
+    services.transfer(team, TeamSeat.objects.get(user=colleague).pk)
+    new_owner = client_of(colleague)
+    page = new_owner.get(TEAM_URL).content.decode()
+    assert "Their subscription pays for the team: their seat cannot be removed" in page
+    assert f'visually-hidden"> {buyer.email}</span></button>' not in page  # no Remove button
+    assert f'visually-hidden">: {buyer.email}</span></button>' in page  # Make owner stays
+    seat = TeamSeat.objects.get(user=buyer)
+    response = new_owner.post(TEAM_URL, {"action": "remove", "seat": seat.pk})
+    assert response.status_code == 400
+    assert "pays for the team's membership" in html.unescape(response.content.decode())
+    assert TeamSeat.objects.filter(pk=seat.pk).exists() and is_member(fresh(buyer))
+    # Once that subscription has ended, the seat is the owner's to give to someone else.
+    Subscription.objects.filter(team=team).update(status=Subscription.Status.EXPIRED)
+    SubscriptionFactory(user=colleague, plan=Plan.objects.get(slug="team"), team=team)
+    assert new_owner.post(TEAM_URL, {"action": "remove", "seat": seat.pk}).status_code == 302
+    assert not TeamSeat.objects.filter(pk=seat.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Reset your bank password at bank.example",
+        "https://evil.example/login",
+        "www.bank",
+        "Call security@bank.example",
+        "bank．example",  # a fullwidth dot
+        "bücher.example",
+        "Team\u202eelpmaxe",  # a right-to-left override
+    ],
+)
+def test_a_team_name_is_plain_words_only(team, name):
+    response = client_of(team.owner).post(TEAM_URL, {"action": "rename", "name": name})
+    assert response.status_code == 400
+    assert "plain words for the team's name, without a web or email address" in (
+        html.unescape(response.content.decode())
+    )
+    assert Team.objects.get(pk=team.pk).name == "Blue Team"
+
+
+@pytest.mark.parametrize("name", ["St. Pauli SOC", "Müller & Söhne – Tier 2", "Acme Inc."])
+def test_plain_names_are_kept(team, name):
+    assert (
+        client_of(team.owner).post(TEAM_URL, {"action": "rename", "name": name}).status_code == 302
+    )
+    assert Team.objects.get(pk=team.pk).name == name
+
+
+def test_a_new_teams_name_carries_no_address(db):
+    owner = verified("owner@bank.example")
+    client_of(owner).post(reverse("accounts:start_trial"), {"plan": "team"})
+    name = Team.objects.get(owner=owner).name
+    assert "bank" not in name and "@" not in name
+
+
+def test_the_invitation_names_the_inviters_verified_address(team, mailoutbox):
+    owner = team.owner
+    owner.email = "security@bank.example"  # changed on the account, never verified
+    owner.save()
+    EmailAddress.objects.create(user=owner, email="security@bank.example", verified=False)
+    post_invite(owner, "new@example.org")
+    [message] = mailoutbox
+    assert "owner@example.org" in message.subject and "owner@example.org" in message.body
+    assert "bank" not in message.subject + message.body
+    assert "the address the team's owner has verified" in message.body
+
+
+def test_an_owner_without_a_verified_address_sends_no_invitation(team, mailoutbox):
+    EmailAddress.objects.filter(user=team.owner).update(verified=False)
+    response = post_invite(team.owner, "new@example.org")
+    assert "Verify your email address first" in response.content.decode()
+    assert mailoutbox == [] and not TeamInvitation.objects.exists()
+
+
+def test_a_name_from_before_the_check_stays_out_of_invitations(team, mailoutbox):
+    Team.objects.filter(pk=team.pk).update(name="Reset your password at bank.example")
+    post_invite(team.owner, "new@example.org")
+    [message] = mailoutbox
+    assert "bank" not in message.subject + message.body
+    assert "invites you to their team" in message.subject
+
+
+def test_invitations_are_capped_per_day_as_well_as_per_hour(team, mailoutbox):
+    now = timezone.now()
+    TeamInvitation.objects.bulk_create(
+        TeamInvitation(
+            team=team,
+            email=f"p{n}@example.org",
+            invited_by=team.owner,
+            created_at=now - n * HOUR / 3,
+        )
+        for n in range(services.INVITATIONS_PER_DAY)
+    )  # 50 over the last 17 hours, under 20 in each hour
+    response = client_of(team.owner).post(TEAM_URL, {"action": "invite", "email": "x@example.org"})
+    assert response.status_code == 429
+    assert "50 invitations in the last 24 hours" in response.content.decode()
+    assert mailoutbox == []
+    # A day later the oldest ones no longer count.
+    TeamInvitation.objects.filter(email="p0@example.org").update(created_at=now - 25 * HOUR)
+    response = client_of(team.owner).post(TEAM_URL, {"action": "invite", "email": "x@example.org"})
+    assert response.status_code == 302 and len(mailoutbox) == 1

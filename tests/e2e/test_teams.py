@@ -5,7 +5,6 @@ analysis; the owner takes the seat back and the colleague sees the public view a
 import re
 from urllib.parse import urlsplit
 
-from allauth.account.models import EmailAddress
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import MITSUBISHI, screenshot, sign_in_with_cookie
@@ -28,7 +27,6 @@ def test_owner_invites_a_colleague_who_joins_then_is_removed(
     team = TeamFactory(
         subscription=True, name="Northwind SOC", seats=5, owner__email="lead@example.net"
     )
-    EmailAddress.objects.create(user=team.owner, email=team.owner.email, verified=True)
     owner = new_page(viewport={"width": 1280, "height": 900})
     sign_in_with_cookie(owner, team.owner, live_server.url)
     owner.goto("/accounts/team/")
