@@ -1,7 +1,8 @@
-"""allauth's account adapter: addresses read as mailboxes (accounts.addresses), and account
-emails leave the request through the job queue."""
+"""allauth's account adapter and log-in form: addresses read as mailboxes
+(accounts.addresses), and account emails leave the request through the job queue."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.models import EmailAddress
 from allauth.core import context as allauth_context
 from django.contrib.auth import get_user_model
@@ -13,18 +14,20 @@ from accounts.emails import email_fields, send_email
 
 
 def held_address(address: str) -> str | None:
-    """The address an account already holds for ``address``'s mailbox, if any (a verified
-    one first)."""
+    """The address an account already holds for ``address``'s mailbox, if any: ``address``
+    itself when held as it is, else a verified one first."""
     key = addresses.mailbox(address)
-    held = EmailAddress.objects.filter(addresses.candidates(address)).order_by("-verified", "pk")
-    for email in held.values_list("email", flat=True):
-        if addresses.mailbox(email) == key:
-            return email
-    users = get_user_model().objects.filter(addresses.candidates(address)).order_by("pk")
-    for email in users.values_list("email", flat=True):
-        if addresses.mailbox(email) == key:
-            return email
-    return None
+    near = addresses.candidates(address)
+    held = [
+        *EmailAddress.objects.filter(near)
+        .order_by("-verified", "pk")
+        .values_list("email", flat=True),
+        *get_user_model().objects.filter(near).order_by("pk").values_list("email", flat=True),
+    ]
+    same = [email for email in held if addresses.mailbox(email) == key]
+    if address in same:
+        return address
+    return same[0] if same else None
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -48,3 +51,17 @@ class AccountAdapter(DefaultAccountAdapter):
         message_id = make_msgid(domain=site.domain.split(":")[0])
         message = self.render_mail(template_prefix, email, ctx, headers={"Message-ID": message_id})
         send_email.enqueue(**email_fields(message))
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's log-in form (settings.ACCOUNT_FORMS) taking any spelling of the address an
+    account holds: ``idn1@bücher.example`` for the stored ``idn1@xn--bcher-kva.example``, and
+    an address stored before addresses were cleaned as it was typed then. Failed log-ins
+    count per mailbox."""
+
+    def clean_login(self) -> str:
+        login = super().clean_login()
+        if "@" not in login:
+            return login
+        address = addresses.clean(login)
+        return held_address(address) or address

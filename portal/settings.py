@@ -219,6 +219,7 @@ SITE_URL = f"{ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{SITE_DOMAIN}"
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="")
 # Account emails are rendered in the request and sent by a background task.
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.adapter.LoginForm"}
 
 # Two-factor authentication (allauth.mfa): an authenticator app with recovery codes.
 # Staff must set it up (accounts.middleware.StaffMFAMiddleware); members may opt in.

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from allauth.account.models import EmailAddress
 from django.apps import apps
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -144,6 +144,45 @@ def test_one_person_adding_another_spelling_of_their_own_address_is_told_so(db):
     assert response.status_code == 200
     assert "already" in response.content.decode()
     assert EmailAddress.objects.filter(user=user).count() == 1
+
+
+def log_in(email):
+    client = Client()
+    client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
+    return client.session.get(SESSION_KEY)
+
+
+def with_password(user):
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("idn1@bücher.example", "idn1@bücher.example"),  # stored as xn--bcher-kva
+        ("idn1@bücher.example", "IDN1@xn--bcher-kva.example"),
+        ("trialp1@example.com", "trialp1@ｅxample.com"),
+        ("trialp1@example.com", '"trialp1"@example.com'),
+    ],
+)
+def test_one_logs_in_with_any_spelling_of_the_address(stored, typed):
+    user = with_password(verified(addresses.clean(stored)))
+    assert log_in(typed) == str(user.pk)
+
+
+def test_an_address_stored_before_the_rule_still_logs_in_as_typed_then(db):
+    legacy = with_password(verified("idn1@bücher.example"))  # stored as typed, before
+    assert log_in("idn1@bücher.example") == str(legacy.pk)
+    assert log_in("idn1@xn--bcher-kva.example") == str(legacy.pk)
+
+
+def test_accounts_that_shared_a_mailbox_before_each_log_in_with_their_own_address(db):
+    first = with_password(verified("ada@example.org"))
+    second = with_password(verified("ada+work@example.org"))
+    assert log_in("ada+work@example.org") == str(second.pk)
+    assert log_in("ada@example.org") == str(first.pk)
 
 
 # -- item 3 in team invitations -----------------------------------------------------------------
