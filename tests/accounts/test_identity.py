@@ -327,6 +327,19 @@ def test_a_team_trial_owner_who_deletes_the_account_gets_no_second_team_trial(db
     assert not Team.objects.filter(owner=returning).exists()
 
 
+def test_a_race_past_the_check_still_gives_one_team_trial_per_person(db, monkeypatch):
+    """Two accounts of one mailbox (from before the rule) both pass the check; the claim's
+    unique index refuses the second and says why."""
+    first = verified("owner@example.org")
+    second = verified("Owner+two@example.org")
+    trials.start_trial(first, Plan.objects.get(slug="team"))
+    monkeypatch.setattr(trials, "team_refusal", lambda user: "")
+    with pytest.raises(trials.TrialRefused, match="one per team and per person"):
+        trials.start_trial(second, Plan.objects.get(slug="team"))
+    assert Trial.objects.count() == 1
+    assert not Team.objects.filter(owner=second).exists()
+
+
 def test_a_past_team_trials_owner_who_handed_the_team_on_gets_no_second(db):
     owner = verified("owner@example.org")
     start_team_trial(owner)

@@ -10,9 +10,10 @@ from allauth.account.models import EmailAddress
 from django.core import signing
 from django.db import connection, connections
 
-from accounts.models import TeamInvitation, TeamSeat
+from accounts.models import Team, TeamInvitation, TeamSeat, Trial
+from accounts.selfserve import trials
 from accounts.teams import services
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import PlanFactory, TeamFactory, UserFactory
 
 
 @pytest.mark.django_db(transaction=True)
@@ -65,3 +66,48 @@ def test_two_invitees_racing_for_the_last_seat_get_one_seat(monkeypatch):
     assert [r.status for r in refused] == [409]
     assert "Every seat" in str(refused[0])
     assert TeamSeat.objects.filter(team=team).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_accounts_of_one_mailbox_racing_for_team_trials_get_one(monkeypatch):
+    """Issue 21, item 2: both pass the check at once; the owner's claim (unique per address
+    and kind) lets one team trial through."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers (PostgreSQL)")
+    plan = PlanFactory(slug="team-trial", seats=10, trial_days=14)
+    owners = []
+    for email in ("owner@example.org", "owner+two@example.org"):  # from before the rule
+        user = UserFactory(email=email)
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        owners.append(user)
+    checked = threading.Barrier(2, timeout=3)
+    team_refusal = trials.team_refusal
+
+    def check_then_wait(user):
+        reason = team_refusal(user)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checked.wait()
+        return reason
+
+    monkeypatch.setattr(trials, "team_refusal", check_then_wait)
+    started, refused, errors = [], [], []
+
+    def start(user):
+        try:
+            started.append(trials.start_trial(user, plan))
+        except trials.TrialRefused as refusal:
+            refused.append(str(refusal))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=start, args=(user,)) for user in owners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(started) == 1 and len(refused) == 1
+    assert "one per team and per person" in refused[0]
+    assert Trial.objects.count() == 1 and Team.objects.count() == 1
