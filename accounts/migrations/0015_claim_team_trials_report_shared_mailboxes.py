@@ -1,7 +1,10 @@
 """Addresses read as mailboxes (accounts.addresses): the trials taken so far claimed again
-under the new reading (and team trials for the first time, by their starters' addresses),
-and the accounts that already share a mailbox reported to staff (logged, and listed under
-Shared mailboxes in the admin). No account is merged, changed or deleted."""
+under the new reading (and team trials for the first time, by their starters' addresses);
+the accounts that already share a mailbox reported to staff (logged, and listed under
+Shared mailboxes in the admin); every other stored address rewritten in its clean form
+(``a@ｅxample.com`` as ``a@example.com``: the same mailbox, which mail already reached
+through the ASCII form), so that sign-up finds it under any spelling. No account is merged
+or deleted, and the addresses of accounts that share a mailbox are left as they are."""
 
 import logging
 
@@ -67,6 +70,28 @@ def report_shared_mailboxes(apps, schema_editor):
         )
 
 
+def clean_stored_addresses(apps, schema_editor):
+    from accounts.addresses import clean, mailbox, shared_mailboxes
+
+    User = apps.get_model(settings.AUTH_USER_MODEL)
+    EmailAddress = apps.get_model("account", "EmailAddress")
+    rows = set(User.objects.values_list("pk", "email"))
+    rows |= set(EmailAddress.objects.values_list("user_id", "email"))
+    shared = set(shared_mailboxes(rows))
+    held = {email for _, email in rows}
+    cleaned = 0
+    for model, owner in ((EmailAddress, "user_id"), (User, "pk")):
+        for pk, account, email in model.objects.values_list("pk", owner, "email"):
+            if not email or "@" not in email or clean(email) == email:
+                continue
+            if mailbox(email) in shared or clean(email) in held:
+                continue  # reported, or that account holds the clean form already
+            model.objects.filter(pk=pk).update(email=clean(email))
+            cleaned += 1
+    if cleaned:
+        log.warning("%d stored addresses rewritten in their clean form.", cleaned)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0014_trial_claim_kinds_and_shared_mailboxes"),
@@ -77,4 +102,5 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunPython(claim_past_trials, migrations.RunPython.noop, elidable=True),
         migrations.RunPython(report_shared_mailboxes, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(clean_stored_addresses, migrations.RunPython.noop, elidable=True),
     ]

@@ -269,6 +269,28 @@ def test_the_migration_reports_accounts_sharing_a_mailbox_and_changes_none(db, c
     assert page.status_code == 200 and "trialp1@ｅxample.com" in page.content.decode()
 
 
+def test_the_migration_cleans_addresses_no_one_else_shares(db, mailoutbox):
+    migration = importlib.import_module(
+        "accounts.migrations.0015_claim_team_trials_report_shared_mailboxes"
+    )
+    wide = verified("trialp1@ｅxample.com")  # stored as typed, before the rule
+    quoted = verified('"Grace"@Example.org')
+    shared = [verified("idn1@bücher.example"), verified("idn1@xn--bcher-kva.example")]
+    migration.report_shared_mailboxes(apps, None)
+    migration.clean_stored_addresses(apps, None)
+    assert fresh(wide).email == "trialp1@example.com"
+    assert EmailAddress.objects.get(user=wide).email == "trialp1@example.com"
+    assert EmailAddress.objects.get(user=wide).verified
+    assert EmailAddress.objects.get(user=quoted).email == "grace@example.org"
+    assert [EmailAddress.objects.get(user=u).email for u in shared] == [
+        "idn1@bücher.example",
+        "idn1@xn--bcher-kva.example",
+    ]  # left for staff, as reported
+    # Sign-up now finds the cleaned address under any spelling.
+    sign_up("trialp1@example.com")
+    assert get_user_model().objects.filter(email__istartswith="trialp1").count() == 1
+
+
 def test_the_migration_claims_past_trials_under_the_new_reading(db):
     migration = importlib.import_module(
         "accounts.migrations.0015_claim_team_trials_report_shared_mailboxes"
