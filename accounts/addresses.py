@@ -77,7 +77,8 @@ def candidates(address: str, field: str = "email") -> Q:
     mailbox (then compare with ``mailbox`` in Python): the same domain, in its ASCII or its
     Unicode form (either Gmail domain for Gmail), and the same first letter or a quoted local
     part. Addresses stored before this module existed in other forms (a fullwidth domain)
-    were reported to staff by migration 0015."""
+    were rewritten in their clean form by migration 0015, or reported to staff where
+    accounts shared a mailbox."""
     key = mailbox(address)
     local, _, domain = key.rpartition("@")
     domains = {domain}
