@@ -4,19 +4,16 @@ Every gate (views, presenters, search, exports, caches) calls ``is_member`` or
 ``sees_drafts``; nothing else re-implements the rules.
 """
 
-import datetime
-
 from allauth.mfa.models import Authenticator
 from django.conf import settings
-from django.db import router
 from django.db.models import F, Q
-from django.utils import timezone
 
-from .compiled import CompiledQuery
-from .models import Plan, Subscription
+from .models import Subscription, TeamSeat
 
 _CACHE_ATTR = "_portal_is_member"
 _PLAN_ATTR = "_portal_membership_plan"
+# Of several subscriptions that make a member, the one that lasts longest (open-ended first).
+_LATEST_ENDING = F("ends_at").desc(nulls_first=True)
 
 
 def is_member(user) -> bool:
@@ -45,9 +42,11 @@ def is_member(user) -> bool:
 def _memberships(user, at=None):
     """The subscriptions that make ``user`` (or the user with that id) a member at ``at``
     (default: now): their own (not a team's), or a team's on which they hold a seat. One
-    query, whatever the route."""
+    query, whatever the route: the teams are a subquery on the user's seats (an index
+    lookup), not a join of every subscription with every seat of its team."""
+    seated_teams = TeamSeat.objects.filter(user=user).values("team")
     return Subscription.objects.active(at).filter(
-        Q(user=user, team__isnull=True) | Q(team__seat_rows__user=user)
+        Q(user=user, team__isnull=True) | Q(team__in=seated_teams)
     )
 
 
@@ -60,12 +59,7 @@ def current_subscription(user):
     """The subscription that makes ``user`` a member now, if any (latest ending first)."""
     if user is None or not user.is_authenticated:
         return None
-    return (
-        _memberships(user)
-        .select_related("plan", "team")
-        .order_by(F("ends_at").desc(nulls_first=True))
-        .first()
-    )
+    return _memberships(user).select_related("plan", "team").order_by(_LATEST_ENDING).first()
 
 
 def membership_plan(user):
@@ -76,43 +70,12 @@ def membership_plan(user):
     if user is None or not user.is_authenticated or not user.is_active or sees_drafts(user):
         return None  # staff are members by role, not by a plan
     if not hasattr(user, _PLAN_ATTR):
-        plan = _plan_now(user.pk)
+        # current_subscription's plan, without the team it does not need.
+        subscription = _memberships(user.pk).select_related("plan").order_by(_LATEST_ENDING).first()
+        plan = subscription.plan if subscription is not None else None
         setattr(user, _CACHE_ATTR, plan is not None)
         setattr(user, _PLAN_ATTR, plan)
     return getattr(user, _PLAN_ATTR)
-
-
-def _plan_fields():
-    return [f.attname for f in Plan._meta.concrete_fields]
-
-
-def _membership_plan_query(user_id, at):
-    return Plan.objects.filter(
-        pk=_memberships(user_id, at=at)
-        .order_by(F("ends_at").desc(nulls_first=True))
-        .values("plan_id")[:1]
-    ).values_list(*_plan_fields())
-
-
-# The plan of current_subscription(user), built once per process (it runs for every
-# member's request: accounts.compiled).
-_MEMBERSHIP_PLAN = CompiledQuery(
-    Plan,
-    _membership_plan_query,
-    user_id=(-7_305_911_027, -7_305_911_028, 2),
-    at=(
-        datetime.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=datetime.UTC),
-        datetime.datetime(1902, 3, 4, 5, 6, 7, 890123, tzinfo=datetime.UTC),
-        3,
-    ),
-)
-
-
-def _plan_now(user_id):
-    rows = _MEMBERSHIP_PLAN.rows(user_id=user_id, at=timezone.now())
-    if not rows:
-        return None
-    return Plan.from_db(router.db_for_read(Plan), _plan_fields(), list(rows[0]))
 
 
 def plan_limit(user, field: str, default: int) -> int:

@@ -14,12 +14,9 @@ import re
 import secrets
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import router
 from django.utils import timezone
 
 from .access import plan_limit
-from .compiled import CompiledQuery
 from .models import ApiToken
 
 SCHEME = "cip"
@@ -53,38 +50,18 @@ def resolve(raw: str) -> ApiToken | None:
     unknown, revoked, or its owner deactivated). Notes when it was last used."""
     if not TOKEN_RE.match(raw or ""):
         return None
-    rows = _ACTIVE_TOKEN.rows(digest=digest_of(raw))
-    if not rows:
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=digest_of(raw), revoked_at=None, user__is_active=True)
+        .first()
+    )
+    if token is None:
         return None
-    token_fields, user_fields = _fields()
-    alias = router.db_for_read(ApiToken)
-    token = ApiToken.from_db(alias, token_fields, rows[0][: len(token_fields)])
-    token.user = get_user_model().from_db(alias, user_fields, rows[0][len(token_fields) :])
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
-
-
-def _fields():
-    return (
-        [f.attname for f in ApiToken._meta.concrete_fields],
-        [f.attname for f in get_user_model()._meta.concrete_fields],
-    )
-
-
-def _active_token_query(digest):
-    token_fields, user_fields = _fields()
-    active = ApiToken.objects.filter(digest=digest, revoked_at=None, user__is_active=True)
-    return active.values_list(*token_fields, *(f"user__{f}" for f in user_fields))
-
-
-# The active token with its owner, built once per process (it runs for every API request
-# with a token: accounts.compiled).
-_ACTIVE_TOKEN = CompiledQuery(
-    ApiToken, _active_token_query, digest=("stand-in one " * 5, "stand-in two " * 5, 1)
-)
 
 
 def requests_per_minute(user) -> int:

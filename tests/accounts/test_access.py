@@ -430,12 +430,9 @@ def test_a_plans_limit_of_0_is_0_and_only_an_empty_one_is_the_default(db):
         assert plan_limit(user, "export_rows_per_day", 77) == expected
 
 
-def test_the_compiled_membership_query_gives_the_orms_answer(db):
-    """membership_plan runs _memberships' query compiled once (accounts.access
-    accounts.compiled): for every kind of user, the plan current_subscription names, with
-    every field as the ORM reads it; and the compiled form is the one in use here."""
-    from accounts import access
-
+def test_membership_plan_is_current_subscriptions_plan_for_every_kind_of_user(db):
+    """membership_plan's own query (a plan, no team) gives, for every kind of user, the plan
+    current_subscription names, with every field as the ORM reads it."""
     now = timezone.now()
     priced = PlanFactory(price="12.34", api_requests_per_minute=77)
     users = [
@@ -476,4 +473,3 @@ def test_the_compiled_membership_query_gives_the_orms_answer(db):
     ]
     assert membership_plan(fresh(users[0])).price == Decimal("12.34")
     assert membership_plan(fresh(both)) == priced  # open-ended first
-    assert access._MEMBERSHIP_PLAN.in_use("default")
