@@ -82,13 +82,13 @@ class ResilientRedisCache(RedisCache):
     clear = _tolerant(None)(RedisCache.clear)
 
     @_tolerant(None)
-    def count(self, key, timeout):
-        """Add one to the counter ``key`` (made at 0, kept ``timeout`` seconds, if missing)
-        and return its new value: one round trip, atomic (``SET NX EX`` and ``INCR`` in a
-        MULTI), where ``add`` then ``incr`` is three (Django's ``incr`` asks ``EXISTS``
-        first). None while Redis is unavailable."""
+    def count(self, key, timeout, amount=1):
+        """Add ``amount`` to the counter ``key`` (made at 0, kept ``timeout`` seconds, if
+        missing) and return its new value: one round trip, atomic (``SET NX EX`` and
+        ``INCRBY`` in a MULTI), where ``add`` then ``incr`` is three (Django's ``incr`` asks
+        ``EXISTS`` first). None while Redis is unavailable. (portal.counters uses it.)"""
         key = self.make_and_validate_key(key)
         pipe = self._cache.get_client(key, write=True).pipeline(transaction=True)
         pipe.set(key, 0, ex=int(timeout), nx=True)
-        pipe.incr(key)
+        pipe.incr(key, amount)
         return pipe.execute()[1]

@@ -1,4 +1,4 @@
-"""Records of the plumbing both apps share (docs/jobs.md, portal.versions)."""
+"""Records of the plumbing both apps share (docs/jobs.md, portal.versions, portal.counters)."""
 
 from django.db import models
 from django.utils import timezone
@@ -35,3 +35,27 @@ class Version(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.value}"
+
+
+class Counter(models.Model):
+    """How much ``key`` used in the window that started at ``window_start`` (a minute, a UTC
+    day), when the counters live in the database (``portal.counters``: no Redis)."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    # When the window ends: rows past it are deleted as new windows start (counters.sweep).
+    expires_at = models.DateTimeField()
+    n = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # One row per key and window: the upsert of counters.take() conflicts on it.
+            models.UniqueConstraint(fields=["key", "window_start"], name="counter_key_window"),
+        ]
+        indexes = [
+            # counters.sweep(): the rows of windows that ended.
+            models.Index(fields=["expires_at"], name="counter_expires_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} from {self.window_start:%Y-%m-%d %H:%M} UTC: {self.n}"

@@ -8,22 +8,21 @@ sessions, so it has no CSRF to guard either.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import caches
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 
 from accounts import tokens
+from portal import counters
 
 from ..exports.quota import client_ip
 
-WINDOW = 60  # seconds: the rate limits are requests per minute
+WINDOW = counters.MINUTE  # the rate limits are requests per minute
 
 
 class InvalidToken(AuthenticationError):
@@ -68,10 +67,9 @@ class RateLimit(BaseThrottle):
     """Requests per minute per token (its owner's plan's ``api_requests_per_minute``, else
     ``API_REQUESTS_PER_MINUTE``: ``accounts.tokens.requests_per_minute``, decided at each
     request) and per IP address for requests without one
-    (``API_ANONYMOUS_REQUESTS_PER_MINUTE``), counted in the "default" cache (shared by
-    every process, never evicted by pages) in fixed one-minute windows. In Redis
-    (``SECURITY_REDIS_URL``, as in production) a count is one atomic round trip
-    (``portal.cache.ResilientRedisCache.count``); in another cache, ``add`` then ``incr``."""
+    (``API_ANONYMOUS_REQUESTS_PER_MINUTE``), in fixed one-minute windows. Counted by
+    ``portal.counters`` (Redis or the database, atomic either way: parallel requests get no
+    more than the limit between them)."""
 
     def allow_request(self, request) -> bool:
         viewer = request.auth
@@ -79,20 +77,7 @@ class RateLimit(BaseThrottle):
             who, limit = f"token:{viewer.token_id}", tokens.requests_per_minute(viewer.user)
         else:
             who, limit = f"ip:{client_ip(request)}", settings.API_ANONYMOUS_REQUESTS_PER_MINUTE
-        cache = caches["default"]
-        key = f"api:rate:{int(time.time() // WINDOW)}:{who}"
-        count = getattr(cache, "count", None)
-        if count is not None:
-            used = count(key, WINDOW * 2)
-        else:
-            cache.add(key, 0, WINDOW * 2)
-            try:
-                used = cache.incr(key)
-            except ValueError:  # the cache lost the key: a limit is not worth an outage
-                used = None
-        if used is None:  # the cache is down: a limit is not worth an outage
-            return True
-        return used <= limit
+        return counters.take(f"api:rate:{who}", counters.Window.current(WINDOW), 1, limit)
 
     def wait(self) -> float:
-        return WINDOW - time.time() % WINDOW
+        return counters.Window.current(WINDOW).seconds_left()
