@@ -48,14 +48,14 @@ class Plan(models.Model):
     seats = models.PositiveSmallIntegerField(
         default=1, help_text="People it covers; more than one makes it a team plan (accounts.teams)"
     )
-    # The API's rate limit for a member's tokens (incidents.api.auth, docs/api.md); empty:
-    # API_REQUESTS_PER_MINUTE.
+    # The API's rate limit for a member's tokens, all together (incidents.api.auth,
+    # docs/api.md); empty: API_REQUESTS_PER_MINUTE.
     api_requests_per_minute = models.PositiveIntegerField(
         null=True,
         blank=True,
         help_text=(
-            "API requests a minute per token of its members (empty: the site's default; "
-            "0 turns the API off for them)"
+            "API requests a minute per member, all of their tokens together (empty: the "
+            "site's default; 0 turns the API off for them)"
         ),
     )
     # Rows its members may export a UTC day (incidents.exports.quota, docs/exports.md);

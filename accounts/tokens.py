@@ -65,7 +65,7 @@ def resolve(raw: str) -> ApiToken | None:
 
 
 def requests_per_minute(user) -> int:
-    """The API rate limit of each of ``user``'s tokens, decided at each request: the plan
+    """The API rate limit of ``user``'s tokens together, decided at each request: the plan
     that makes them a member (their own or their team's ``api_requests_per_minute``), else
     ``API_REQUESTS_PER_MINUTE`` (non-members, staff, a plan without its own limit)."""
     return plan_limit(user, "api_requests_per_minute", settings.API_REQUESTS_PER_MINUTE)

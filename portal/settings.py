@@ -380,8 +380,8 @@ STATISTICS_QUEUE_SECONDS = env.float("STATISTICS_QUEUE_SECONDS", default=5.0)
 # The whole public catalogue as one file (/data/incidents.csv): a file behind the catalogue
 # is written again at most this often (seconds; incidents.exports.snapshot).
 PUBLIC_SNAPSHOT_INTERVAL = env.int("PUBLIC_SNAPSHOT_INTERVAL", default=600)
-# The API (incidents.api, docs/api.md): requests per minute per token, and per IP address
-# for requests without one.
+# The API (incidents.api, docs/api.md): requests per minute per account (all of its tokens
+# together), and per IP address for requests without a token.
 API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=120)
 API_ANONYMOUS_REQUESTS_PER_MINUTE = env.int("API_ANONYMOUS_REQUESTS_PER_MINUTE", default=30)
 # JSON lines on stderr: one per request (portal.observability) and every warning.

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.test import Client
 
+from accounts import tokens
 from incidents.exports import jobs
 from incidents.exports.quota import ExportQuota
 from incidents.models import ExportJob
@@ -121,6 +122,17 @@ def test_parallel_anonymous_requests_get_exactly_the_limit(settings):
     settings.API_ANONYMOUS_REQUESTS_PER_MINUTE = 30
     IncidentFactory()
     statuses = in_parallel(40, lambda i: api_status())
+    assert sorted(statuses) == [200] * 30 + [429] * 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_requests_with_one_accounts_tokens_get_the_accounts_limit():
+    """Per account, not per token (issue 21, 7): four tokens of one member share its plan's
+    30 a minute."""
+    IncidentFactory()
+    member = SubscriptionFactory(plan=PlanFactory(api_requests_per_minute=30)).user
+    raw = [tokens.create(member, f"script {n}")[1] for n in range(4)]
+    statuses = in_parallel(40, lambda i: api_status(raw[i % 4]))
     assert sorted(statuses) == [200] * 30 + [429] * 10
 
 

@@ -19,7 +19,8 @@ Send a personal API token (made on your account's *API tokens* page) as
 owner may see **at that moment**: members get the members' fields (CIA posture, motives,
 ATT&CK techniques, threat actors); anyone else, and a request with no token, the public
 fields only. A token that is not valid (mistyped, revoked) is a 401, never a visitor.
-Rate limits per token (and per IP address without one): a 429 with `Retry-After`.
+Rate limits per account, all of its tokens together (and per IP address without a token):
+a 429 with `Retry-After`.
 """
 
 

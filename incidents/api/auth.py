@@ -64,17 +64,18 @@ class TokenAuth(HttpBearer):
 
 
 class RateLimit(BaseThrottle):
-    """Requests per minute per token (its owner's plan's ``api_requests_per_minute``, else
-    ``API_REQUESTS_PER_MINUTE``: ``accounts.tokens.requests_per_minute``, decided at each
-    request) and per IP address for requests without one
-    (``API_ANONYMOUS_REQUESTS_PER_MINUTE``), in fixed one-minute windows. Counted by
+    """Requests per minute per account for requests with a token, all of its tokens together
+    (the owner's plan's ``api_requests_per_minute``, else ``API_REQUESTS_PER_MINUTE``:
+    ``accounts.tokens.requests_per_minute``, decided at each request), and per IP address
+    for requests without one (``API_ANONYMOUS_REQUESTS_PER_MINUTE``), in fixed one-minute
+    windows. Counted by
     ``portal.counters`` (Redis or the database, atomic either way: parallel requests get no
     more than the limit between them)."""
 
     def allow_request(self, request) -> bool:
         viewer = request.auth
         if viewer.token_id:
-            who, limit = f"token:{viewer.token_id}", tokens.requests_per_minute(viewer.user)
+            who, limit = f"user:{viewer.user.pk}", tokens.requests_per_minute(viewer.user)
         else:
             who, limit = f"ip:{client_ip(request)}", settings.API_ANONYMOUS_REQUESTS_PER_MINUTE
         return counters.take(f"api:rate:{who}", counters.Window.current(WINDOW), 1, limit)

@@ -126,6 +126,19 @@ def test_the_plan_sets_a_members_limit(catalogue, settings):
     assert 1 <= int(limited["Retry-After"]) <= 60
 
 
+def test_an_accounts_tokens_share_its_limit(catalogue, settings):
+    """Per account, not per token (issue 21, 7): twenty tokens are not twenty times the
+    plan's limit. Another account, even on the same team, counts on its own."""
+    settings.API_REQUESTS_PER_MINUTE = 3
+    team = TeamFactory(subscription=True)
+    Plan.objects.filter(slug="team-plan").update(api_requests_per_minute=3)
+    holder, colleague = seat_for(team), seat_for(team)
+    first, second = (tokens.create(holder, name)[1] for name in ("SIEM", "notebook"))
+    assert statuses(first, 2) + statuses(second, 1) == [200, 200, 200]
+    assert statuses(first, 1) + statuses(second, 1) == [429, 429]
+    assert statuses(tokens.create(colleague, "SIEM")[1], 1) == [200]
+
+
 def test_a_team_seat_has_the_team_plans_limit(catalogue, settings):
     settings.API_REQUESTS_PER_MINUTE = 1
     team = TeamFactory(subscription=True)
@@ -165,9 +178,10 @@ def test_the_api_tokens_page_shows_the_limit(settings):
     client = Client()
     client.force_login(member)
     html = client.get("/accounts/tokens/").content.decode()
-    assert "600 requests a minute per token" in html and "Team X" in html
+    assert "600 requests a minute for all your tokens together" in html and "Team X" in html
     client.force_login(UserFactory())
-    assert "77 requests a minute per token" in client.get("/accounts/tokens/").content.decode()
+    html = client.get("/accounts/tokens/").content.decode()
+    assert "77 requests a minute for all your tokens together" in html
 
 
 def test_a_plan_with_a_limit_of_0_has_every_request_refused(catalogue, settings):
@@ -179,6 +193,7 @@ def test_a_plan_with_a_limit_of_0_has_every_request_refused(catalogue, settings)
     assert statuses(token, 3) == [429, 429, 429]
     client = Client()
     client.force_login(user)
-    assert "Rate limit: 0 requests a minute per token</strong>, on the Reader plan" in (
-        client.get("/accounts/tokens/").content.decode()
-    )
+    html = client.get("/accounts/tokens/").content.decode()
+    assert (
+        "Rate limit: 0 requests a minute for all your tokens together</strong>, on the Reader plan"
+    ) in html
