@@ -95,9 +95,7 @@ PORTAL_SHELL = ("portal.urls", "portal.views", "portal.settings", "portal.wsgi",
 def _portal_plumbing(path, module):
     # ``from portal import versions`` reads as "portal" and "portal.versions": the second
     # says which module is taken.
-    return not any(
-        module == shell or module.startswith(shell + ".") for shell in PORTAL_SHELL
-    )
+    return not any(module == shell or module.startswith(shell + ".") for shell in PORTAL_SHELL)
 
 
 def test_apps_import_only_portals_plumbing():
