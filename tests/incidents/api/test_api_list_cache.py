@@ -98,14 +98,16 @@ def test_a_catalogue_write_is_seen_at_once(catalogue):
 
 
 def test_a_cached_page_costs_no_query_and_keeps_its_headers(catalogue, settings):
-    """No query but the rate limit's count (one statement: portal.counters, in the
-    database without Redis)."""
+    """No catalogue query: only the rate limit's count (one statement: portal.counters,
+    in the database without Redis) and the versions' read (portal.versions, once per
+    request in the tests)."""
     settings.API_ANONYMOUS_REQUESTS_PER_MINUTE = 2
     first = api_get(URL)
     with CaptureQueriesContext(connection) as queries:
         again = api_get(URL)
-    (count,) = [q["sql"] for q in queries]
+    count, versions = [q["sql"] for q in queries]
     assert count.startswith('INSERT INTO "portal_counter"')
+    assert versions.startswith('SELECT "portal_version"')
     assert again.content == first.content
     assert "private" in again["Cache-Control"] and "Authorization" in again["Vary"]
     assert again["Content-Type"] == "application/json; charset=utf-8"
