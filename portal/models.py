@@ -43,7 +43,7 @@ class Counter(models.Model):
 
     key = models.CharField(max_length=200)
     window_start = models.DateTimeField()
-    # When the window ends: rows past it are deleted as new windows start (counters.sweep).
+    # When the window ends: rows past it are deleted as new windows start (counters._sweep).
     expires_at = models.DateTimeField()
     n = models.PositiveBigIntegerField(default=0)
 
@@ -53,7 +53,7 @@ class Counter(models.Model):
             models.UniqueConstraint(fields=["key", "window_start"], name="counter_key_window"),
         ]
         indexes = [
-            # counters.sweep(): the rows of windows that ended.
+            # counters._sweep(): the rows of windows that ended.
             models.Index(fields=["expires_at"], name="counter_expires_at"),
         ]
 
