@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import threading
 import time
-from collections import OrderedDict
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -60,26 +58,42 @@ def key(kind: str, viewer_audience: str, *parts) -> str:
     return f"incidents:{kind}:{viewer_audience}:{catalogue_version()}:{digest}"
 
 
-def cached(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
-    """``compute()``, shared by every viewer of one audience until the catalogue changes."""
-    return pages().get_or_set(key(kind, viewer_audience, *parts), compute, timeout)
+def cached(
+    kind: str,
+    viewer_audience: str,
+    parts,
+    compute,
+    timeout=PAGE_TIMEOUT,
+    *,
+    single_flight: bool = False,
+    local: bool = False,
+):
+    """``compute()``, shared by every viewer of one audience until the catalogue changes.
 
-
-def cached_once(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
-    """Like ``cached``, for a ``compute()`` that takes seconds (a count over a million
-    incidents), computed ``once`` however many ask at the same time: a popular link would
-    otherwise start one count per reader."""
+    - ``timeout``: seconds, or a function of the value that says how long to keep it (a
+      page built from stale statistics is kept briefly: statistics.rollups);
+    - ``single_flight``: for a ``compute()`` that takes seconds (a count over a million
+      incidents): computed ``once`` however many ask at the same time, the others wait for
+      its value, as a popular link would otherwise start one count per reader;
+    - ``local``: kept in this process's memory (the "local" cache) instead of the shared
+      one, for small values every request needs (a form's choices, a checked query): no
+      round trip to Redis; each process computes them once per catalogue version.
+    """
     full_key = key(kind, viewer_audience, *parts)
-    value = pages().get(full_key)
-    if value is not None:
-        return value
+    store = caches["local"] if local else pages()
+    value = store.get(full_key)
+    if value is None:
 
-    def compute_and_keep():
-        value = compute()
-        pages().set(full_key, value, timeout)
-        return value
+        def compute_and_keep():
+            value = compute()
+            store.add(full_key, value, timeout(value) if callable(timeout) else timeout)
+            return value
 
-    return once(f"{full_key}:computing", compute_and_keep, lambda: pages().get(full_key))
+        if single_flight:
+            value = once(f"{full_key}:computing", compute_and_keep, lambda: store.get(full_key))
+        else:
+            value = compute_and_keep()
+    return value
 
 
 def once(lock: str, compute, ready=None, *, hold: int = 0):
@@ -127,53 +141,6 @@ ONCE_LOCK = 120  # the longest computation (a count at a million incidents, unde
 ONCE_WAIT = 20
 ONCE_STEP = 0.2
 _sleep = time.sleep  # tests replace it to play the other process
-
-
-def cached_for(kind: str, viewer_audience: str, parts, compute):
-    """Like ``cached``, for ``compute()`` returning ``(value, seconds to keep it)``; returns
-    the pair (a page built from stale statistics is kept briefly: statistics.rollups)."""
-    full_key = key(kind, viewer_audience, *parts)
-    pair = pages().get(full_key)
-    if pair is None:
-        pair = compute()
-        pages().set(full_key, pair, pair[1])
-    return pair
-
-
-class ProcessMemory:
-    """This process's memory of at most ``size`` values, least recently used forgotten
-    first; safe to share between threads. For values every request needs, kept under
-    keys that change when what they are computed from changes."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._values: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_set(self, key, compute):
-        """The value remembered under ``key``, else ``compute()``, remembered."""
-        with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key]
-        value = compute()
-        with self._lock:
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-        return value
-
-
-_local = ProcessMemory(256)
-
-
-def cached_locally(kind: str, viewer_audience: str, parts, compute, timeout=PAGE_TIMEOUT):
-    """Like ``cached``, with a copy in this process's memory too: for small values that
-    every request needs (a form's choices). The key holds the catalogue version, so a
-    change anywhere makes every process read afresh."""
-    full_key = key(kind, viewer_audience, *parts)
-    return _local.get_or_set(full_key, lambda: pages().get_or_set(full_key, compute, timeout))
 
 
 # Names a shared fragment may never hold: each is one viewer's (their identity, their
@@ -249,13 +216,14 @@ def unavailable(response: HttpResponse, retry_after: int | None) -> HttpResponse
     return response
 
 
-# The shape of ViewerPage's stored shell: bumped when it changes, since old and new workers
-# share the cache during a rolling deploy (a worker must never read a shape it cannot use).
-SHELL_FORMAT = 2
-
 # base.html's parts that are one viewer's: who is signed in (with their CSRF token) and
 # their messages. ViewerPage renders them for each request around a shared page.
 VIEWER_PARTS = {"account": "includes/_account_nav.html", "messages": "includes/_messages.html"}
+
+
+def _kept_for(pair) -> int:
+    """A (value, seconds to keep it) pair's seconds."""
+    return pair[1]
 
 
 class ViewerPage(WholePage):
@@ -287,8 +255,8 @@ class ViewerPage(WholePage):
 
     def render_for(self, template_name: str, viewer_audience: str, context) -> HttpResponse:
         if self.shared:
-            page_context, timeout = cached_for(
-                f"{self.kind}-context", viewer_audience, self.parts, context
+            page_context, timeout = cached(
+                f"{self.kind}-context", viewer_audience, self.parts, context, _kept_for
             )
             retry_after = page_context.get("retry_after")
             status = 200 if retry_after is None else 503
@@ -297,11 +265,12 @@ class ViewerPage(WholePage):
                 retry_after,
             )
         path = self.request.path
-        (pieces, retry_after), _timeout = cached_for(
-            f"{self.kind}-shell-{SHELL_FORMAT}",
+        (pieces, retry_after), _timeout = cached(
+            f"{self.kind}-shell",
             viewer_audience,
             [*self.parts, path],
             lambda: self._shell(template_name, viewer_audience, context, path),
+            _kept_for,
         )
         response = HttpResponse(b"".join(self._filled(pieces)))
         return unavailable(response, retry_after)
@@ -309,8 +278,8 @@ class ViewerPage(WholePage):
     def _shell(self, template_name, viewer_audience, context, path):
         """The page with a slot for each viewer part: (text, part name, text, ...) as
         bytes and names, with the context's ``retry_after``; and how long it may be kept."""
-        page_context, timeout = cached_for(
-            f"{self.kind}-context", viewer_audience, self.parts, context
+        page_context, timeout = cached(
+            f"{self.kind}-context", viewer_audience, self.parts, context, _kept_for
         )
         # base.html marks each slot <!--viewer-part-TOKEN:name-->, with a token no
         # catalogue text can hold, so only its slots are filled.

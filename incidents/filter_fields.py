@@ -28,7 +28,7 @@ def incident_country_choices():
     def compute():
         return sorted(((code, name) for code, name, _ in browse.by_country()), key=lambda c: c[1])
 
-    return caching.cached_locally("choices", "public", ["incident-countries"], compute)
+    return caching.cached("choices", "public", ["incident-countries"], compute, local=True)
 
 
 def actor_country_choices():
@@ -46,7 +46,7 @@ def actor_country_choices():
         )
         return sorted(((c, countries.name(c)) for c in codes), key=lambda c: c[1])
 
-    return caching.cached_locally("choices", "member", ["actor-countries"], compute)
+    return caching.cached("choices", "member", ["actor-countries"], compute, local=True)
 
 
 def _choices(name, queryset, value_field, label_field="name"):
@@ -55,7 +55,7 @@ def _choices(name, queryset, value_field, label_field="name"):
     def compute():
         return list(queryset.values_list(value_field, label_field))
 
-    return caching.cached_locally("choices", "public", [name], compute)
+    return caching.cached("choices", "public", [name], compute, local=True)
 
 
 def sector_choices():
@@ -101,7 +101,7 @@ def technique_choices():
             for attack_id, name, parent in rows.distinct()
         ]
 
-    return caching.cached_locally("choices", "member", ["techniques"], compute)
+    return caching.cached("choices", "member", ["techniques"], compute, local=True)
 
 
 def technique_names() -> dict[str, str]:
@@ -111,7 +111,7 @@ def technique_names() -> dict[str, str]:
         rows = Technique.objects.values_list("attack_id", "name", "parent__name")
         return {attack_id: _technique_label(name, parent) for attack_id, name, parent in rows}
 
-    return caching.cached_locally("choices", "public", ["technique-names"], compute)
+    return caching.cached("choices", "public", ["technique-names"], compute, local=True)
 
 
 class CleanCharField(forms.CharField):

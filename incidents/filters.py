@@ -207,8 +207,8 @@ class IncidentFilter:
     the incidents the viewer may see; what the view reads of it is ``form``, ``is_bound``,
     ``is_valid()``, ``queryset`` and ``qs`` (the filtered incidents). The FilterSet is
     built only when its form or results are read: a query string this process has
-    checked before is answered from memory (``_checked``); on a miss, the FilterSet that
-    checks it is the one the form and results are then read from."""
+    checked before is answered from this process's memory (``caching.cached(local=True)``);
+    on a miss, the FilterSet that checks it is the one the form and results are then read from."""
 
     filterset_class = PublicFinderFilterSet
 
@@ -241,25 +241,22 @@ class IncidentFilter:
             (key, tuple(values))
             for key, values in (lists or ((k, [v]) for k, v in self.data.items()))
         )
-        # The choices a value is checked against change with the catalogue and the year.
-        key = (self.filterset_class, items, caching.catalogue_version(), datetime.date.today().year)
 
         def check():
             filterset = self.filterset
-            return _canonical(filterset.form.cleaned_data) if filterset.is_valid() else None
+            # An invalid query is kept as False (a cache keeps no None).
+            return _canonical(filterset.form.cleaned_data) if filterset.is_valid() else False
 
-        return _checked.get_or_set(key, check)
+        # The choices a value is checked against change with the catalogue and the year.
+        parts = [self.filterset_class.__name__, repr(items), datetime.date.today().year]
+        checked = caching.cached("checked-query", "any", parts, check, local=True)
+        return None if checked is False else checked
 
     @cached_property
     def qs(self):
         if self.is_bound and not self.is_valid():
             return self.queryset.none()
         return self.filterset.qs
-
-
-# Query strings this process has checked: (FilterSet class, parameters, catalogue version,
-# year) -> their canonical parameters, or None if invalid.
-_checked = caching.ProcessMemory(512)
 
 
 class PublicIncidentFilter(IncidentFilter):

@@ -4,6 +4,7 @@ Defaults run the portal on a clean machine with SQLite (``make run`` sets
 DJANGO_DEBUG=1). Without DEBUG the settings refuse unsafe configuration.
 """
 
+import hashlib
 from pathlib import Path
 
 import environ
@@ -13,6 +14,17 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+
+def _code_release(base: Path) -> str:
+    """A digest of the code and templates this process runs (PORTAL_RELEASE overrides it)."""
+    digest = hashlib.sha256()
+    for folder in ("portal", "incidents", "accounts", "templates"):
+        for path in sorted((base / folder).rglob("*")):
+            if path.suffix in (".py", ".html", ".txt", ".xml") and "migrations" not in path.parts:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 TESTING = env.bool("DJANGO_TESTING", default=False)
@@ -196,7 +208,21 @@ else:
         "LOCATION": "pages",
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }
-CACHES = {"default": _security_cache, "pages": _pages_cache}
+# Cached pages and values are read only by the release that wrote them: during a rolling
+# deploy, old and new processes share Redis and neither reads a shape it cannot use.
+RELEASE = env.str("PORTAL_RELEASE", default="") or _code_release(BASE_DIR)
+if "KEY_PREFIX" in _pages_cache:
+    _pages_cache["KEY_PREFIX"] = f"{CACHE_KEY_PREFIX}:{RELEASE}"
+CACHES = {
+    "default": _security_cache,
+    "pages": _pages_cache,
+    # This process's memory, for small values every request needs (incidents.caching).
+    "local": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "local",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+}
 
 # Accounts (django-allauth): email is the login, and it must be verified.
 SITE_ID = 1
@@ -351,6 +377,7 @@ if TESTING:
             "LOCATION": "security",
         },
         "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+        "local": CACHES["local"],
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

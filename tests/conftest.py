@@ -63,10 +63,10 @@ def _clear_cache():
     is marked as queued in the pages' cache, and a test's mark must not stop another's)."""
     from django.core.cache import caches
 
-    for alias in ("default", "pages"):
+    for alias in ("default", "pages", "local"):
         caches[alias].clear()
     yield
-    for alias in ("default", "pages"):
+    for alias in ("default", "pages", "local"):
         caches[alias].clear()
 
 

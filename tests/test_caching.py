@@ -227,6 +227,7 @@ def test_filling_the_page_cache_cannot_evict_a_login_lock(db, settings):
     settings.CACHES = {
         "default": {"BACKEND": locmem, "LOCATION": "lock-test", "OPTIONS": {"MAX_ENTRIES": 100}},
         "pages": {"BACKEND": locmem, "LOCATION": "lock-pages", "OPTIONS": {"MAX_ENTRIES": 10}},
+        "local": {"BACKEND": locmem, "LOCATION": "lock-local"},
     }
     for alias in settings.CACHES:
         caches[alias].clear()
@@ -271,25 +272,35 @@ def test_a_whole_page_that_used_the_visitors_csrf_token_is_never_stored(db, rf):
     assert caching.WholePage(request(), "test", ["token"]).html is None
 
 
-def test_process_memory_forgets_the_least_recently_used_first_and_remembers_none():
-    from incidents import caching
+def test_a_local_value_is_kept_in_this_process_and_keyed_by_the_catalogue_version(db):
+    from django.core.cache import caches
 
-    memory = caching.ProcessMemory(2)
+    from incidents import caching
+    from tests.conftest import new_catalogue_version
+
     computed = []
 
-    def compute(value):
-        def f():
-            computed.append(value)
-            return value
+    def compute():
+        computed.append(1)
+        return ["choice"]
 
-        return f
+    assert caching.cached("choices", "public", ["t"], compute, local=True) == ["choice"]
+    assert caching.cached("choices", "public", ["t"], compute, local=True) == ["choice"]
+    assert computed == [1]
+    assert caching.pages().get(caching.key("choices", "public", "t")) is None  # not shared
+    assert caches["local"].get(caching.key("choices", "public", "t")) == ["choice"]
+    new_catalogue_version()
+    caching.cached("choices", "public", ["t"], compute, local=True)
+    assert computed == [1, 1]
 
-    assert memory.get_or_set("a", compute(None)) is None
-    memory.get_or_set("b", compute("b"))
-    assert memory.get_or_set("a", compute("again")) is None  # remembered, even None; now recent
-    memory.get_or_set("c", compute("c"))  # forgets "b", the least recently used
-    assert memory.get_or_set("b", compute("b2")) == "b2"
-    assert computed == [None, "b", "c", "b2"]
+
+def test_a_value_may_say_how_long_it_is_kept(db):
+    from incidents import caching
+
+    assert caching.cached("kept", "public", ["x"], lambda: ("v", 7), lambda pair: pair[1])
+    full_key = caching.key("kept", "public", "x")
+    expiry = caching.pages()._expire_info[caching.pages().make_key(full_key)]
+    assert 0 < expiry - __import__("time").time() <= 7
 
 
 @pytest.mark.parametrize("path", ["/statistics/", "/statistics/?year=2021", "/countries/FR/"])
@@ -322,7 +333,7 @@ def test_a_members_page_is_shared_by_members_each_with_their_own_header(
     assert without_header(first_page) == without_header(second_page)
     assert f'rel="canonical" href="{settings.SITE_URL}{path.split("?")[0]}"' in second_page
     # What is cached holds no viewer's header: only the slots for it.
-    marker = f"-shell-{caching.SHELL_FORMAT}:member:"
+    marker = "-shell:member:"
     shells = [v for k, v in caching.pages()._cache.items() if marker in k]
     assert shells
     for stored in shells:
@@ -354,15 +365,19 @@ def test_a_message_waiting_is_shown_on_a_page_shared_by_an_audience(db):
 
 
 def test_a_slow_count_is_made_once_while_others_wait_for_it(db, monkeypatch):
-    """caching.cached_once: a reader arriving while another process computes the same value
-    waits for it (here it lands during the first wait) instead of computing it again."""
+    """caching.cached(single_flight=True): a reader arriving while another process computes
+    the same value waits for it (here it lands during the first wait) instead of computing it
+    again."""
     from incidents import caching
 
     calls = []
     full_key = caching.key("once-test", "public", "q")
     caching.pages().add(f"{full_key}:computing", 1, 60)  # another process is computing
     monkeypatch.setattr(caching, "_sleep", lambda s: caching.pages().set(full_key, "theirs", 60))
-    assert caching.cached_once("once-test", "public", ["q"], lambda: calls.append(1)) == "theirs"
+    value = caching.cached(
+        "once-test", "public", ["q"], lambda: calls.append(1), single_flight=True
+    )
+    assert value == "theirs"
     assert calls == []
 
 
@@ -373,6 +388,8 @@ def test_a_waiting_reader_computes_itself_when_the_other_never_finishes(db, monk
     monkeypatch.setattr(caching, "ONCE_STEP", 0.01)
     full_key = caching.key("once-test", "public", "r")
     caching.pages().add(f"{full_key}:computing", 1, 60)
-    assert caching.cached_once("once-test", "public", ["r"], lambda: "mine") == "mine"
+    assert (
+        caching.cached("once-test", "public", ["r"], lambda: "mine", single_flight=True) == "mine"
+    )
     assert caching.pages().get(full_key) == "mine"
     assert caching.pages().get(f"{full_key}:computing") == 1  # the other's lock is theirs

@@ -41,7 +41,11 @@ def redis_pages():
         "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
     }
     with override_settings(
-        CACHES={"default": settings | {"KEY_PREFIX": f"{prefix}-default"}, "pages": settings}
+        CACHES={
+            "default": settings | {"KEY_PREFIX": f"{prefix}-default"},
+            "pages": settings,
+            "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        }
     ):
         yield caches["pages"], proxy
     proxy.stop()

@@ -10,6 +10,7 @@ changes (incidents.caching); members' charts are counted only for the member aud
 
 import json
 from functools import partial
+from operator import attrgetter
 
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -40,19 +41,21 @@ def chart_data(user, params) -> rollups.Counted:
     audience = caching.audience(user)
     query = filters.encode(params)
     if rollups.rolled_up(params):
-        counted, _timeout = caching.cached_for(
-            "statistics-rollup", audience, [query], partial(_from_rollup, audience, params)
+        return caching.cached(
+            "statistics-rollup",
+            audience,
+            [query],
+            partial(rollups.charts, audience, params),
+            attrgetter("timeout"),
         )
-        return counted
-    data = caching.cached_once(
-        "statistics-data", audience, [query], partial(rollups.count, audience, params)
+    data = caching.cached(
+        "statistics-data",
+        audience,
+        [query],
+        partial(rollups.count, audience, params),
+        single_flight=True,
     )
     return rollups.Counted(data, fresh=True)
-
-
-def _from_rollup(audience, params):
-    counted = rollups.charts(audience, params)
-    return counted, counted.timeout
 
 
 @require_safe
