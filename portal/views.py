@@ -154,7 +154,7 @@ def readyz(request):
     # A cache outage slows the site (pages) or lets rate limits fail open (default), but
     # does not stop it: still ready. A database cache is the database, checked above.
     for alias in settings.CACHES:
-        if not isinstance(caches[alias], DatabaseCache):
+        if alias != "local" and not isinstance(caches[alias], DatabaseCache):  # local: memory
             checks["cache" if alias == "pages" else f"cache:{alias}"] = _cache_answers(alias)
     body = {"ready": ready}
     if _shows_details(request):

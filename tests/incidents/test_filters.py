@@ -85,7 +85,7 @@ def test_every_declared_filter_is_applied(filterset_class):
             assert str(filterset.qs.query) != everything, name
 
 
-def test_the_public_filterset_has_no_members_filter():
+def test_the_public_filterset_has_no_members_filter(db):
     public = filters.PublicFinderFilterSet
     assert filters.MEMBER_ONLY_FILTERS
     assert set(public.base_filters).isdisjoint(filters.MEMBER_ONLY_FILTERS)

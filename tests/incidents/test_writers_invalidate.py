@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from incidents.importers.attack import import_attack, load_bundle
 from incidents.importers.veris import RawRecord, VerisImporter, parse_record
 from incidents.models import Incident
+from tests.conftest import VERSIONS_READ
 from tests.factories import IncidentFactory, TechniqueFactory, UserFactory
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -40,12 +42,27 @@ def anonymous(path):
     return Client().get(path).content.decode()
 
 
-def test_the_anonymous_pages_read_here_are_cached():
-    """Without a writer, a change is not seen: the tests below measure invalidation."""
+def test_the_anonymous_pages_read_here_are_cached(django_assert_num_queries):
+    """A second read is the cached page (no query but the catalogue's versions): the tests
+    below measure invalidation."""
+    IncidentFactory(summary="Cached summary.")
+    assert "Cached summary." in anonymous(FINDER)
+    with django_assert_num_queries(VERSIONS_READ):
+        assert "Cached summary." in anonymous(FINDER)
+
+
+def test_a_bulk_update_and_raw_sql(committed):
+    """No writer path, no signal: the database's triggers change the version."""
     incident = IncidentFactory(summary="Cached summary.")
     assert "Cached summary." in anonymous(FINDER)
-    Incident.objects.filter(pk=incident.pk).update(summary="Changed behind the cache.")
-    assert "Changed behind the cache." not in anonymous(FINDER)
+    Incident.objects.filter(pk=incident.pk).update(summary="Changed in bulk.")
+    assert "Changed in bulk." in anonymous(FINDER)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE incidents_incident SET summary = 'Changed by SQL.' WHERE id = %s",
+            [incident.pk],
+        )
+    assert "Changed by SQL." in anonymous(FINDER)
 
 
 def test_model_save(committed):
