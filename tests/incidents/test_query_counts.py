@@ -63,8 +63,9 @@ EXPECTED = {
     # menus' choices (cached until the catalogue changes): victim countries, sectors, years
     # with incidents; members add motives, tactics, actor types, actor countries, the
     # techniques in use (the technique box's suggestions), and the rows' motives,
-    # techniques and actors (one prefetch each)
-    "list": {"anonymous": 5, "member": 13},
+    # techniques and actors (one prefetch each), and the rows they may still export today
+    # (portal.counters, in the database without Redis)
+    "list": {"anonymous": 5, "member": 14},
     # the incident with organisation/sector; sources; related incidents of the victim
     # members add: motives; techniques; their tactics; actors (with type)
     "incident": {"anonymous": 3, "member": 7},
@@ -125,11 +126,13 @@ def test_the_gated_pages_are_pinned_exactly():
 
 
 @pytest.mark.parametrize("kind", ["anonymous", "member"])
-def test_a_cached_list_page_costs_only_the_viewer_lookup(kind, db, django_assert_max_num_queries):
+def test_a_cached_list_page_costs_only_the_viewer_lookup_and_the_versions(
+    kind, db, django_assert_max_num_queries
+):
     urls(*populate(2))
     client = client_for(kind)
     client.get(reverse("incidents:incident_list"))
-    with django_assert_max_num_queries(
-        VERSIONS_READ + (MEMBER_OVERHEAD if kind == "member" else 0)
-    ):
+    # A member's page shows the rows they may still export today (portal.counters).
+    overhead = MEMBER_OVERHEAD + 1 if kind == "member" else 0
+    with django_assert_max_num_queries(VERSIONS_READ + overhead):
         assert client.get(reverse("incidents:incident_list")).status_code == 200
