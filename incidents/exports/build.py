@@ -40,7 +40,7 @@ def pieces(
     selected = incidents.for_export(member=member).order_by(*filters.SORTS[sort])[:rows]
     make_record = records.member_record if member else records.public_record
     fast = not member and fmt in ("csv", "json")
-    plain = incidents.with_gated_counts().order_by(*filters.SORTS[sort])[:rows]
+    plain = incidents.order_by(*filters.SORTS[sort])[:rows]
     datasets = list(Dataset.objects.order_by("name"))
     tally = {} if tally is None else tally
     tally["rows"] = 0

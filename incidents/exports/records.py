@@ -204,7 +204,7 @@ def _chunks(iterable, size):
 
 def public_records(selected, datasets, base_url: str, *, chunk_size: int):
     """public_record() of each row of ``selected`` (an ordered, sliced queryset of
-    incidents annotated ``with_gated_counts()``), read as tuples from one cursor, with the
+    incidents; the gated counts are its columns), read as tuples from one cursor, with the
     sources of each chunk of rows in one query; ``datasets``: all of them."""
     from ..models import Source
 

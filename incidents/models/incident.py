@@ -2,8 +2,7 @@
 
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.urls import reverse
 from django_countries.fields import CountryField
 
@@ -38,37 +37,11 @@ class IncidentQuerySet(models.QuerySet):
     def newest_first(self):
         return self.order_by("-date", "-pk")
 
-    def with_gated_counts(self):
-        """Annotate how many motives, techniques and actors each incident has.
-
-        The counts are public ("2 motives"); the values are not. One subquery per
-        relation keeps the list query flat however many related rows exist.
-        """
-
-        def count_of(through, column):
-            return Coalesce(
-                Subquery(
-                    through.objects.filter(incident=OuterRef("pk"))
-                    .order_by()
-                    .values("incident")
-                    .annotate(n=Count(column))
-                    .values("n")
-                ),
-                Value(0),
-            )
-
-        return self.annotate(
-            motive_count=count_of(Incident.motives.through, "motive"),
-            technique_count=count_of(Incident.techniques.through, "technique"),
-            actor_count=count_of(Incident.threat_actors.through, "threatactor"),
-        )
-
     def for_public_list(self):
-        """Rows of an incident list: the public columns a row shows, plus the gated counts."""
-        return (
-            self.select_related("organisation", "sector")
-            .only(*PUBLIC_ROW_FIELDS, *PUBLIC_RELATED_FIELDS)
-            .with_gated_counts()
+        """Rows of an incident list: the public columns a row shows, the gated counts among
+        them (columns, see Incident.motive_count)."""
+        return self.select_related("organisation", "sector").only(
+            *PUBLIC_ROW_FIELDS, *PUBLIC_RELATED_FIELDS
         )
 
     def for_member_list(self):
@@ -94,7 +67,6 @@ class IncidentQuerySet(models.QuerySet):
         return (
             self.select_related("organisation", "sector", "dataset")
             .only(*PUBLIC_INCIDENT_FIELDS, *PUBLIC_RELATED_FIELDS, *PUBLIC_PROVENANCE_FIELDS)
-            .with_gated_counts()
             .prefetch_related("sources")
         )
 
@@ -102,7 +74,6 @@ class IncidentQuerySet(models.QuerySet):
         return (
             self.select_related("organisation", "sector", "dataset", "cia_posture")
             .defer("search_vector")
-            .with_gated_counts()
             .prefetch_related(
                 "sources",
                 "motives",
@@ -184,6 +155,14 @@ class Incident(CleanText):
         Technique, blank=True, related_name="incidents", through="IncidentTechnique"
     )
     threat_actors = models.ManyToManyField(ThreatActor, blank=True, related_name="incidents")
+    # How many of each the incident has: public ("2 motives", DESIGN.md), shown by every
+    # list, page, export and API record. Database triggers keep them (migration 0023:
+    # whoever writes a link, the m2m API, an inline, bulk_create, a cascade or raw SQL,
+    # and whatever a save writes here, the row holds its links' count);
+    # incidents.denormalised checks them (manage.py check_denormalised).
+    motive_count = models.IntegerField(default=0, editable=False)
+    technique_count = models.IntegerField(default=0, editable=False)
+    actor_count = models.IntegerField(default=0, editable=False)
 
     objects = IncidentManager()
 
@@ -209,6 +188,10 @@ class Incident(CleanText):
             models.CheckConstraint(
                 condition=Q(dataset__isnull=True) | ~Q(external_id=""),
                 name="incident_imported_has_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(motive_count__gte=0, technique_count__gte=0, actor_count__gte=0),
+                name="incident_gated_counts_not_negative",
             ),
         ]
         indexes = [
@@ -275,6 +258,10 @@ PUBLIC_ROW_FIELDS = (
     "summary",
     "records_affected",
     "status",
+    # The gated counts are public; the motives, techniques and actors are not.
+    "motive_count",
+    "technique_count",
+    "actor_count",
 )
 # ... and an incident page these as well.
 PUBLIC_INCIDENT_FIELDS = (*PUBLIC_ROW_FIELDS, "description", "published_at", "updated_at")
