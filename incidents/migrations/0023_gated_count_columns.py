@@ -18,13 +18,18 @@ What is counted is what the subqueries counted: every link row (one per motive, 
 sub-technique or actor; the link tables are unique per pair), whatever the linked row.
 incidents.denormalised recounts them (manage.py check_denormalised, and the tests).
 
-On SQLite a later migration that remakes incidents_incident (most AlterField, AddField
-with a default, AddConstraint on it) drops the incident's two triggers with the old
-table: it must create them again (INCIDENT_SQLITE below);
-tests/incidents/test_gated_counts.py fails until it does.
+On SQLite a migration that remakes incidents_incident (most AlterField, AddField with a
+default, AddConstraint on it, as this one does) drops every trigger on it with the old
+table: this one creates 0022's version triggers on it again (and again when reversed);
+a later one must create those and the incident's two below (INCIDENT_SQLITE) again.
+tests/incidents/test_gated_counts.py and tests/test_versions.py fail until it does.
 """
 
+import importlib
+
 from django.db import migrations, models
+
+VERSIONS = importlib.import_module("incidents.migrations.0022_version_triggers")
 
 # Each link table and the incident column that counts its rows (frozen here: the
 # migration must not change when the models do).
@@ -170,6 +175,15 @@ TRIGGERS = {
 }
 
 
+def restore_version_triggers(apps, schema_editor):
+    """SQLite: remaking incidents_incident (the fields and the constraint, either way)
+    dropped migration 0022's triggers on it."""
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in VERSIONS.sqlite_forward():
+            if " ON incidents_incident " in statement:
+                schema_editor.execute(statement, params=None)
+
+
 def install(apps, schema_editor):
     forward, _ = TRIGGERS[schema_editor.connection.vendor]
     # Triggers first: a link written while this runs is counted by one or the other.
@@ -190,6 +204,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Reversed last: after the fields go, which remakes the table once more.
+        migrations.RunPython(migrations.RunPython.noop, restore_version_triggers),
         migrations.AddField(
             model_name="incident",
             name="actor_count",
@@ -215,5 +231,6 @@ class Migration(migrations.Migration):
             ),
         ),
         # After the fields: on SQLite each of them remakes the table, dropping its triggers.
+        migrations.RunPython(restore_version_triggers, migrations.RunPython.noop),
         migrations.RunPython(install, uninstall),
     ]
