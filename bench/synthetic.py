@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from incidents.models import DatePrecision, Impact
-from incidents.services import slug_base
+from incidents.rules import slug_base
 
 # Distribution tables (VCDB validated set, counts; "-" is "not known")
 

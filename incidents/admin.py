@@ -382,6 +382,11 @@ class IncidentAdmin(admin.ModelAdmin):
         label = "View on site" if obj.status == Incident.Status.PUBLISHED else "Preview (draft)"
         return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), label)
 
+    def save_model(self, request, obj, form, change):
+        # Through the writer: an incident this form publishes is announced to the alerts
+        # (matched when the admin's transaction commits, with its inlines saved).
+        services.save_incident(obj)
+
     @admin.action(description="Publish selected incidents", permissions=["change"])
     def publish(self, request, queryset):
         n = services.publish(queryset)

@@ -1,6 +1,7 @@
 """Saved searches' alerts: which new incidents match which searches, and the emails.
 
-Run by tasks (incidents.tasks), never in a request:
+Run by the job queue (the tasks ``match_new_incidents_task`` and ``deliver_alerts``, below),
+never in a request:
 
 1. Publishing an incident for the first time queues it (``services.announce_published``:
    a ``NewIncident`` row in the publishing transaction) and enqueues ``match_new_incidents``
@@ -26,6 +27,7 @@ the analysis is on the incident page.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.sites.models import Site
@@ -39,6 +41,7 @@ from django.utils import timezone
 
 from accounts.access import is_member
 from portal import versions
+from portal.jobs import retrying_task
 
 from . import filters, presenters, search
 from .models import AlertMatch, Incident, NewIncident, SavedSearch
@@ -107,8 +110,6 @@ def match(incident_ids) -> list[tuple[int, int]]:
 def match_new_incidents() -> int:
     """Match the queued new incidents (see the module docstring); the matches found.
     Immediate alerts with new matches are enqueued."""
-    from .tasks import deliver_alerts
-
     recorded, immediate = 0, set()
     while True:
         with transaction.atomic(), versions.one_read():
@@ -245,3 +246,18 @@ def alert_email(saved: SavedSearch, incidents, *, key: str) -> EmailMultiAlterna
         render_to_string("incidents/email/alert_message.html", context), "text/html"
     )
     return message
+
+
+# The tasks (run by ``manage.py db_worker``; docs/jobs.md)
+
+
+@retrying_task(attempts=5, backoff=timedelta(minutes=1))
+def match_new_incidents_task() -> None:
+    """``match_new_incidents``, run by the queue (enqueued when a publication commits)."""
+    match_new_incidents()
+
+
+@retrying_task(attempts=5, backoff=timedelta(minutes=1))
+def deliver_alerts(search_id: int) -> None:
+    """Email one saved search's unsent matches to its owner, if a member now (``deliver``)."""
+    deliver(search_id)

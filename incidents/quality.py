@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from . import services
+from . import rules
 from .models import Dataset, Incident, Organisation, OrganisationAlias, Source
 
 DUPLICATE_WINDOW = datetime.timedelta(days=7)
@@ -130,11 +130,11 @@ def _ratio(a: str, b: str) -> float:
 
 
 def spelling_groups() -> list[SpellingGroup]:
-    """Organisations whose names normalise alike in one country (services.organisation_key):
+    """Organisations whose names normalise alike in one country (rules.organisation_key):
     candidates for a merge in the admin."""
     groups = defaultdict(list)
     for org in Organisation.objects.filter(is_placeholder=False).order_by("name", "pk"):
-        groups[(services.organisation_key(org.name), str(org.country))].append(org)
+        groups[(rules.organisation_key(org.name), str(org.country))].append(org)
     return [
         SpellingGroup(country, tuple(orgs))
         for (_, country), orgs in sorted(groups.items())

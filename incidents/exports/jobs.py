@@ -2,7 +2,7 @@
 queue, written to private storage and emailed as a signed link that expires.
 
 - ``request_export`` (in the request): records an ``ExportJob`` and enqueues
-  ``incidents.tasks.make_export`` in the same transaction. The same export asked again the
+  ``make_export_task`` in the same transaction. The same export asked again the
   same day while its job is queued, running or ready is that job (a reload, a link prefetcher
   or a double click make one file).
 - ``make_export`` (the task): decides membership **when it runs** (``is_member``); counts
@@ -46,7 +46,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.access import is_member
-from portal.jobs import run_once
+from portal.jobs import retrying_task, run_once
 
 from .. import filters
 from ..models import ExportJob
@@ -85,8 +85,6 @@ def request_export(user, fmt: str, query: str) -> tuple[ExportJob, bool]:
     """The job making ``fmt`` of the finder's canonical ``query`` for ``user`` (a member,
     checked by the caller): today's unfinished or ready one, else a new one, enqueued.
     (job, created). Raises TooManyJobs past the daily number."""
-    from .. import tasks
-
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     with transaction.atomic():
         jobs = ExportJob.objects.filter(user=user, created_at__gte=today)
@@ -99,11 +97,18 @@ def request_export(user, fmt: str, query: str) -> tuple[ExportJob, bool]:
         if jobs.count() >= settings.EXPORT_JOBS_PER_DAY:
             raise TooManyJobs
         job = ExportJob.objects.create(user=user, format=fmt, query=query)
-        tasks.make_export.enqueue(job.pk)
+        make_export_task.enqueue(job.pk)
     return job, True
 
 
 # In the task
+
+
+@retrying_task(attempts=3, backoff=datetime.timedelta(minutes=2))
+def make_export_task(job_id: int) -> None:
+    """Write one emailed export's file to private storage and email its link: membership
+    decided now, the quota charged once per job (``make_export``)."""
+    make_export(job_id)
 
 
 def make_export(job_id: int) -> None:
@@ -306,14 +311,12 @@ def _enqueue_again(candidates, job: ExportJob) -> bool:
     and staff, enqueue it once), put it back in the queue and enqueue its task. Queued, it
     is not stalled however long the queue is; its run records when it starts. A run still
     going loses the job (it finishes nothing)."""
-    from .. import tasks
-
     claimed = candidates.filter(pk=job.pk, started_at=job.started_at).update(
         state=State.QUEUED, started_at=None, reason="", finished_at=None
     )
     if claimed:
         logger.warning("Export %s enqueued again after %s runs", job.pk, job.attempts)
-        tasks.make_export.enqueue(job.pk)
+        make_export_task.enqueue(job.pk)
     return bool(claimed)
 
 

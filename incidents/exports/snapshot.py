@@ -18,6 +18,7 @@ import time
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from django_tasks import task
 
 from portal import db_router
 
@@ -55,8 +56,6 @@ def request_build(fmt: str, servable_file: PublicSnapshot | None) -> None:
     """Ask the queue for a new file of ``fmt``: when the servable one (``servable_file``) is
     older than ``PUBLIC_SNAPSHOT_INTERVAL`` seconds, at most once in that time; when there
     is none, at most once a minute (a task finding a file being written leaves it alone)."""
-    from ..tasks import build_public_snapshot
-
     if servable_file is not None:
         age = (timezone.now() - servable_file.built_at).total_seconds()
         if age < settings.PUBLIC_SNAPSHOT_INTERVAL:
@@ -73,6 +72,13 @@ def build_now(fmt: str) -> PublicSnapshot | None:
     return caching.once(
         f"snapshot:building:{fmt}", lambda: _build_servable(fmt), hold=BUILD_LOCK_SECONDS
     )
+
+
+@task()
+def build_public_snapshot(fmt: str) -> None:
+    """The queue's task: ``build_now`` (public fields only, the same for everyone; skipped
+    while another is being written)."""
+    build_now(fmt)
 
 
 def _build_servable(fmt: str) -> PublicSnapshot:

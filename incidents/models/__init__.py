@@ -5,6 +5,7 @@ who is a member in ``accounts.access``. Models hold data and database invariants
 writes go through ``incidents.services``.
 """
 
+from ..rules import DatePrecision, format_incident_date, incident_date_iso, slug_date
 from .actors import ATTACK_DATASET, ThreatActor, ThreatActorQuerySet
 from .base import MARKDOWN_HELP, CleanText, SlugManager
 from .exportjobs import ExportJob
@@ -14,16 +15,12 @@ from .incident import (
     PUBLIC_RELATED_FIELDS,
     PUBLIC_ROW_FIELDS,
     CIAPosture,
-    DatePrecision,
     Impact,
     Incident,
     IncidentQuerySet,
     IncidentTechnique,
     Source,
     TechniqueProvenance,
-    format_incident_date,
-    incident_date_iso,
-    slug_date,
 )
 from .organisations import (
     Organisation,

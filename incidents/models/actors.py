@@ -6,7 +6,9 @@ from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django_countries.fields import CountryField
 
-from .. import services
+from accounts.access import is_member, sees_drafts
+
+from .. import rules
 from .base import MARKDOWN_HELP, CleanText, SlugManager
 from .reference import ActorType, Dataset, Software, Technique
 
@@ -22,8 +24,6 @@ class ThreatActorQuerySet(models.QuerySet):
         An unattributed actor (a VERIS category such as "organized crime, Russia")
         is named after its type and location, which are for members only.
         """
-        from accounts.access import is_member, sees_drafts
-
         if sees_drafts(user):
             return self.all()
         visible = self.known_publicly()
@@ -69,9 +69,9 @@ class ThreatActorQuerySet(models.QuerySet):
 
 
 def _published_links():
-    """Links between the outer threat actor and its published incidents."""
-    from .incident import Incident  # incident.py imports this module
-
+    """Links between the outer threat actor and its published incidents (the incident model
+    reached through the relation: incident.py imports this module)."""
+    Incident = ThreatActor._meta.get_field("incidents").related_model  # noqa: N806 - a model
     return Incident.threat_actors.through.objects.filter(
         threatactor=OuterRef("pk"), incident__status=Incident.Status.PUBLISHED
     )
@@ -147,5 +147,5 @@ class ThreatActor(CleanText):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = services.unique_slug(ThreatActor, self.name, exclude_pk=self.pk)
+            self.slug = rules.unique_slug(ThreatActor, self.name, exclude_pk=self.pk)
         super().save(*args, **kwargs)

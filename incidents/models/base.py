@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from .. import services
+from .. import rules
 
 MARKDOWN_HELP = (
     "Markdown (paragraphs, **bold**, *italic*, lists, links, tables). "
@@ -11,13 +11,13 @@ MARKDOWN_HELP = (
 
 
 class CleanText(models.Model):
-    """Text fields are saved without control characters (see services.clean_text)."""
+    """Text fields are saved without control characters (see rules.clean_text)."""
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
-        services.clean_text_fields(self)
+        rules.clean_text_fields(self)
         super().save(*args, **kwargs)
 
 

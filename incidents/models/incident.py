@@ -6,17 +6,13 @@ from django.db.models import Q
 from django.urls import reverse
 from django_countries.fields import CountryField
 
-from .. import services
+from accounts.access import sees_drafts
+
+from ..rules import DatePrecision, format_incident_date, prepare_incident
 from .actors import ThreatActor
 from .base import MARKDOWN_HELP, CleanText
 from .organisations import Organisation
 from .reference import Dataset, Motive, Sector, Technique
-
-
-class DatePrecision(models.TextChoices):
-    YEAR = "year", "Year"
-    MONTH = "month", "Month"
-    DAY = "day", "Day"
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -25,8 +21,6 @@ class IncidentQuerySet(models.QuerySet):
 
     def visible_to(self, user):
         """What ``user`` may see at all: staff see drafts too, everyone else published only."""
-        from accounts.access import sees_drafts
-
         return self.for_audience("staff" if sees_drafts(user) else "public")
 
     def for_audience(self, audience):
@@ -238,12 +232,10 @@ class Incident(CleanText):
             month = self.date.month if self.date_precision == DatePrecision.MONTH else 1
             self.date = self.date.replace(month=month, day=1)
         before = (self.slug, self.published_at)
-        services.prepare_incident(self)
+        prepare_incident(self)
         if kwargs.get("update_fields") is not None and (self.slug, self.published_at) != before:
             kwargs["update_fields"] = {*kwargs["update_fields"], "slug", "published_at"}
         super().save(*args, **kwargs)
-        if before[1] is None and self.published_at is not None:
-            services.announce_published([self.pk])
 
 
 # The incident columns any viewer may see; everything else is private until added here.
@@ -283,34 +275,6 @@ PUBLIC_PROVENANCE_FIELDS = (
     "dataset__licence_url",
     "dataset__attribution",
 )
-
-
-def slug_date(value, precision):
-    """The date part of an incident slug: "2014" for a year, else "2020-11"."""
-    monthly = DatePrecision.YEAR if precision == DatePrecision.YEAR else DatePrecision.MONTH
-    return incident_date_iso(value, monthly)
-
-
-def incident_date_iso(value, precision):
-    """The date as far as it is known, in ISO 8601: "2020", "2020-11" or "2020-11-20"."""
-    if value is None:
-        return ""
-    if precision == DatePrecision.YEAR:
-        return f"{value:%Y}"
-    if precision == DatePrecision.MONTH:
-        return f"{value:%Y-%m}"
-    return value.isoformat()
-
-
-def format_incident_date(value, precision):
-    """ "2020", "Nov 2020" or "20 Nov 2020", as far as the date is known."""
-    if value is None:
-        return "Date unknown"
-    if precision == DatePrecision.YEAR:
-        return f"{value:%Y}"
-    if precision == DatePrecision.MONTH:
-        return f"{value:%b %Y}"
-    return f"{value.day} {value:%b %Y}"
 
 
 class TechniqueProvenance(models.TextChoices):

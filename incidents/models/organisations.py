@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django_countries.fields import CountryField
 
-from .. import services
+from .. import rules
 from .base import CleanText, SlugManager
 from .reference import Sector
 
@@ -14,11 +14,8 @@ from .reference import Sector
 class OrganisationQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Organisations with at least one incident ``user`` may see (None: anyone)."""
-        from .incident import Incident  # incident.py imports this module
-
-        return self.filter(
-            Exists(Incident.objects.visible_to(user).filter(organisation=OuterRef("pk")))
-        )
+        incidents = _incidents(self).objects.visible_to(user)
+        return self.filter(Exists(incidents.filter(organisation=OuterRef("pk"))))
 
     def named(self, text):
         """Organisations whose name, or a spelling a source used, contains ``text``."""
@@ -27,11 +24,15 @@ class OrganisationQuerySet(models.QuerySet):
 
     def with_incident_counts(self, user=None):
         """Annotate ``incident_count``: incidents of this victim the viewer may see."""
-        from .incident import Incident
-
-        incidents = Incident.objects.visible_to(user).filter(organisation=OuterRef("pk"))
+        incidents = _incidents(self).objects.visible_to(user).filter(organisation=OuterRef("pk"))
         counts = incidents.order_by().values("organisation").annotate(n=Count("pk")).values("n")
         return self.annotate(incident_count=Coalesce(Subquery(counts), Value(0)))
+
+
+def _incidents(organisations):
+    """The incident model, reached through the victims' relation to it (incident.py imports
+    this module)."""
+    return organisations.model._meta.get_field("incidents").related_model
 
 
 class OrganisationManager(SlugManager.from_queryset(OrganisationQuerySet)):
@@ -72,7 +73,7 @@ class Organisation(CleanText):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = services.unique_slug(Organisation, self.name, exclude_pk=self.pk)
+            self.slug = rules.unique_slug(Organisation, self.name, exclude_pk=self.pk)
         super().save(*args, **kwargs)
 
 

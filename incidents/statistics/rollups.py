@@ -10,7 +10,7 @@ the catalogue version they were counted at:
 - a row of the current version: served as it is;
 - an older row: served as it is, marked stale (pages built from it are cached for
   ``STALE_TIMEOUT`` seconds only), and a recount is queued, at most one per key at a time
-  (``incidents.tasks.refresh_statistics``);
+  (the task ``refresh_statistics``);
 - unless something was withdrawn since it was counted (an incident unpublished or deleted, a
   victim renamed or deleted: the "withdrawal" version, portal.versions): a stale count
   could then name or count what its readers may no longer see, so it is never served, and
@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.utils import timezone
+from django_tasks import task
 
 from portal import db_router
 
@@ -172,6 +173,13 @@ def recount(audience: str, query: str) -> dict[str, Chart] | None:
     return caching.once(_lock(audience, query), partial(refresh, audience, query))
 
 
+@task()
+def refresh_statistics(audience: str, query: str) -> None:
+    """The queue's task: ``recount`` one roll-up for the catalogue as it is now. Counts for
+    an audience, not a person: nothing here is sent to anyone."""
+    recount(audience, query)
+
+
 def _lock(audience, query) -> str:
     return f"incidents:statistics-counting:{audience}:{_digest(query)}"
 
@@ -208,8 +216,6 @@ def refresh(audience: str, query: str) -> dict[str, Chart]:
 
 def _queue_recount(audience: str, query: str):
     """Queue one recount of this key unless one is queued already; its result, or None."""
-    from ..tasks import refresh_statistics
-
     return caching.enqueue_once(
         _pending_key(audience, query), PENDING_TIMEOUT, refresh_statistics, audience, query
     )

@@ -31,7 +31,7 @@ from incidents.models import (
     Technique,
     ThreatActor,
 )
-from incidents.services import slug_base
+from incidents.rules import slug_base
 from tests.factories import (
     CIAPostureFactory,
     IncidentFactory,

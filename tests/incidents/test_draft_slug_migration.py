@@ -5,7 +5,7 @@ import importlib
 import pytest
 from django.apps import apps
 
-from incidents import services
+from incidents import rules, services
 from incidents.models import Incident
 from tests.factories import IncidentFactory, OrganisationFactory
 
@@ -22,7 +22,7 @@ def test_a_never_published_draft_leaves_the_public_slug_space():
     migration.move_drafts(apps, None)
 
     draft.refresh_from_db()
-    assert services.is_draft_slug(draft.slug)
+    assert rules.is_draft_slug(draft.slug)
     draft.status = Incident.Status.PUBLISHED
     draft.save()
     assert draft.slug.endswith("-acme")

@@ -198,10 +198,8 @@ def test_a_run_the_sweep_failed_meanwhile_does_not_finish(canaries, monkeypatch,
 
 def test_a_requeued_job_waiting_in_the_queue_is_not_stalled(killed_job, monkeypatch):
     """However long the queue, each hourly sweep does not enqueue it again."""
-    from incidents import tasks
-
     enqueued = []
-    monkeypatch.setattr(tasks, "make_export", SimpleNamespace(enqueue=enqueued.append))
+    monkeypatch.setattr(jobs, "make_export_task", SimpleNamespace(enqueue=enqueued.append))
     started_ago(killed_job, 61)
     assert jobs.requeue_stalled() == (1, 0)
     job = ExportJob.objects.get(pk=killed_job.pk)
@@ -231,9 +229,7 @@ def test_a_requeued_job_waiting_in_the_queue_is_not_stalled(killed_job, monkeypa
 def test_one_definition_of_stalled_for_the_sweep_the_admin_and_staff(
     db, monkeypatch, state, minutes, stalled
 ):
-    from incidents import tasks
-
-    monkeypatch.setattr(tasks, "make_export", SimpleNamespace(enqueue=lambda pk: None))
+    monkeypatch.setattr(jobs, "make_export_task", SimpleNamespace(enqueue=lambda pk: None))
     user = SubscriptionFactory().user
     job = ExportJob.objects.create(
         user=user,

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from incidents import services
+from incidents import rules
 from incidents.models import Incident, Organisation, OrganisationAlias, OrganisationRedirect
 from tests.factories import IncidentFactory, OrganisationFactory
 from tests.test_admin import client_for, editor, run_action
@@ -30,7 +30,7 @@ migration = importlib.import_module("incidents.migrations.0013_organisation_iden
     ],
 )
 def test_spellings_of_one_name_share_a_key(a, b):
-    assert services.organisation_key(a) == services.organisation_key(b)
+    assert rules.organisation_key(a) == rules.organisation_key(b)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def test_spellings_of_one_name_share_a_key(a, b):
     [("Microsoft", "Micron"), ("Bank of America", "America"), ("Co", "Inc")],
 )
 def test_different_names_keep_different_keys(a, b):
-    assert services.organisation_key(a) != services.organisation_key(b)
+    assert rules.organisation_key(a) != rules.organisation_key(b)
 
 
 @pytest.fixture

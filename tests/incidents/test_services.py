@@ -1,11 +1,11 @@
-"""incidents.services: the rules every catalogue writer shares (slugs, publication,
+"""incidents.services and incidents.rules: what every catalogue writer shares (slugs, publication,
 taxonomy, control characters, invalidation on commit)."""
 
 import datetime
 
 import pytest
 
-from incidents import caching, services
+from incidents import caching, rules, services
 from incidents.models import ActorType, Incident, Motive, Organisation, Sector
 from portal import versions
 from tests.factories import (
@@ -25,9 +25,9 @@ MARCH = datetime.date(2023, 3, 9)
 
 def test_clean_text_removes_c0_and_c1_controls_but_keeps_tab_and_newlines():
     text = "a\x00b\x0bc\x0cd\x1fe\x7ff\x85g\x9fh\ti\nj\rk é…"
-    assert services.clean_text(text) == "abcdefgh\ti\nj\rk é…"
-    assert services.clean_text(["x\x0by", 3]) == ["xy", 3]
-    assert services.clean_text(None) is None
+    assert rules.clean_text(text) == "abcdefgh\ti\nj\rk é…"
+    assert rules.clean_text(["x\x0by", 3]) == ["xy", 3]
+    assert rules.clean_text(None) is None
 
 
 @pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_model_saves_strip_control_characters_from_every_text_field():
 
 
 def test_slug_allocator_hands_out_each_slug_once():
-    slugs = services.SlugAllocator(["acme", "acme-2"], max_length=10)
+    slugs = rules.SlugAllocator(["acme", "acme-2"], max_length=10)
     assert [slugs.allocate("Acme"), slugs.allocate("ACME"), slugs.allocate("")] == [
         "acme-3",
         "acme-4",
@@ -65,15 +65,15 @@ def test_slug_allocator_hands_out_each_slug_once():
 @pytest.mark.django_db
 def test_unique_slug_ignores_the_object_itself():
     org = OrganisationFactory(name="Acme")
-    assert services.unique_slug(Organisation, "Acme") == "acme-2"
-    assert services.unique_slug(Organisation, "Acme", exclude_pk=org.pk) == "acme"
+    assert rules.unique_slug(Organisation, "Acme") == "acme-2"
+    assert rules.unique_slug(Organisation, "Acme", exclude_pk=org.pk) == "acme"
 
 
 @pytest.mark.django_db
 def test_a_draft_never_shapes_the_slug_of_a_published_incident():
     """Issue 9.3: with a draft for Acme in March 2023, the published one is not "-2"."""
     draft = IncidentFactory(status="draft", organisation__name="Acme", date=MARCH)
-    assert services.is_draft_slug(draft.slug)
+    assert rules.is_draft_slug(draft.slug)
     published = IncidentFactory(organisation=draft.organisation, date=MARCH)
     assert published.slug == "2023-03-acme"
 
@@ -131,9 +131,9 @@ def test_publish_and_unpublish_keep_the_first_publication_timestamp():
 def test_publication_values_for_bulk_writers():
     now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     earlier = now - datetime.timedelta(days=3)
-    assert services.publication_values(True, now) == ("published", now)
-    assert services.publication_values(True, now, earlier) == ("published", earlier)
-    assert services.publication_values(False, now) == ("draft", None)
+    assert rules.publication_values(True, now) == ("published", now)
+    assert rules.publication_values(True, now, earlier) == ("published", earlier)
+    assert rules.publication_values(False, now) == ("draft", None)
 
 
 # Taxonomy
@@ -143,9 +143,9 @@ def test_publication_values_for_bulk_writers():
 def test_ensure_taxonomy_creates_what_is_missing_and_keeps_edits():
     SectorFactory(slug="finance", name="Banking (edited by staff)")
     taxonomy = services.ensure_taxonomy()
-    assert set(taxonomy.sectors) >= set(services.SECTORS)
-    assert set(taxonomy.motives) >= set(services.MOTIVES)
-    assert set(taxonomy.actor_types) >= set(services.ACTOR_TYPES)
+    assert set(taxonomy.sectors) >= set(rules.SECTORS)
+    assert set(taxonomy.motives) >= set(rules.MOTIVES)
+    assert set(taxonomy.actor_types) >= set(rules.ACTOR_TYPES)
     assert Sector.objects.get(slug="finance").name == "Banking (edited by staff)"
     assert ActorType.objects.get(slug="terrorist").description
     counts = (Sector.objects.count(), Motive.objects.count(), ActorType.objects.count())

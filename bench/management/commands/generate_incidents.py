@@ -18,7 +18,7 @@ from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
 from bench import synthetic
-from incidents import services
+from incidents import rules, services
 from incidents.importers.base import progress
 from incidents.models import (
     CIAPosture,
@@ -317,7 +317,7 @@ class Command(BaseCommand):
                 techniques.extend((pk, ctx["techniques"][t]) for t in i.techniques)
                 actors.extend((pk, ctx["actors"][a]) for a in i.actors)
                 counts["published"] += i.published
-                status, published_at = services.publication_values(i.published, now)
+                status, published_at = rules.publication_values(i.published, now)
                 yield (
                     pk,
                     slug,

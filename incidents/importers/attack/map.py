@@ -18,7 +18,7 @@ from stix2 import registry as stix_registry
 from stix2 import v20, v21
 
 from ...models import Software, Tactic, Technique, ThreatActor
-from ...services import clean_text
+from ...rules import clean_text
 from ..base import ImportAborted, ImportReport, progress
 
 SOURCE_NAME = "mitre-attack"  # the external_references entry holding ATT&CK ids and URLs

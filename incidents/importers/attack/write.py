@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ...models import ATTACK_DATASET, Dataset, Tactic, Technique, ThreatActor
-from ...services import SlugAllocator, catalogue_write
+from ...rules import SlugAllocator
+from ...services import catalogue_write
 from ..base import ImportReport, Problem
 from .galaxy import Galaxy
 from .map import AttackRelease, read_release

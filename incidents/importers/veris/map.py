@@ -18,7 +18,7 @@ from pathlib import Path
 from django.utils import timezone
 from django_countries import countries
 
-from ... import services
+from ... import rules
 from ...models import DatePrecision, Impact
 from .read import RawRecord
 
@@ -26,7 +26,7 @@ UNKNOWN_VALUES = {"", "unknown", "other", "na", "not applicable"}
 
 # VERIS motive -> portal motive slug (the portal's motives are VERIS's). "Unknown" and "NA"
 # say nothing and are dropped.
-MOTIVES = {name: slug for slug, name in services.MOTIVES.items()}
+MOTIVES = {name: slug for slug, name in rules.MOTIVES.items()}
 
 # (VERIS actor category, variety) -> portal actor type slug; "*" is the category default.
 ACTOR_TYPES = {
@@ -186,7 +186,7 @@ def parse_record(
     victim_name = victim.get("victim_id")
     if isinstance(victim_name, list):
         victim_name = victim_name[0] if victim_name else ""
-    victim_name = " ".join(services.clean_text(str(victim_name or "")).split())[:200]
+    victim_name = " ".join(rules.clean_text(str(victim_name or "")).split())[:200]
     victim_countries = _countries(victim.get("country"), "victim.country", warnings)
     country = victim_countries[0] if victim_countries else ""
     placeholder = not victim_name or victim_name.lower() in UNKNOWN_VALUES
@@ -201,8 +201,8 @@ def parse_record(
         warnings.append(
             ("timeline.incident", f"{date.isoformat()} is in the future: kept as a draft")
         )
-    summary = " ".join(services.clean_text(str(data.get("summary") or "")).split())
-    description = services.clean_text(str(data.get("notes") or "")).strip()
+    summary = " ".join(rules.clean_text(str(data.get("summary") or "")).split())
+    description = rules.clean_text(str(data.get("notes") or "")).strip()
     if " ".join(description.split()) == summary:
         description = ""
 
@@ -248,7 +248,7 @@ def parse_record(
             for actor_country in (actor_countries or [""])[:5]:
                 parsed.actors.add((category, variety, actor_country))
         for name in _list(details.get("name")):
-            name = " ".join(services.clean_text(str(name or "")).split())[:200]
+            name = " ".join(rules.clean_text(str(name or "")).split())[:200]
             if name and name.lower() not in UNKNOWN_VALUES:
                 parsed.named_actors.add((name, category, varieties[0]))
     if technique_map:
@@ -258,7 +258,7 @@ def parse_record(
             for key in ("variety", "vector"):
                 for value in _list(details.get(key)):
                     if isinstance(value, str) and value.lower() not in UNKNOWN_VALUES:
-                        enumeration = services.clean_text(f"action.{category}.{key}.{value}")
+                        enumeration = rules.clean_text(f"action.{category}.{key}.{value}")
                         for technique in technique_map.get(enumeration.lower(), ()):
                             parsed.techniques.add(technique)
                             parsed.derived_from[technique].add(enumeration)
@@ -304,7 +304,7 @@ def _varieties(category, values, warnings) -> list[str]:
     known = ACTOR_VARIETIES.get(category)
     varieties = []
     for value in _list(values):
-        value = services.clean_text(value) if isinstance(value, str) else value
+        value = rules.clean_text(value) if isinstance(value, str) else value
         if known is None or value in known:
             if isinstance(value, str):
                 varieties.append(value)
@@ -361,7 +361,7 @@ def _sources(reference) -> list[SourceRef]:
     without any URL is kept as its text."""
     seen, sources = set(), []
     for value in _list(reference):
-        text = " ".join(services.clean_text(str(value)).split())
+        text = " ".join(rules.clean_text(str(value)).split())
         if not text:
             continue
         tokens = [t for t in REFERENCE_SEPARATORS.split(READ_ON.sub(" ", text)) if t]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from django.utils import timezone
 
-from ... import services
+from ... import rules, services
 from ...models import (
     CIAPosture,
     Dataset,
@@ -57,7 +57,7 @@ class VerisImporter:
             Dataset.objects.filter(pk=self.dataset.pk).update(**changed)
             self.report.add("dataset", "updated")
         self._prepare_taxonomies()
-        # Victims are matched by (services.organisation_key, country) through their names
+        # Victims are matched by (rules.organisation_key, country) through their names
         # and every spelling they are known by; where several organisations share a key
         # (staff split one), the oldest wins.
         self.orgs: dict[tuple[str, str], int] = {}
@@ -68,15 +68,15 @@ class VerisImporter:
         )
         for rows in (names, spellings):
             for name, country, pk in rows.iterator():
-                key = (services.organisation_key(name), country)
+                key = (rules.organisation_key(name), country)
                 self.orgs[key] = min(pk, self.orgs.get(key, pk))
                 self.org_keys[pk].add(key)
         self.aliases = set(OrganisationAlias.objects.values_list("organisation_id", "name"))
         self.canonical: dict[tuple[str, str], tuple[str, str | None]] = {}
-        self.org_slugs = services.SlugAllocator.for_model(Organisation)
-        self.actor_slugs = services.SlugAllocator.for_model(ThreatActor)
-        self.incident_slugs = services.SlugAllocator.for_model(
-            Incident, max_length=services.INCIDENT_SLUG_LENGTH
+        self.org_slugs = rules.SlugAllocator.for_model(Organisation)
+        self.actor_slugs = rules.SlugAllocator.for_model(ThreatActor)
+        self.incident_slugs = rules.SlugAllocator.for_model(
+            Incident, max_length=rules.INCIDENT_SLUG_LENGTH
         )
         self.actors = dict(
             ThreatActor.objects.filter(dataset=self.dataset).values_list("external_id", "pk")
@@ -111,15 +111,15 @@ class VerisImporter:
 
     @staticmethod
     def victim_key(p: ParsedIncident) -> tuple[str, str]:
-        return services.organisation_key(p.victim), p.org_country
+        return rules.organisation_key(p.victim), p.org_country
 
     def _slug(self, slug: str, status: str, p: ParsedIncident) -> str:
-        """services.incident_slug, with public slugs from this import's allocator."""
-        return services.incident_slug(
+        """rules.incident_slug, with public slugs from this import's allocator."""
+        return rules.incident_slug(
             slug,
             published=status == Incident.Status.PUBLISHED,
             public_slug=lambda: self.incident_slugs.allocate(
-                services.incident_slug_text(p.date, p.precision, p.victim)
+                rules.incident_slug_text(p.date, p.precision, p.victim)
             ),
         )
 
@@ -167,7 +167,7 @@ class VerisImporter:
             }
             publish = self.publish and not p.is_future
             if incident is None:
-                status, published_at = services.publication_values(publish, self.now)
+                status, published_at = rules.publication_values(publish, self.now)
                 incident = Incident(
                     **values,
                     status=status,
@@ -185,7 +185,7 @@ class VerisImporter:
             if publish and incident.status == Incident.Status.DRAFT:
                 if incident.published_at is None:
                     first_published.append(incident)
-                values["status"], values["published_at"] = services.publication_values(
+                values["status"], values["published_at"] = rules.publication_values(
                     True, self.now, incident.published_at
                 )
                 values["slug"] = self._slug(incident.slug, values["status"], p)

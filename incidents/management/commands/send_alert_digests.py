@@ -2,8 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from incidents.alerts import searches_due
-from incidents.tasks import deliver_alerts, match_new_incidents
+from incidents.alerts import deliver_alerts, match_new_incidents_task, searches_due
 
 
 class Command(BaseCommand):
@@ -18,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, frequency, **options):
         # Incidents a dead matcher left queued are matched first (the task finds them).
-        match_new_incidents.enqueue()
+        match_new_incidents_task.enqueue()
         due = searches_due(frequency)
         for search_id in due:
             deliver_alerts.enqueue(search_id)

@@ -1,0 +1,264 @@
+"""The catalogue's own rules, below the models: every writer and every model save applies
+them, and this module imports no other module of ``incidents`` (tests/test_layering.py).
+
+- Text: ``clean_text``, ``clean_text_fields``: control characters never reach the database.
+- Dates as far as they are known: ``DatePrecision``, ``incident_date_iso``,
+  ``format_incident_date``, ``slug_date``.
+- Victim identity: ``organisation_key`` (what importers match victims by, with the country).
+- Taxonomy: ``SECTORS``, ``MOTIVES``, ``ACTOR_TYPES``, the terms importers map to.
+- Slugs: ``SlugAllocator`` (a set of taken slugs, one query up front) and ``unique_slug``.
+  Drafts get slugs from their own space (``draft-<random>``); an incident's public slug is
+  allocated when it is first published and kept from then on, so a draft never shapes a
+  public slug (a public "-2" would tell a visitor a hidden incident exists).
+- Publication: ``prepare_incident`` for a model save (``incident_slug`` for bulk writers
+  too), ``publication_values`` for bulk writers. ``published_at`` is set once.
+
+Models are reached through the objects and classes passed in, never imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable
+
+from django.db import models
+from django.utils import timezone
+from django.utils.text import slugify
+
+# Text
+
+# C0 and C1 control characters, DEL included; tab, line feed and carriage return are text.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(value):
+    """``value`` without control characters (U+000B from word processors, NUL, ...)."""
+    if isinstance(value, str):
+        return CONTROL_CHARACTERS.sub("", value)
+    if isinstance(value, list):
+        return [clean_text(item) for item in value]
+    return value
+
+
+def clean_text_fields(instance) -> None:
+    """Remove control characters from every text field of a model instance."""
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, models.CharField | models.TextField | models.JSONField):
+            value = getattr(instance, field.attname)
+            if isinstance(value, str | list):
+                cleaned = clean_text(value)
+                if cleaned != value:
+                    setattr(instance, field.attname, cleaned)
+
+
+# Dates as far as they are known
+
+
+class DatePrecision(models.TextChoices):
+    YEAR = "year", "Year"
+    MONTH = "month", "Month"
+    DAY = "day", "Day"
+
+
+def slug_date(value, precision):
+    """The date part of an incident slug: "2014" for a year, else "2020-11"."""
+    monthly = DatePrecision.YEAR if precision == DatePrecision.YEAR else DatePrecision.MONTH
+    return incident_date_iso(value, monthly)
+
+
+def incident_date_iso(value, precision):
+    """The date as far as it is known, in ISO 8601: "2020", "2020-11" or "2020-11-20"."""
+    if value is None:
+        return ""
+    if precision == DatePrecision.YEAR:
+        return f"{value:%Y}"
+    if precision == DatePrecision.MONTH:
+        return f"{value:%Y-%m}"
+    return value.isoformat()
+
+
+def format_incident_date(value, precision):
+    """ "2020", "Nov 2020" or "20 Nov 2020", as far as the date is known."""
+    if value is None:
+        return "Date unknown"
+    if precision == DatePrecision.YEAR:
+        return f"{value:%Y}"
+    if precision == DatePrecision.MONTH:
+        return f"{value:%b %Y}"
+    return f"{value.day} {value:%b %Y}"
+
+
+# Organisation identity
+
+# Legal forms that do not tell two victims apart ("Microsoft Corp" is "Microsoft").
+LEGAL_SUFFIXES = {
+    "inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "llc",
+    "llp", "lp", "plc", "gmbh", "ag", "sa", "nv", "bv", "pty", "pte", "srl", "spa", "ab", "oy",
+    "kk",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=65536)
+def organisation_key(name: str) -> str:
+    """The normalised name organisations are matched by, with their country: case, accents,
+    punctuation, spacing, a leading "The" and trailing legal forms ignored, so "Microsoft
+    Corp.", "microsoft" and "MICROSOFT Corporation" share one key."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    words = re.sub(r"[\W_]+", " ", text.replace("&", " and ")).split()
+    if words[:1] == ["the"] and len(words) > 1:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return "".join(words)[:200] or text.strip()[:200]
+
+
+# Taxonomy: the sectors, motives and actor types writers map to (services.ensure_taxonomy)
+
+SECTORS = {
+    "agriculture": "Agriculture and food",
+    "construction": "Construction",
+    "defence": "Defence",
+    "education": "Education and research",
+    "energy": "Energy and utilities",
+    "finance": "Finance and insurance",
+    "government": "Government and public administration",
+    "healthcare": "Healthcare",
+    "hospitality": "Hospitality and leisure",
+    "manufacturing": "Manufacturing",
+    "media": "Media and entertainment",
+    "non-profit": "Non-profit and civil society",
+    "other-services": "Other services",
+    "professional-services": "Professional services",
+    "real-estate": "Real estate",
+    "retail": "Retail",
+    "technology": "Technology",
+    "telecommunications": "Telecommunications",
+    "transportation": "Transportation and logistics",
+}
+# VERIS actor motives.
+MOTIVES = {
+    slug: slug.capitalize()
+    for slug in (
+        "financial",
+        "espionage",
+        "ideology",
+        "grudge",
+        "fun",
+        "convenience",
+        "fear",
+        "secondary",
+        "other",
+    )
+}
+ACTOR_TYPES = {
+    "nation-state": ("Nation-state", ""),
+    "criminal-group": ("Criminal group", ""),
+    "hacktivist": ("Hacktivist", ""),
+    "terrorist": ("Terrorist", "Actors using attacks to intimidate or coerce for political ends."),
+    "competitor": ("Competitor", ""),
+    "lone-actor": ("Lone actor", ""),
+    "insider": ("Insider", ""),
+    "partner": ("Partner", "A supplier, contractor or other third party with legitimate access."),
+    "unknown": ("Unknown", ""),
+}
+
+
+# Slugs
+
+DRAFT_SLUG = re.compile(r"draft-[0-9a-f]{12}\Z")
+
+
+def slug_base(text: str, max_length: int = 80) -> str:
+    return slugify(text)[:max_length].strip("-") or "item"
+
+
+class SlugAllocator:
+    """Unique slugs ("acme", "acme-2", ...) against a set of taken ones, for writers of many
+    rows: the taken slugs are read once, and each slug handed out is taken at once."""
+
+    def __init__(self, taken: Iterable[str] = (), *, max_length: int = 80):
+        self.taken = set(taken)
+        self.max_length = max_length
+
+    @classmethod
+    def for_model(cls, model, *, max_length: int = 80):
+        return cls(model._default_manager.values_list("slug", flat=True), max_length=max_length)
+
+    def allocate(self, text: str) -> str:
+        base = slug_base(text, self.max_length)
+        slug, n = base, 2
+        while slug in self.taken:
+            slug = f"{base[: self.max_length - len(str(n)) - 1]}-{n}"
+            n += 1
+        self.taken.add(slug)
+        return slug
+
+
+def unique_slug(model, text: str, *, max_length: int = 80, exclude_pk=None) -> str:
+    """A slug for ``text`` not yet used by ``model`` (one query: the slugs it could clash with)."""
+    existing = model._default_manager.filter(slug__startswith=slug_base(text, max_length))
+    if exclude_pk is not None:
+        existing = existing.exclude(pk=exclude_pk)
+    allocator = SlugAllocator(existing.values_list("slug", flat=True), max_length=max_length)
+    return allocator.allocate(text)
+
+
+def draft_slug() -> str:
+    """A slug from the drafts' own space: it says nothing and no public slug depends on it."""
+    return f"draft-{secrets.token_hex(6)}"
+
+
+def is_draft_slug(slug: str) -> bool:
+    return bool(DRAFT_SLUG.match(slug or ""))
+
+
+INCIDENT_SLUG_LENGTH = 100
+
+
+def incident_slug_text(date, precision, victim_name: str) -> str:
+    """What an incident's public slug is made from: "2020-11 Acme" becomes "2020-11-acme"."""
+    return f"{slug_date(date, precision)} {victim_name}"
+
+
+# Publication
+
+
+def publication_values(published: bool, now, published_at=None) -> tuple[str, object]:
+    """(status, published_at) for a row written in bulk; ``published_at`` is kept once set."""
+    if published:
+        return "published", published_at or now
+    return "draft", published_at
+
+
+def incident_slug(slug: str, *, published: bool, public_slug) -> str:
+    """The slug an incident is written with, by every writer.
+
+    A draft without a slug gets one from the drafts' space; an incident being published
+    with no slug or a draft-space slug gets ``public_slug()``, its public slug, chosen
+    among the other public-space slugs only. A slug staff typed is kept, and so is a
+    public slug once allocated (also after unpublishing: it was public already).
+    """
+    if published and (not slug or is_draft_slug(slug)):
+        return public_slug()
+    return slug or draft_slug()
+
+
+def prepare_incident(incident) -> None:
+    """Before an incident is saved: its slug (``incident_slug``) and publication timestamp."""
+    published = incident.status == incident.Status.PUBLISHED
+    incident.slug = incident_slug(
+        incident.slug,
+        published=published,
+        public_slug=lambda: unique_slug(
+            type(incident),
+            incident_slug_text(incident.date, incident.date_precision, incident.organisation_name),
+            max_length=INCIDENT_SLUG_LENGTH,
+            exclude_pk=incident.pk,
+        ),
+    )
+    if published and incident.published_at is None:
+        incident.published_at = timezone.now()
