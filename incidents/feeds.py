@@ -10,7 +10,7 @@ from accounts.access import is_member
 
 from . import alerts, filters, search
 from .models import Incident, SavedSearch
-from .views.finder import applied_filters
+from .selectors.incidents import applied_filters
 
 # Characters outside XML 1.0's Char production: C0 controls but tab, newline and
 # carriage return, lone surrogates, U+FFFE and U+FFFF.

@@ -310,6 +310,20 @@ def canonical_params(filterset) -> dict[str, str]:
     return dict(filterset.canonical or {})
 
 
+def canonical_query(query: str) -> str | None:
+    """A finder query string as the finder itself normalises it (members' filters kept), as
+    a saved search stores it; None if the finder would refuse it."""
+    data = QueryDict(mutable=True)
+    for key, values in QueryDict(query).lists():
+        # As portal.middleware does for the finder's own query string: PostgreSQL refuses
+        # NUL, and a saved value is queried again by every alert run.
+        data.setlist(key.replace("\x00", ""), [v.replace("\x00", "") for v in values])
+    found = MemberIncidentFilter(data or None)
+    if not found.is_valid():
+        return None
+    return encode(canonical_params(found))
+
+
 def _canonical(cleaned_data) -> dict[str, str]:
     params = {}
     q = cleaned_data.get("q")

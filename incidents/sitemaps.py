@@ -3,8 +3,8 @@
 Hubs are listed as the hub views decide for a non-member: a country or year with published
 incidents, a sector with published incidents (every sector has a page; an empty one is
 not worth listing), and ATT&CK's own tactics and techniques (published by MITRE, not
-revoked or deprecated: ``hubs.tactics_for(False)``, ``hubs.techniques_for(False)``, the
-same selectors the hub pages answer 404 by).
+revoked or deprecated: ``selectors.attack.tactics_for(False)`` and ``techniques_for(False)``,
+the same selectors the hub pages answer 404 by).
 """
 
 import re
@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from . import browse
 from .models import Incident, Organisation, ThreatActor
-from .views.hubs import tactics_for, techniques_for
+from .selectors.attack import tactics_for, techniques_for
 
 # What the technique hub's URL accepts (incidents/urls.py); anything else has no address.
 TECHNIQUE_ID = re.compile(r"^T[0-9]{4}(?:\.[0-9]{3})?$")

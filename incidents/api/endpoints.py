@@ -25,10 +25,10 @@ from accounts.access import is_member, sees_drafts
 from .. import caching, filters, presenters, search
 from ..exports import records
 from ..models import Organisation, Technique, ThreatActor
+from ..selectors.incidents import COUNT_CAP, CURSOR_SORTS, get_incident_for_viewer
+from ..selectors.organisations import get_organisation_for_viewer
+from ..selectors.statistics import chart_data, counted_params
 from ..statistics import rollups
-from ..views.finder import COUNT_CAP, CURSOR_SORTS
-from ..views.pages import get_incident_for_viewer, get_organisation_for_viewer
-from ..views.statistics import chart_data, counted_params
 from . import schemas
 from .headers import finish
 

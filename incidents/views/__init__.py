@@ -4,7 +4,7 @@ members' part of the context only when the answer is yes."""
 from ..filters import LOCKED_FILTER_LABELS
 from .actors import actor_detail, actor_layer, actor_list
 from .exports import incident_export
-from .finder import applied_filters, incident_list
+from .finder import incident_list
 from .home import data_sources, home
 from .hubs import (
     attack_index,
@@ -17,7 +17,6 @@ from .hubs import (
     year_hub,
 )
 from .pages import (
-    get_incident_for_viewer,
     incident_detail,
     incident_layer,
     organisation_detail,
@@ -28,7 +27,6 @@ from .statistics import statistics, statistics_csv, statistics_layer
 
 __all__ = [
     "LOCKED_FILTER_LABELS",
-    "applied_filters",
     "actor_detail",
     "actor_layer",
     "actor_list",
@@ -37,7 +35,6 @@ __all__ = [
     "browse_index",
     "country_hub",
     "data_sources",
-    "get_incident_for_viewer",
     "home",
     "incident_detail",
     "incident_export",

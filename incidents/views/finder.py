@@ -12,7 +12,6 @@ import datetime
 import re
 from functools import cached_property, partial
 
-from django import forms
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -25,12 +24,11 @@ from accounts.access import is_member
 from .. import caching, filter_fields, filters, presenters, search
 from ..http import INVALID_PAGE, NotFound
 from ..models import Incident, SavedSearch
+from ..selectors.incidents import COUNT_CAP, CURSOR_SORTS, applied_filters
 from .exports import export_links
 from .pages import page_number, page_of
 
-COUNT_CAP = 10_000
 CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(\d{1,18})$")
-CURSOR_SORTS = {"newest", "oldest"}
 
 
 class CappedPaginator(Paginator):
@@ -233,21 +231,3 @@ def _results(filterset, params, text, sort, position, member):
         "sort": sort,
         "text": text,
     }
-
-
-def applied_filters(filterset, params):
-    """(label, value, link without it) for each applied filter, for the "remove" chips."""
-    chips = []
-    for name, value in params.items():
-        field = filterset.form.fields[name]
-        shown = value
-        if isinstance(field, forms.ChoiceField):
-            shown = {str(k): v for k, v in field.choices}.get(value, value)
-        elif name == "technique":
-            shown = f"{value} {filter_fields.technique_names().get(value, '')}".strip()
-        elif name in ("organisation", "actor"):
-            shown = value.replace("-", " ").title()
-        label = field.label or name.replace("_", " ").capitalize()
-        rest = {k: v for k, v in params.items() if k != name}
-        chips.append((label, shown, filters.encode(rest)))
-    return chips

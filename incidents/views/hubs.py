@@ -1,7 +1,7 @@
 """Hub pages: one per victim country, sector and year, and per ATT&CK tactic and technique.
 
 A country, sector or year hub is the statistics page for one public filter (its charts
-are counted by incidents.views.statistics.chart_data, cached per audience and shared
+are counted by incidents.selectors.statistics.chart_data, cached per audience and shared
 with /statistics/?country=FR) with the latest incidents under it. A tactic or technique
 hub shows ATT&CK's own public knowledge to everyone; what the catalogue's incidents say
 about it is a filter over a gated value, so it is counted and shown for members only.
@@ -19,9 +19,11 @@ from accounts.access import is_member
 from .. import browse, caching, filters, presenters
 from ..http import NotFound
 from ..markup import render_markdown
-from ..models import Sector, Tactic, Technique
+from ..models import Sector, Technique
+from ..selectors.attack import tactics_for, techniques_for
+from ..selectors.statistics import chart_data
 from ..statistics import counts, rollups
-from .statistics import chart_contexts, chart_data
+from .statistics import chart_contexts
 
 LATEST = 10
 NO_HUB = "There is no hub page for that {}."
@@ -178,20 +180,6 @@ def _facet_title(kind, value) -> str:
 
 
 # ATT&CK: the matrix of tactics and techniques, and a hub for each.
-
-
-def tactics_for(member):
-    """Tactics a viewer gets a hub for: ATT&CK's own (published by MITRE, with their page
-    on attack.mitre.org) for everyone; members also any other the catalogue holds."""
-    return Tactic.objects.all() if member else Tactic.objects.exclude(url="")
-
-
-def techniques_for(member):
-    """Techniques a viewer gets a hub for: those under one of ``tactics_for`` them, not
-    revoked or deprecated; members also any technique the catalogue holds."""
-    if member:
-        return Technique.objects.all()
-    return Technique.objects.taggable().filter(tactics__in=tactics_for(False)).distinct()
 
 
 @require_safe

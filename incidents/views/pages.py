@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.views.decorators.http import require_safe
@@ -16,6 +16,8 @@ from accounts.access import is_member
 from .. import caching, filters, presenters, search
 from ..http import INVALID_PAGE, NotFound
 from ..models import Incident, Organisation
+from ..selectors.incidents import get_incident_for_viewer
+from ..selectors.organisations import get_organisation_for_viewer, merged_organisation_url
 from ..statistics import navigator, timelines
 from .statistics import layer_response
 
@@ -43,32 +45,6 @@ def paginate(request, queryset, per_page=None):
     """The requested page of ``queryset``; a clear 404 for a page that does not exist."""
     paginator = Paginator(queryset, per_page or settings.PORTAL_PAGE_SIZE)
     return page_of(paginator, page_number(request))
-
-
-# Fetch helpers: one per object kind, 404 for what the viewer may not see.
-
-
-def get_incident_for_viewer(user, slug, *, member):
-    incidents = Incident.objects.visible_to(user)
-    incidents = incidents.for_member_detail() if member else incidents.for_public_detail()
-    return get_object_or_404(incidents, slug=slug)
-
-
-def get_organisation_for_viewer(user, slug):
-    organisations = Organisation.objects.visible_to(user).with_incident_counts(user)
-    return get_object_or_404(organisations.select_related("sector"), slug=slug)
-
-
-def merged_organisation_url(user, slug) -> str | None:
-    """Where the address of an organisation merged into another now lives, if the viewer
-    may see that one."""
-    target = (
-        Organisation.objects.visible_to(user)
-        .filter(redirects__old_slug=slug)
-        .values_list("slug", flat=True)
-        .first()
-    )
-    return reverse("incidents:organisation_detail", args=[target]) if target else None
 
 
 @require_safe

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -37,20 +36,6 @@ class NewSavedSearchForm(SavedSearchForm):
 def _get_search_for_user(user, pk) -> SavedSearch:
     """The user's own saved search, else 404."""
     return get_object_or_404(SavedSearch, pk=pk, user=user)
-
-
-def canonical_query(query: str) -> str | None:
-    """A finder query string as the finder itself normalises it (members' filters kept);
-    None if the finder would refuse it."""
-    data = QueryDict(mutable=True)
-    for key, values in QueryDict(query).lists():
-        # As portal.middleware does for the finder's own query string: PostgreSQL refuses
-        # NUL, and a saved value is queried again by every alert run.
-        data.setlist(key.replace("\x00", ""), [v.replace("\x00", "") for v in values])
-    found = filters.MemberIncidentFilter(data or None)
-    if not found.is_valid():
-        return None
-    return filters.encode(filters.canonical_params(found))
 
 
 @login_required
@@ -87,7 +72,7 @@ def _save(request):
         return error_page(
             request, 400, "Search not saved", "Give the search a name of up to 100 characters."
         )
-    query = canonical_query(form.cleaned_data["query"])
+    query = filters.canonical_query(form.cleaned_data["query"])
     if query is None:
         return error_page(
             request,

@@ -10,7 +10,6 @@ changes (incidents.caching); members' charts are counted only for the member aud
 
 import json
 from functools import partial
-from operator import attrgetter
 
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -22,40 +21,12 @@ from accounts.access import is_member
 from .. import caching, filters
 from ..exports import csvfile
 from ..http import NotFound
+from ..selectors.statistics import chart_data, counted_params
 from ..statistics import charts, counts, navigator, rollups
 
 UNKNOWN_CHART = "There is no chart of that name."
 MEMBERS_CHART = "This chart is available to members."
 LAYER_CHART = "attack-matrix"
-# Parameters of the finder that do not change what is counted.
-NOT_COUNTED = ("sort",)
-
-
-def counted_params(filterset) -> dict:
-    return {k: v for k, v in filters.canonical_params(filterset).items() if k not in NOT_COUNTED}
-
-
-def chart_data(user, params) -> rollups.Counted:
-    """Every chart ``user``'s audience may see for ``params``: the statistics page's and
-    hubs' from their roll-ups, any other selection counted once per catalogue version."""
-    audience = caching.audience(user)
-    query = filters.encode(params)
-    if rollups.rolled_up(params):
-        return caching.cached(
-            "statistics-rollup",
-            audience,
-            [query],
-            partial(rollups.charts, audience, params),
-            attrgetter("timeout"),
-        )
-    data = caching.cached(
-        "statistics-data",
-        audience,
-        [query],
-        partial(rollups.count, audience, params),
-        single_flight=True,
-    )
-    return rollups.Counted(data, fresh=True)
 
 
 @require_safe

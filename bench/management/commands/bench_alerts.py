@@ -23,7 +23,6 @@ from incidents.models import (
     SavedSearch,
     Technique,
 )
-from incidents.views.searches import canonical_query
 
 BENCH_EMAIL = "bench-alerts@example.invalid"
 WORDS = [
@@ -131,7 +130,7 @@ class Command(BaseCommand):
         out = []
         while len(out) < n:
             names = set(rng.choices(list(pick), weights=weights, k=rng.randint(1, 3)))
-            query = canonical_query(filters.encode({name: pick[name]() for name in names}))
+            query = filters.canonical_query(filters.encode({name: pick[name]() for name in names}))
             if query is not None:
                 out.append(query)
         return out

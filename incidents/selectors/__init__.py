@@ -1,0 +1,13 @@
+"""Read-side queries, one module per object kind: what the pages, the API, the feeds and the
+sitemaps select, so each asks the same question the same way. A selector takes the viewer
+(or their audience) and plain values, starts from the ``visible_to`` queryset verbs, and
+returns rows or counts; presenting them is the caller's job (incidents.presenters).
+
+- ``incidents``: one incident for a viewer (404 otherwise), the finder's limits and its
+  applied-filter chips;
+- ``organisations``: one victim for a viewer, where a merged victim's address now lives;
+- ``statistics``: the charts a viewer's audience may see for a selection;
+- ``attack``: the ATT&CK tactics and techniques a viewer gets a hub for.
+
+Nothing here imports ``incidents.views`` (tests/test_layering.py).
+"""
