@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete
+
+from accounts import personal_data
 
 
 class IncidentsConfig(AppConfig):
@@ -6,10 +9,7 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incident catalogue"
 
     def ready(self):
-        from django.db.models.signals import post_delete
-
-        from accounts import personal_data
-
+        # apps.py is imported before the models exist: what needs them is imported here.
         from . import personal_data as ours
         from .exports.jobs import delete_file_of
         from .models import ExportJob

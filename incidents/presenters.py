@@ -15,11 +15,13 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from django.utils.safestring import SafeString
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django_countries.fields import Country
 
 from .markup import render_markdown
 from .models import Impact, format_incident_date, incident_date_iso
+from .search import LESS_THAN, MARK_END, MARK_START
 
 
 @dataclass(frozen=True)
@@ -210,11 +212,6 @@ def _finder_link(name, value, label, title="") -> FinderLink:
 
 def _marked(headline: str) -> str:
     """ts_headline output as safe HTML: everything escaped, the match markers as <mark>."""
-    from django.utils.html import escape
-    from django.utils.safestring import mark_safe
-
-    from .search import LESS_THAN, MARK_END, MARK_START
-
     html = escape(headline).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
     html = html.replace(LESS_THAN, "&lt;")
     return mark_safe(html)  # noqa: S308 - escaped above; only our markers become tags

@@ -154,6 +154,28 @@ def test_editor_can_save_an_incident(editor_client, incident):
     assert incident.sources.get().title == "Acme statement"
 
 
+def test_an_incident_the_form_publishes_is_queued_for_the_alerts(
+    editor_client, django_capture_on_commit_callbacks
+):
+    """The admin's form is a writer: the first publication is announced to the saved
+    searches' alerts (services.save_incident), once; a model save alone announces nothing."""
+    from incidents.models import NewIncident
+
+    draft = IncidentFactory(status="draft", organisation__name="Acme Rockets")
+    assert not NewIncident.objects.exists()
+    data = change_form_payload(editor_client.get(change_url(draft)))
+    data["status"] = "published"
+    with django_capture_on_commit_callbacks() as queued:
+        response = editor_client.post(change_url(draft), data)
+    assert response.status_code == 302
+    assert list(NewIncident.objects.values_list("incident", flat=True)) == [draft.pk]
+    assert len(queued) >= 1  # the matcher's task, enqueued when the form's transaction commits
+
+    data["summary"] = "Edited once published."
+    editor_client.post(change_url(draft), data)
+    assert NewIncident.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     "url_name",
     [

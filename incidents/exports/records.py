@@ -8,7 +8,7 @@ import re
 from django.urls import reverse
 from django_countries.fields import Country
 
-from ..models import Impact, incident_date_iso
+from ..models import Impact, Source, incident_date_iso
 
 OWN_RECORDS_LICENCE = "Cyber Incident Portal"
 
@@ -206,8 +206,6 @@ def public_records(selected, datasets, base_url: str, *, chunk_size: int):
     """public_record() of each row of ``selected`` (an ordered, sliced queryset of
     incidents; the gated counts are its columns), read as tuples from one cursor, with the
     sources of each chunk of rows in one query; ``datasets``: all of them."""
-    from ..models import Source
-
     datasets = {
         d.pk: {"dataset": d.name, "licence": d.licence, "licence_url": d.licence_url}
         for d in datasets

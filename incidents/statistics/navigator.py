@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..models import ATTACK_DATASET, Dataset
 from . import charts
 
 LAYER_VERSIONS = {"layer": "4.5", "navigator": "5.1.0"}
@@ -26,8 +27,6 @@ class Scored:
 
 def attack_version() -> str:
     """The major ATT&CK release last imported ("18" for 18.1), "" when none was."""
-    from ..models import ATTACK_DATASET, Dataset
-
     release = (
         Dataset.objects.filter(slug=ATTACK_DATASET).values_list("version", flat=True).first() or ""
     )
