@@ -2,7 +2,7 @@
 "Emailed exports").
 
 A member asks (an export above ``EXPORT_EMAIL_THRESHOLD`` rows, or "Email me the file"); a
-task (``incidents.tasks.make_export``) writes the file to private storage
+task (``incidents.exports.jobs.make_export_task``) writes the file to private storage
 (``STORAGES["exports"]``, never served as static or media files), charges the quota once
 (``charged_rows``) and emails a signed link; the download view checks the link, the user
 and their membership at download time.

@@ -6,8 +6,8 @@ from django.db import models
 class StatisticsRollup(models.Model):
     """The charts of the statistics page and the hubs for one (audience, canonical query),
     counted at catalogue version ``version``. Read by every statistics page and hub;
-    recounted by a task (incidents.tasks.refresh_statistics) once the catalogue changed,
-    so no request waits for a count it has had before (incidents.statistics.rollups)."""
+    recounted by a task (``refresh_statistics``) once the catalogue changed, so no request
+    waits for a count it has had before (incidents.statistics.rollups)."""
 
     audience = models.CharField(max_length=10)  # incidents.caching.audience: never mixed
     query_digest = models.CharField(max_length=64)

@@ -1,6 +1,6 @@
 """Saved searches: a member's named finder query, its email alerts and its private feed.
 
-Alerts are delivered from the job queue (incidents.alerts, incidents.tasks). Their state is
+Alerts are delivered from the job queue (incidents.alerts and its tasks). Their state is
 kept here so that a worker that dies mid-run loses nothing and repeats nothing:
 
 - ``NewIncident``: incidents published for the first time whose alerts are not matched yet

@@ -1,6 +1,6 @@
 """The whole public catalogue as one file (docs/exports.md, "The whole public catalogue").
 
-Written by the job queue (``incidents.tasks.build_public_snapshot``) with the public export's
+Written by the job queue (``exports.snapshot.build_public_snapshot``) with the public export's
 own writer to private storage (``STORAGES["exports"]``); served by
 ``incidents.views.snapshots`` only while no withdrawal happened since it was written
 (``withdrawal_version``): an older file may miss what was published since, never show what
