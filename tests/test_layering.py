@@ -135,7 +135,6 @@ def test_the_catalogue_never_imports_benchmark_tooling():
 # test_incidents_import_graph_has_no_cycle_outside_the_models_package below).
 ACYCLIC = ("portal", "accounts")
 
-BEING_REMOVED = "issue 20: being removed"
 APPS_READY = (
     "apps.py is imported while the app registry fills: no model at its top; Django documents "
     "AppConfig.ready() as the place to import them and connect signals"
@@ -145,12 +144,8 @@ APPS_READY = (
 IMPORTS_IN_FUNCTIONS = {
     ("accounts/apps.py", "django.contrib.sites.models"): APPS_READY,
     ("incidents/apps.py", "incidents.personal_data"): APPS_READY,
-    ("incidents/apps.py", "incidents.caching"): APPS_READY,
     ("incidents/apps.py", "incidents.exports.jobs"): APPS_READY,
     ("incidents/apps.py", "incidents.models"): APPS_READY,
-    ("incidents/caching.py", "incidents.statistics.rollups"): BEING_REMOVED,
-    ("incidents/caching.py", "incidents.models"): BEING_REMOVED,
-    ("incidents/db_router.py", "incidents.caching"): BEING_REMOVED,
 }
 
 
@@ -312,16 +307,15 @@ def test_every_allowed_import_inside_a_function_is_still_there():
 # The import graph of incidents
 
 
-def incidents_graph(*, leave_out=()):
+def incidents_graph():
     """{module: {module it imports: (file, line)}} over incidents' modules (migrations left
-    out), imports inside functions included, but those of ``leave_out`` ((file, module))."""
+    out), imports inside functions included."""
     graph = {}
     for path in sources("incidents"):
         name, edges = module_name(path), {}
         for module, line, _inside in imports_with_place(path):
-            where = (str(path.relative_to(ROOT)), module)
-            if top(module) == "incidents" and module != name and where not in leave_out:
-                edges.setdefault(module, where[:1] + (line,))
+            if top(module) == "incidents" and module != name:
+                edges.setdefault(module, (str(path.relative_to(ROOT)), line))
         graph[name] = edges
     return graph
 
@@ -331,10 +325,9 @@ def in_models(module: str) -> bool:
 
 
 def test_incidents_import_graph_has_no_cycle_outside_the_models_package():
-    """Imports being removed now (IMPORTS_IN_FUNCTIONS, BEING_REMOVED) are left out until they
-    go; every other import counts, inside functions too."""
-    removing = {where for where, reason in IMPORTS_IN_FUNCTIONS.items() if reason == BEING_REMOVED}
-    graph = incidents_graph(leave_out=removing)
+    """Every import counts, inside functions too (the allowed ones of IMPORTS_IN_FUNCTIONS as
+    well)."""
+    graph = incidents_graph()
     outside = [c for c in cycles(graph) if not all(in_models(m) for m in c)]
     described = [
         [f"{m} -> {t} ({graph[m][t][0]}:{graph[m][t][1]})" for m in c for t in graph[m] if t in c]
