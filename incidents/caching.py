@@ -43,19 +43,9 @@ def audience(user) -> str:
     return "member" if is_member(user) else "public"
 
 
-def catalogue_version() -> int:
-    return versions.catalogue()
-
-
-def withdrawal_version() -> int:
-    """Changes whenever something visible may have stopped being visible: what was counted
-    before may then name or count what a viewer must no longer see (portal.versions)."""
-    return versions.withdrawal()
-
-
 def key(kind: str, viewer_audience: str, *parts) -> str:
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
-    return f"incidents:{kind}:{viewer_audience}:{catalogue_version()}:{digest}"
+    return f"incidents:{kind}:{viewer_audience}:{versions.catalogue()}:{digest}"
 
 
 def cached(

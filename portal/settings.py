@@ -210,8 +210,9 @@ else:
     }
 # Cached pages and values are read only by the release that wrote them: during a rolling
 # deploy, old and new processes share Redis and neither reads a shape it cannot use.
-RELEASE = env.str("PORTAL_RELEASE", default="") or _code_release(BASE_DIR)
+# (Process-local pages die with their process: only a shared store needs the release.)
 if "KEY_PREFIX" in _pages_cache:
+    RELEASE = env.str("PORTAL_RELEASE", default="") or _code_release(BASE_DIR)
     _pages_cache["KEY_PREFIX"] = f"{CACHE_KEY_PREFIX}:{RELEASE}"
 CACHES = {
     "default": _security_cache,

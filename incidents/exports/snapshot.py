@@ -20,7 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from django_tasks import task
 
-from portal import db_router
+from portal import db_router, versions
 
 from .. import caching, filters
 from ..models import PublicSnapshot
@@ -40,16 +40,14 @@ def servable(fmt: str) -> PublicSnapshot | None:
     primary: a lagging replica could name a file a newer one has replaced)."""
     with db_router.primary():
         return (
-            PublicSnapshot.objects.filter(
-                format=fmt, withdrawal_version=caching.withdrawal_version()
-            )
+            PublicSnapshot.objects.filter(format=fmt, withdrawal_version=versions.withdrawal())
             .order_by("-built_at")
             .first()
         )
 
 
 def is_current(snapshot: PublicSnapshot) -> bool:
-    return snapshot.catalogue_version == caching.catalogue_version()
+    return snapshot.catalogue_version == versions.catalogue()
 
 
 def request_build(fmt: str, servable_file: PublicSnapshot | None) -> None:
@@ -62,7 +60,7 @@ def request_build(fmt: str, servable_file: PublicSnapshot | None) -> None:
             return
         marker, seconds = f"snapshot:asked:{fmt}", settings.PUBLIC_SNAPSHOT_INTERVAL
     else:
-        marker, seconds = f"snapshot:asked:{fmt}:{caching.withdrawal_version()}", 60
+        marker, seconds = f"snapshot:asked:{fmt}:{versions.withdrawal()}", 60
     caching.enqueue_once(marker, seconds, build_public_snapshot, fmt)
 
 
@@ -89,7 +87,7 @@ def _build_servable(fmt: str) -> PublicSnapshot:
     with db_router.primary():
         for _ in range(ATTEMPTS):
             made = _build(fmt)
-            if made.withdrawal_version == caching.withdrawal_version():
+            if made.withdrawal_version == versions.withdrawal():
                 _delete_older(made)
                 break
     return made
@@ -99,10 +97,8 @@ def _build(fmt: str) -> PublicSnapshot:
     started = time.monotonic()
     # Read before the rows: a change committed while they are read makes the file older
     # than the catalogue (or, for a withdrawal, unservable), never newer.
-    versions = {
-        "catalogue_version": caching.catalogue_version(),
-        "withdrawal_version": caching.withdrawal_version(),
-    }
+    now = versions.current()
+    stamped = {"catalogue_version": now.catalogue, "withdrawal_version": now.withdrawal}
     filterset = filters.for_viewer(None, AnonymousUser(), member=False)
     incidents, params, sort = filters.matching(filterset, member=False)
     tally: dict = {}
@@ -129,7 +125,7 @@ def _build(fmt: str) -> PublicSnapshot:
         size=size,
         built_at=timezone.now(),
         seconds=round(time.monotonic() - started, 3),
-        **versions,
+        **stamped,
     )
     logger.info("Public snapshot %s: %s rows, %s bytes", fmt, snapshot.rows, size)
     return snapshot

@@ -41,7 +41,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from portal import db_router
+from portal import db_router, versions
 
 from .. import caching, filters, search
 from ..models import Incident, StatisticsRollup
@@ -114,17 +114,17 @@ def charts(audience: str, params: dict) -> Counted:
         .only("version", "withdrawal", "seconds", "charts")
         .first()
     )
-    if row is not None and row.withdrawal != caching.withdrawal_version() and _slow(row.seconds):
+    if row is not None and row.withdrawal != versions.withdrawal() and _slow(row.seconds):
         return _recounting(audience, query)
-    if row is None or row.withdrawal != caching.withdrawal_version():
+    if row is None or row.withdrawal != versions.withdrawal():
         return Counted(_count_once(audience, query), fresh=True)
-    if row.version == caching.catalogue_version():
+    if row.version == versions.catalogue():
         return Counted(decode(row.charts), fresh=True)
     queued = _queue_recount(audience, query)
     if queued is not None and queued.is_finished:
         # The immediate backend (tests) has recounted already: read its count.
         row.refresh_from_db(fields=["version", "charts"])
-        if row.version == caching.catalogue_version():
+        if row.version == versions.catalogue():
             return Counted(decode(row.charts), fresh=True)
     return Counted(decode(row.charts), fresh=False)
 
@@ -152,7 +152,7 @@ def _servable_row(audience: str, query: str) -> dict[str, Chart] | None:
         .only("withdrawal", "charts")
         .first()
     )
-    if row is not None and row.withdrawal == caching.withdrawal_version():
+    if row is not None and row.withdrawal == versions.withdrawal():
         return decode(row.charts)
     return None
 
@@ -188,8 +188,8 @@ def refresh(audience: str, query: str) -> dict[str, Chart]:
     """Count ``query`` for ``audience`` now and store it as the roll-up of the versions the
     count started at (a write during the count leaves it stale, so it is counted again; a
     withdrawal during the count, unservable)."""
-    version = caching.catalogue_version()
-    withdrawal = caching.withdrawal_version()
+    version = versions.catalogue()
+    withdrawal = versions.withdrawal()
     started = time.perf_counter()
     with db_router.primary():
         result = count(audience, dict(parse_qsl(query)))

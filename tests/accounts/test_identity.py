@@ -20,6 +20,7 @@ from accounts.access import is_member
 from accounts.models import Plan, Subscription, Team, TeamInvitation, TeamSeat, Trial, TrialClaim
 from accounts.selfserve import account_data, trials
 from accounts.teams import services
+from tests.accounts.test_teams import client_of, fresh, verified
 from tests.factories import TeamFactory, UserFactory, seat_for
 
 PASSWORD = "Blue-Kestrel-4812"
@@ -30,22 +31,6 @@ TRIAL_URL = reverse("accounts:start_trial")
 @pytest.fixture(autouse=True)
 def _clean(db):
     cache.clear()  # allauth's rate limits live in the cache, which outlives a test
-
-
-def fresh(user):
-    return get_user_model().objects.get(pk=user.pk)
-
-
-def verified(email, **kwargs):
-    user = UserFactory(email=email, **kwargs)
-    EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
-    return user
-
-
-def client_of(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def sign_up(email):

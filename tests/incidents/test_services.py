@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from incidents import caching, rules, services
+from incidents import rules, services
 from incidents.models import ActorType, Incident, Motive, Organisation, Sector
 from portal import versions
 from tests.factories import (
@@ -163,8 +163,8 @@ def test_catalogue_write_lets_its_process_see_the_new_version_once_it_commits(
     settings.VERSION_SECONDS = 60  # as a server: versions kept a moment per process
     org = OrganisationFactory()
     versions.forget()
-    before = caching.catalogue_version()
+    before = versions.catalogue()
     with django_capture_on_commit_callbacks(execute=True) as on_commit, services.catalogue_write():
         Organisation.objects.filter(pk=org.pk).update(name="Renamed")  # sends no signal
     assert on_commit
-    assert caching.catalogue_version() != before
+    assert versions.catalogue() != before

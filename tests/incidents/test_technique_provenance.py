@@ -13,9 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from stix2validator import ValidationOptions, validate_string
 
-from incidents import caching
 from incidents.admin import IncidentTechniqueForm
 from incidents.models import Incident, IncidentTechnique, Technique
+from portal import versions
 from tests.conftest import MEMBERS, NON_MEMBERS, client_for, new_catalogue_version
 from tests.factories import IncidentFactory, TacticFactory, TechniqueFactory, UserFactory
 from tests.incidents.api.helpers import api_get, token_for
@@ -184,10 +184,10 @@ def test_the_admin_inline_shows_provenance_and_saving_it_invalidates_pages(clien
     assert RANSOMWARE in html
     assert 'name="technique_links-0-provenance"' in html
 
-    version = caching.catalogue_version()
+    version = versions.catalogue()
     link.provenance = "reported"
     link.save()
-    assert caching.catalogue_version() != version, "a saved link bumps the catalogue version"
+    assert versions.catalogue() != version, "a saved link bumps the catalogue version"
 
 
 @pytest.mark.django_db
@@ -199,9 +199,9 @@ def test_every_way_of_changing_an_incidents_techniques_invalidates_pages():
         lambda: IncidentTechnique.objects.create(incident=incident, technique=technique),
         lambda: IncidentTechnique.objects.filter(incident=incident).get().delete(),
     ):
-        version = caching.catalogue_version()
+        version = versions.catalogue()
         change()
-        assert caching.catalogue_version() != version
+        assert versions.catalogue() != version
 
 
 # What members see, and what non-members do not

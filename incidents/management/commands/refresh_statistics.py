@@ -7,9 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from incidents import browse, caching
+from incidents import browse
 from incidents.models import StatisticsRollup
 from incidents.statistics import rollups
+from portal import versions
 
 
 class Command(BaseCommand):
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         keys |= {("public", query) for query in public_pages()} | {("member", "")}
         if stale_only:
             current = StatisticsRollup.objects.filter(
-                version=caching.catalogue_version(), withdrawal=caching.withdrawal_version()
+                version=versions.catalogue(), withdrawal=versions.withdrawal()
             )
             keys -= set(current.values_list("audience", "query"))
         if workers > 1 and connections[StatisticsRollup.objects.db].vendor == "sqlite":
