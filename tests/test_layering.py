@@ -42,22 +42,8 @@ INCIDENTS_MAY_USE = {
 
 
 def imports_of(path: Path) -> set[str]:
-    """Every module a file imports, absolute, with relative imports resolved."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                module = ".".join(base + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)
-    return found
+    """Every module a file imports, absolute (``imports_with_place``, the one reader)."""
+    return {module for module, _line, _inside in imports_with_place(path)}
 
 
 def sources(app):
@@ -167,22 +153,7 @@ def import_graph():
 
     graph = {}
     for module, path in files.items():
-        tree = ast.parse(path.read_text(), filename=str(path))
-        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-        targets = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                targets.update(known(alias.name) for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    base = node.module or ""
-                for alias in node.names:
-                    targets.add(
-                        f"{base}.{alias.name}" if f"{base}.{alias.name}" in files else known(base)
-                    )
+        targets = {known(name) for name, _line, _inside in imports_with_place(path)}
         graph[module] = {t for t in targets if t and t != module}
     return graph
 
