@@ -4,7 +4,7 @@ Run by the job queue (the tasks ``match_new_incidents_task`` and ``deliver_alert
 never in a request:
 
 1. Publishing an incident for the first time queues it (``services.announce_published``:
-   a ``NewIncident`` row in the publishing transaction) and enqueues ``match_new_incidents``
+   a ``NewIncident`` row in the publishing transaction) and enqueues ``match_new_incidents_task``
    when that commits.
 2. ``match_new_incidents`` takes the queued incidents in batches and matches them with the
    members' finder FilterSet restricted to the batch's ids (``match``: each distinct filter

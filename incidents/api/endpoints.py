@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from django.db.models import Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
 from ninja.renderers import JSONRenderer
 
@@ -24,9 +23,10 @@ from accounts.access import is_member, sees_drafts
 
 from .. import caching, filters, presenters, search
 from ..exports import records
-from ..models import Organisation, Technique, ThreatActor
+from ..models import Technique
+from ..selectors.actors import actors_for_viewer, get_actor_for_viewer
 from ..selectors.incidents import COUNT_CAP, CURSOR_SORTS, get_incident_for_viewer
-from ..selectors.organisations import get_organisation_for_viewer
+from ..selectors.organisations import get_organisation_for_viewer, organisations_for_viewer
 from ..selectors.statistics import chart_data, counted_params
 from ..statistics import rollups
 from . import schemas
@@ -258,12 +258,7 @@ def _organisation(org, base_url) -> dict:
 )
 def list_organisations(request, cursor: str | None = None, limit: int = DEFAULT_LIMIT):
     user = request.auth.user
-    organisations = (
-        Organisation.objects.visible_to(user)
-        .with_incident_counts(user)
-        .select_related("sector")
-        .order_by("name", "pk")
-    )
+    organisations = organisations_for_viewer(user).order_by("name", "pk")
     rows, links = _page(request, organisations, cursor, _limit(limit))
     base_url = _base_url(request)
     return {"results": [_organisation(o, base_url) for o in rows], **links}
@@ -278,13 +273,6 @@ def list_organisations(request, cursor: str | None = None, limit: int = DEFAULT_
 def get_organisation(request, slug: str):
     organisation = get_organisation_for_viewer(request.auth.user, slug)
     return _conditional(request, _organisation(organisation, _base_url(request)))
-
-
-def _actors(user, member):
-    actors = ThreatActor.objects.visible_to(user).with_incident_counts().with_public_attack_id()
-    if member:
-        return actors.for_member_profile()
-    return actors.only("name", "slug", "is_unattributed")
 
 
 def _actor(actor, base_url, member) -> dict:
@@ -327,7 +315,7 @@ def _actor(actor, base_url, member) -> dict:
 def list_threat_actors(request, cursor: str | None = None, limit: int = DEFAULT_LIMIT):
     user = request.auth.user
     member = is_member(user)
-    actors = _actors(user, member).order_by("is_unattributed", "name", "pk")
+    actors = actors_for_viewer(user, member=member).order_by("is_unattributed", "name", "pk")
     rows, links = _page(request, actors, cursor, _limit(limit))
     base_url = _base_url(request)
     return {
@@ -347,7 +335,7 @@ def list_threat_actors(request, cursor: str | None = None, limit: int = DEFAULT_
 def get_threat_actor(request, slug: str):
     user = request.auth.user
     member = is_member(user)
-    actor = get_object_or_404(_actors(user, member), slug=slug)
+    actor = get_actor_for_viewer(user, slug, member=member)
     return _conditional(request, _actor(actor, _base_url(request), member))
 
 

@@ -5,7 +5,9 @@ returns rows or counts; presenting them is the caller's job (incidents.presenter
 
 - ``incidents``: one incident for a viewer (404 otherwise), the finder's limits and its
   applied-filter chips;
-- ``organisations``: one victim for a viewer, where a merged victim's address now lives;
+- ``organisations``: the victims a viewer may see, one of them (404 otherwise), where a
+  merged victim's address now lives;
+- ``actors``: the threat actors a viewer may see, one of them (404 otherwise);
 - ``statistics``: the charts a viewer's audience may see for a selection;
 - ``attack``: the ATT&CK tactics and techniques a viewer gets a hub for.
 

@@ -6,11 +6,15 @@ from django.urls import reverse
 from ..models import Organisation
 
 
+def organisations_for_viewer(user):
+    """The victims ``user`` may see (one of their incidents is visible to them), with their
+    incident counts for them and their sector."""
+    return Organisation.objects.visible_to(user).with_incident_counts(user).select_related("sector")
+
+
 def get_organisation_for_viewer(user, slug):
-    """The victim ``user`` may see (one of its incidents is visible to them), with its
-    incident count for them; 404 for any other."""
-    organisations = Organisation.objects.visible_to(user).with_incident_counts(user)
-    return get_object_or_404(organisations.select_related("sector"), slug=slug)
+    """One victim ``user`` may see; 404 for any other."""
+    return get_object_or_404(organisations_for_viewer(user), slug=slug)
 
 
 def merged_organisation_url(user, slug) -> str | None:

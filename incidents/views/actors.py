@@ -8,7 +8,7 @@ aliases, description, the techniques and software ATT&CK relates to it, and its 
 
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from accounts.access import is_member
@@ -17,6 +17,7 @@ from .. import filters, presenters
 from ..http import NotFound
 from ..models import Incident, ThreatActor
 from ..search import clean_query
+from ..selectors.actors import get_actor_for_viewer
 from ..statistics import navigator
 from .pages import MEMBERS_LAYER, page_number, page_of, paginate, timeline_context
 from .statistics import layer_response
@@ -66,15 +67,6 @@ def actor_list(request):
             "viewer_is_member": member,
         },
     )
-
-
-def get_actor_for_viewer(user, slug, *, member):
-    actors = ThreatActor.objects.visible_to(user).with_public_attack_id().with_incident_counts()
-    if member:
-        actors = actors.for_member_profile()
-    else:
-        actors = actors.only("name", "slug", "is_unattributed", "attack_id", "dataset")
-    return get_object_or_404(actors, slug=slug)
 
 
 @require_safe

@@ -15,9 +15,13 @@ from accounts.access import is_member
 
 from .. import caching, filters, presenters, search
 from ..http import INVALID_PAGE, NotFound
-from ..models import Incident, Organisation
+from ..models import Incident
 from ..selectors.incidents import get_incident_for_viewer
-from ..selectors.organisations import get_organisation_for_viewer, merged_organisation_url
+from ..selectors.organisations import (
+    get_organisation_for_viewer,
+    merged_organisation_url,
+    organisations_for_viewer,
+)
 from ..statistics import navigator, timelines
 from .statistics import layer_response
 
@@ -150,12 +154,7 @@ def organisation_list(request):
     if not form.is_valid():
         raise NotFound("This list has no such order.")
     text, sort = search.clean_query(form.cleaned_data["q"]), form.cleaned_data["sort"] or "name"
-    organisations = (
-        Organisation.objects.visible_to(request.user)
-        .with_incident_counts(request.user)
-        .select_related("sector")
-        .order_by(*ORGANISATION_SORTS[sort])
-    )
+    organisations = organisations_for_viewer(request.user).order_by(*ORGANISATION_SORTS[sort])
     if letter == "#":
         organisations = organisations.exclude(name__iregex=r"^[a-z]")
     elif letter:

@@ -16,8 +16,8 @@ from django_tasks_db.backend import DatabaseBackend
 
 from incidents import caching, services
 from incidents.exports import build, snapshot
+from incidents.exports.snapshot import build_public_snapshot
 from incidents.models import Incident, PublicSnapshot
-from incidents.tasks import build_public_snapshot
 from incidents.views import snapshots as snapshot_views
 from portal import db_router
 from tests.accounts.test_jobs import DATABASE_QUEUE, results, run_queue

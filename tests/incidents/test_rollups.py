@@ -13,7 +13,7 @@ from django.test import override_settings
 from incidents import caching
 from incidents.models import Incident, StatisticsRollup
 from incidents.statistics import counts, rollups
-from incidents.tasks import refresh_statistics
+from incidents.statistics.rollups import refresh_statistics
 from portal import versions
 from tests.accounts.test_jobs import DATABASE_QUEUE, results, run_queue
 from tests.conftest import client_for

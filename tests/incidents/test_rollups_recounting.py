@@ -14,7 +14,7 @@ from django_tasks_db.backend import DatabaseBackend
 from incidents import services
 from incidents.models import Incident, StatisticsRollup
 from incidents.statistics import rollups
-from incidents.tasks import refresh_statistics
+from incidents.statistics.rollups import refresh_statistics
 from tests.accounts.test_jobs import DATABASE_QUEUE, results, run_queue
 from tests.conftest import client_for
 from tests.factories import IncidentFactory, OrganisationFactory, TechniqueFactory

@@ -59,8 +59,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo creates accounts with a known password: DEBUG only.")
-        # The catalogue is reached by name only (accounts never imports incidents); loaddata
-        # sends the model signals that invalidate cached catalogue pages.
+        # The catalogue is reached by name only (accounts never imports incidents); the rows
+        # loaddata writes change the catalogue's versions through the database's triggers.
         motives = apps.get_model("incidents", "Motive")._default_manager
         incidents = apps.get_model("incidents", "Incident")._default_manager
         if options["no_demo_incidents"] and incidents.filter(slug__in=demo_slugs()).exists():
