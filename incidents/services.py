@@ -43,10 +43,11 @@ from .models import (
 @contextmanager
 def catalogue_write():
     """Atomic. The database's triggers change the catalogue's versions in this transaction
-    (portal.versions); this process reads them afresh once it commits."""
+    (portal.versions); when it commits, the replica's lag window restarts and this process
+    reads the versions afresh."""
     with transaction.atomic():
         yield
-        transaction.on_commit(versions.forget)
+        transaction.on_commit(versions.committed)
 
 
 # Organisation identity

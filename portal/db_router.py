@@ -7,7 +7,9 @@ and allauth stay on the primary: a replica lags a little, and who is a member, o
 someone just logged in, must never be read from the past.
 
 The window is read from the catalogue version's last change (portal.versions), which the
-database's triggers record in every catalogue writer's transaction.
+database's triggers record at each catalogue statement and the writer path again at its
+commit. Settings name the router by its dotted path and Django loads it lazily, after the
+apps: importing portal.versions (and its model) here is safe.
 """
 
 from contextlib import contextmanager

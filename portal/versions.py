@@ -17,7 +17,10 @@ back with its transaction is never used again.
 Readers read both rows in one query, at most once per request (``VersionMiddleware``) or
 per ``one_read()`` block, and a process re-uses what it read for up to
 ``settings.VERSION_SECONDS`` (one second; 0 in the tests) before reading again. The
-process that wrote forgets at once (``forget()``, called by the writer path).
+process that wrote forgets at once, and the replica's lag window restarts at the commit
+(``committed()``, called by the writer path). Until then a writer may read the versions
+its process kept: what it caches inside its transaction goes under an older key, which
+its commit makes unreachable, never under a newer one.
 """
 
 from __future__ import annotations
@@ -83,6 +86,14 @@ def withdrawal() -> int:
 def changed_within(seconds: float) -> bool:
     """Whether catalogue data changed in the last ``seconds``."""
     return current().changed_at >= timezone.now() - timedelta(seconds=seconds)
+
+
+def committed() -> None:
+    """A catalogue writer's transaction committed: the replica's lag window starts now (the
+    triggers stamped ``changed_at`` at its last statement, which may be long before its
+    commit), and this process reads the versions afresh."""
+    Version.objects.using(DEFAULT_DB_ALIAS).filter(name=CATALOGUE).update(changed_at=timezone.now())
+    forget()
 
 
 def forget() -> None:

@@ -78,13 +78,14 @@ def clean_stored_addresses(apps, schema_editor):
     rows = set(User.objects.values_list("pk", "email"))
     rows |= set(EmailAddress.objects.values_list("user_id", "email"))
     shared = set(shared_mailboxes(rows))
-    held = {email for _, email in rows}
+    # Compared as allauth's unique index compares them: without regard to case.
+    held = {email.casefold() for _, email in rows if email}
     cleaned = 0
     for model, owner in ((EmailAddress, "user_id"), (User, "pk")):
         for pk, account, email in model.objects.values_list("pk", owner, "email"):
             if not email or "@" not in email or clean(email) == email:
                 continue
-            if mailbox(email) in shared or clean(email) in held:
+            if mailbox(email) in shared or clean(email).casefold() in held:
                 continue  # reported, or that account holds the clean form already
             model.objects.filter(pk=pk).update(email=clean(email))
             cleaned += 1

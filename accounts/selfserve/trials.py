@@ -42,11 +42,6 @@ class TrialOffer:
     refusal: str = ""
 
 
-def normalise_email(address: str) -> str:
-    """One mailbox, one address (``accounts.addresses.mailbox``)."""
-    return addresses.mailbox(address)
-
-
 def email_fingerprint(address: str) -> str:
     return salted_hmac(
         "accounts.trial-claim", addresses.mailbox(address), algorithm="sha256"

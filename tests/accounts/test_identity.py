@@ -61,7 +61,7 @@ def messages_of(response):
     ],
 )
 def test_every_spelling_of_a_mailbox_is_one_address(address, mailbox):
-    assert trials.normalise_email(address) == mailbox
+    assert addresses.mailbox(address) == mailbox
     assert trials.email_fingerprint(address) == trials.email_fingerprint(mailbox)
 
 
@@ -112,7 +112,7 @@ def test_another_account_cannot_verify_another_spelling_of_a_held_address(
     for message in mailoutbox:
         client.post(_confirmation_path(message))
     keys = {
-        trials.normalise_email(e)
+        addresses.mailbox(e)
         for e in EmailAddress.objects.filter(user=other, verified=True).values_list(
             "email", flat=True
         )

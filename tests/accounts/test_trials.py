@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import addresses
 from accounts.access import is_member
 from accounts.models import Subscription, Trial
 from accounts.selfserve import trials
@@ -287,7 +288,7 @@ def test_a_trial_is_reminded_when_it_comes_within_three_days(db):
     ],
 )
 def test_one_mailbox_is_one_address(address, normalised):
-    assert trials.normalise_email(address) == normalised
+    assert addresses.mailbox(address) == normalised
 
 
 def test_the_fingerprint_is_a_keyed_hash_not_the_address(settings):
