@@ -4,7 +4,8 @@ Every table of catalogue data changes the "catalogue" version on any insert, upd
 delete (and truncate, on PostgreSQL); an incident whose status or victim changes, or is
 deleted, and a victim renamed, moved to another country or deleted, also change the
 "withdrawal" version. A version's new value is random (a rolled-back value is never
-reused). tests/test_versions.py checks that every catalogue table has its triggers.
+reused). tests/test_versions.py checks that every catalogue table has its triggers; a
+later migration that creates one ends with ``catalogue_tables(...)`` below.
 
 SQLite: row triggers (SQLite has no statement triggers; it has one writer at a time).
 PostgreSQL: statement triggers, BEFORE the statement, so a writer takes the version row's
@@ -54,14 +55,21 @@ SQLITE_SET = (
 )
 
 
+SQLITE_EVENTS = ("INSERT", "UPDATE", "DELETE")
+
+
+def sqlite_catalogue(table):
+    return [
+        f"CREATE TRIGGER version_{table}_{event.lower()} AFTER {event} ON {table} "
+        f"BEGIN {SQLITE_SET.format(name='catalogue')} END"
+        for event in SQLITE_EVENTS
+    ]
+
+
 def sqlite_forward():
     statements = []
     for table in CATALOGUE_TABLES:
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            statements.append(
-                f"CREATE TRIGGER version_{table}_{event.lower()} AFTER {event} ON {table} "
-                f"BEGIN {SQLITE_SET.format(name='catalogue')} END"
-            )
+        statements += sqlite_catalogue(table)
     for table, columns in WITHDRAWING:
         changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
         statements.append(
@@ -92,13 +100,17 @@ END $$ LANGUAGE plpgsql
 """
 
 
+def postgresql_catalogue(table):
+    return [
+        f"CREATE TRIGGER version_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION portal_version_change('catalogue')"
+    ]
+
+
 def postgresql_forward():
     statements = [PG_FUNCTION]
     for table in CATALOGUE_TABLES:
-        statements.append(
-            f"CREATE TRIGGER version_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
-            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION portal_version_change('catalogue')"
-        )
+        statements += postgresql_catalogue(table)
     for table, columns in WITHDRAWING:
         changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
         statements.append(
@@ -133,6 +145,33 @@ def run(statements_for):
 
 forward = run({"sqlite": sqlite_forward, "postgresql": postgresql_forward})
 backward = run({"sqlite": sqlite_backward, "postgresql": postgresql_backward})
+
+
+def catalogue_tables(*tables):
+    """The operation a later migration ends with when it creates tables of catalogue data:
+    their version triggers, as this migration gives the tables it lists.
+
+        VERSIONS = importlib.import_module("incidents.migrations.0022_version_triggers")
+        operations = [migrations.CreateModel(...), VERSIONS.catalogue_tables("incidents_x")]
+    """
+
+    def create(apps, schema_editor):
+        make = {"sqlite": sqlite_catalogue, "postgresql": postgresql_catalogue}
+        for table in tables:
+            for statement in make[schema_editor.connection.vendor](table):
+                schema_editor.execute(statement, params=None)
+
+    def drop(apps, schema_editor):
+        for table in tables:
+            if schema_editor.connection.vendor == "sqlite":
+                names = [f"version_{table}_{event.lower()}" for event in SQLITE_EVENTS]
+                statements = [f"DROP TRIGGER IF EXISTS {name}" for name in names]
+            else:
+                statements = [f"DROP TRIGGER IF EXISTS version_change ON {table}"]
+            for statement in statements:
+                schema_editor.execute(statement, params=None)
+
+    return migrations.RunPython(create, drop)
 
 
 class Migration(migrations.Migration):

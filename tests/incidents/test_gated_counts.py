@@ -203,8 +203,8 @@ def installed_triggers():
 
 
 def test_every_trigger_of_the_migration_is_installed(db):
-    """A later migration that remakes incidents_incident on SQLite drops the triggers on
-    it with the old table: it must create MIGRATION.INCIDENT_SQLITE again."""
+    """Including after the later migrations that remake incidents_incident on SQLite
+    (portal.sqlite keeps a remade table's triggers)."""
     statements = (
         MIGRATION.PG_FORWARD if connection.vendor == "postgresql" else MIGRATION.SQLITE_FORWARD
     )
