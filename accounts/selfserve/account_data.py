@@ -1,6 +1,6 @@
 """A member's own data: the download, and the deletion of the account.
 
-What is kept after a deletion, and for how long (also on the page and in the README):
+What is kept after a deletion, and for how long (also on the page and in docs/membership.md):
 invoice requests, anonymised (no link to the account, no billing email), for ten years
 from the request, as invoice records must be kept for tax purposes; and for a user who had
 a free trial, the keyed hash of each of their normalised email addresses

@@ -107,8 +107,8 @@ def test_login_attempts_per_address_end_in_a_styled_429():
 
 
 def test_failed_logins_per_address_end_in_the_forms_error_not_a_429():
-    """README: past the failed log-in limits the form says so (allauth's error, status 200);
-    every other limit ends in the styled 429 page."""
+    """docs/operations.md, "Security": past the failed log-in limits the form says so
+    (allauth's error, status 200); every other limit ends in the styled 429 page."""
     users = [verified(UserFactory()) for _ in range(11)]
     client = Client()
     for user in users[:10]:
