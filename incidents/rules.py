@@ -3,7 +3,11 @@ them, and this module imports no other module of ``incidents`` (tests/test_layer
 
 - Text: ``clean_text``, ``clean_text_fields``: control characters never reach the database.
 - Dates as far as they are known: ``DatePrecision``, ``incident_date_iso``,
-  ``format_incident_date``, ``slug_date``.
+  ``format_incident_date``, ``slug_date``; the period a date stands for (``period``).
+- The timeline (occurred, discovered, disclosed): ``timeline_problems`` (what is
+  impossible about it), ``catalogue_date`` (the one date lists show), ``disclosure_lag``,
+  ``prepare_timeline`` (every writer: the dates at their period's first day, the catalogue
+  date and the lag).
 - Victim identity: ``organisation_key`` (what importers match victims by, with the country).
 - Taxonomy: ``SECTORS``, ``MOTIVES``, ``ACTOR_TYPES``, the terms importers map to.
 - Slugs: ``SlugAllocator`` (a set of taken slugs, one query up front) and ``unique_slug``.
@@ -18,6 +22,8 @@ Models are reached through the objects and classes passed in, never imported.
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import functools
 import re
 import secrets
@@ -89,6 +95,113 @@ def format_incident_date(value, precision):
     if precision == DatePrecision.MONTH:
         return f"{value:%b %Y}"
     return f"{value.day} {value:%b %Y}"
+
+
+def period(value, precision) -> tuple[datetime.date, datetime.date]:
+    """The first and last day of the period a date stands for: its day, month or year."""
+    if precision == DatePrecision.YEAR:
+        return datetime.date(value.year, 1, 1), datetime.date(value.year, 12, 31)
+    if precision == DatePrecision.MONTH:
+        last = calendar.monthrange(value.year, value.month)[1]
+        return value.replace(day=1), value.replace(day=last)
+    return value, value
+
+
+def date_in_period(value, precision):
+    """How a date of ``precision`` is stored: the first day of its period, never a guessed day."""
+    return None if value is None else period(value, precision)[0]
+
+
+# The timeline: when an incident occurred (from, and until when known), was discovered and
+# was disclosed (first public report or regulator filing). Public. Each date has its own
+# precision; ``Incident.<name>_on`` and ``<name>_precision`` hold them.
+
+TIMELINE_DATES = {
+    "occurred": "Occurred",
+    "occurred_end": "Occurred until",
+    "discovered": "Discovered",
+    "disclosed": "Disclosed",
+}
+# (a date, the date it cannot be before): compared as periods, so "Nov 2020" is not
+# before "20 Nov 2020".
+TIMELINE_ORDER = (
+    ("occurred_end", "occurred"),
+    ("discovered", "occurred"),
+    ("disclosed", "occurred"),
+)
+
+
+def timeline_of(incident) -> dict[str, tuple[datetime.date | None, str]]:
+    """name -> (date or None, precision) of each timeline date of an incident."""
+    return {
+        name: (getattr(incident, f"{name}_on"), getattr(incident, f"{name}_precision"))
+        for name in TIMELINE_DATES
+    }
+
+
+def timeline_problems(dates, today) -> dict[str, str]:
+    """What is impossible about a timeline (``timeline_of``): name -> why. A date whose
+    whole period is after ``today`` is in the future; a date whose period ends before the
+    period of the date it follows is out of order."""
+    problems = {}
+    for name, (value, precision) in dates.items():
+        if value is not None and period(value, precision)[0] > today:
+            problems[name] = (
+                f"{TIMELINE_DATES[name]} date {format_incident_date(value, precision)} is in "
+                "the future."
+            )
+    for name, earlier in TIMELINE_ORDER:
+        (value, precision), (before, before_precision) = dates[name], dates[earlier]
+        if value is None or before is None or name in problems:
+            continue
+        if period(value, precision)[1] < period(before, before_precision)[0]:
+            problems[name] = (
+                f"{TIMELINE_DATES[name]} ({format_incident_date(value, precision)}) cannot be "
+                f"before {TIMELINE_DATES[earlier].lower()} "
+                f"({format_incident_date(before, before_precision)})."
+            )
+    return problems
+
+
+def catalogue_date(dates) -> tuple[datetime.date, str] | None:
+    """The one date lists show and sort by: when it occurred, else when it was disclosed
+    (the earliest of the two, since a disclosure is never before the occurrence); None
+    when the timeline has neither (the date is then the one a writer gave)."""
+    for name in ("occurred", "disclosed"):
+        value, precision = dates[name]
+        if value is not None:
+            return date_in_period(value, precision), precision
+    return None
+
+
+def disclosure_lag(dates) -> int | None:
+    """Days from occurred (or, when that is not known to the day, discovered) to disclosed,
+    where both are known to the day; None otherwise, and for an impossible order."""
+    disclosed, precision = dates["disclosed"]
+    if disclosed is None or precision != DatePrecision.DAY:
+        return None
+    for name in ("occurred", "discovered"):
+        value, precision = dates[name]
+        if value is not None and precision == DatePrecision.DAY:
+            days = (disclosed - value).days
+            return days if days >= 0 else None
+    return None
+
+
+def prepare_timeline(incident) -> None:
+    """Before an incident is written (a save, or a bulk writer per row): each timeline
+    date at its period's first day, the catalogue date from the timeline where it has one
+    (``catalogue_date``), and the disclosure lag."""
+    for name in TIMELINE_DATES:
+        value = getattr(incident, f"{name}_on")
+        setattr(incident, f"{name}_on", date_in_period(value, getattr(incident, f"{name}_precision")))
+    dates = timeline_of(incident)
+    derived = catalogue_date(dates)
+    if derived is not None:
+        incident.date, incident.date_precision = derived
+    elif incident.date is not None:
+        incident.date = date_in_period(incident.date, incident.date_precision)
+    incident.disclosure_lag_days = disclosure_lag(dates)
 
 
 # Organisation identity

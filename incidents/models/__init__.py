@@ -14,6 +14,7 @@ from .incident import (
     PUBLIC_PROVENANCE_FIELDS,
     PUBLIC_RELATED_FIELDS,
     PUBLIC_ROW_FIELDS,
+    PUBLIC_TIMELINE_FIELDS,
     CIAPosture,
     Impact,
     Incident,
@@ -42,6 +43,7 @@ from .reference import (
 from .rollups import StatisticsRollup
 from .searches import MAX_SAVED_SEARCHES, AlertMatch, NewIncident, SavedSearch
 from .snapshots import PublicSnapshot
+from .timeline import Confirmation
 
 __all__ = [
     "ATTACK_DATASET",
@@ -54,6 +56,8 @@ __all__ = [
     "PUBLIC_PROVENANCE_FIELDS",
     "PUBLIC_RELATED_FIELDS",
     "PUBLIC_ROW_FIELDS",
+    "PUBLIC_TIMELINE_FIELDS",
+    "Confirmation",
     "ActorType",
     "CIAPosture",
     "CleanText",

@@ -13,6 +13,7 @@ from .actors import ThreatActor
 from .base import MARKDOWN_HELP, CleanText
 from .organisations import Organisation
 from .reference import Dataset, Motive, Sector, Technique
+from .timeline import TIMELINE_CONSTRAINTS, TIMELINE_INDEXES, Timeline
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -95,8 +96,9 @@ class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
         return self.get(slug=slug)
 
 
-class Incident(CleanText):
-    """One publicly reported event affecting one victim organisation."""
+class Incident(CleanText, Timeline):
+    """One publicly reported event affecting one victim organisation; its timeline
+    (occurred, discovered, disclosed) is in ``Timeline``."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -111,9 +113,13 @@ class Incident(CleanText):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="incidents", verbose_name="victim"
     )
+    # The catalogue date lists show and sort by: the timeline's occurred date, else its
+    # disclosed date (rules.catalogue_date), written by every writer; as a writer gave it
+    # only when the timeline has neither.
     date = models.DateField(
         help_text="When it happened or was disclosed; with month or year precision, "
-        "the first day of that month or year."
+        "the first day of that month or year. Set from the timeline when it has an occurred "
+        "or disclosed date."
     )
     date_precision = models.CharField(
         max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
@@ -187,6 +193,7 @@ class Incident(CleanText):
                 condition=Q(motive_count__gte=0, technique_count__gte=0, actor_count__gte=0),
                 name="incident_gated_counts_not_negative",
             ),
+            *TIMELINE_CONSTRAINTS,
         ]
         indexes = [
             # The public list: published incidents, newest first.
@@ -202,6 +209,7 @@ class Incident(CleanText):
             ),
             # The finder sorted by records affected.
             models.Index(fields=["status", "-records_affected"], name="incident_records_idx"),
+            *TIMELINE_INDEXES,
         ]
 
     def __str__(self):
@@ -227,18 +235,45 @@ class Incident(CleanText):
         return sorted(self.technique_links.all(), key=lambda link: link.technique.attack_id)
 
     def save(self, *args, **kwargs):
-        if self.date and self.date_precision != DatePrecision.DAY:
-            # Stored as the first day of the known period; never a guessed day.
-            month = self.date.month if self.date_precision == DatePrecision.MONTH else 1
-            self.date = self.date.replace(month=month, day=1)
-        before = (self.slug, self.published_at)
+        # Dates stored as the first day of the known period (never a guessed day), the
+        # catalogue date and the disclosure lag from the timeline.
+        before = (self.slug, self.published_at, self.date, self.date_precision)
+        lag = self.disclosure_lag_days
+        self.prepare_timeline()
         prepare_incident(self)
-        if kwargs.get("update_fields") is not None and (self.slug, self.published_at) != before:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "slug", "published_at"}
+        if kwargs.get("update_fields") is not None:
+            derived = {
+                name
+                for name, old, new in zip(
+                    ("slug", "published_at", "date", "date_precision"),
+                    before,
+                    (self.slug, self.published_at, self.date, self.date_precision),
+                    strict=True,
+                )
+                if old != new
+            }
+            if lag != self.disclosure_lag_days:
+                derived.add("disclosure_lag_days")
+            if derived:
+                kwargs["update_fields"] = {*kwargs["update_fields"], *derived}
         super().save(*args, **kwargs)
 
 
 # The incident columns any viewer may see; everything else is private until added here.
+PUBLIC_TIMELINE_FIELDS = (
+    "occurred_on",
+    "occurred_precision",
+    "occurred_source",
+    "occurred_end_on",
+    "occurred_end_precision",
+    "discovered_on",
+    "discovered_precision",
+    "discovered_source",
+    "disclosed_on",
+    "disclosed_precision",
+    "disclosed_source",
+    "timeline_raw",
+)
 # A list row needs these (incidents.presenters.IncidentRow) ...
 PUBLIC_ROW_FIELDS = (
     "slug",
@@ -250,13 +285,22 @@ PUBLIC_ROW_FIELDS = (
     "summary",
     "records_affected",
     "status",
+    "confirmation",
+    "disclosure_lag_days",
     # The gated counts are public; the motives, techniques and actors are not.
     "motive_count",
     "technique_count",
     "actor_count",
 )
 # ... and an incident page these as well.
-PUBLIC_INCIDENT_FIELDS = (*PUBLIC_ROW_FIELDS, "description", "published_at", "updated_at")
+PUBLIC_INCIDENT_FIELDS = (
+    *PUBLIC_ROW_FIELDS,
+    "description",
+    "published_at",
+    "updated_at",
+    # The timeline is public (DESIGN.md).
+    *PUBLIC_TIMELINE_FIELDS,
+)
 PUBLIC_RELATED_FIELDS = (
     "organisation__name",
     "organisation__slug",
