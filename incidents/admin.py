@@ -336,6 +336,7 @@ class IncidentAdmin(admin.ModelAdmin):
     ]
     list_filter = [
         "status",
+        "confirmation",
         "dataset",
         "date_precision",
         "sector",
@@ -347,6 +348,7 @@ class IncidentAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     autocomplete_fields = ["organisation", "sector", "motives", "threat_actors"]
     readonly_fields = [
+        "disclosure_lag_days",
         "published_at",
         "created_at",
         "updated_at",
@@ -364,6 +366,21 @@ class IncidentAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["organisation", "slug", "status", "public_page"]}),
         ("When and where", {"fields": [("date", "date_precision"), "country", "sector"]}),
+        (
+            "Timeline (public)",
+            {
+                "description": "Each date as far as it is known, with its source. The date "
+                "above is set from these: occurred, else disclosed (when either is given).",
+                "fields": [
+                    ("occurred_on", "occurred_precision", "occurred_source"),
+                    ("occurred_end_on", "occurred_end_precision"),
+                    ("discovered_on", "discovered_precision", "discovered_source"),
+                    ("disclosed_on", "disclosed_precision", "disclosed_source"),
+                    "confirmation",
+                    "disclosure_lag_days",
+                ],
+            },
+        ),
         ("Public account", {"fields": ["summary", "description", "records_affected"]}),
         # The techniques are an inline (IncidentTechniqueInline): each says its provenance.
         ("Members only", {"fields": ["motives", "threat_actors"]}),

@@ -193,8 +193,8 @@ def prepare_timeline(incident) -> None:
     date at its period's first day, the catalogue date from the timeline where it has one
     (``catalogue_date``), and the disclosure lag."""
     for name in TIMELINE_DATES:
-        value = getattr(incident, f"{name}_on")
-        setattr(incident, f"{name}_on", date_in_period(value, getattr(incident, f"{name}_precision")))
+        value, precision = getattr(incident, f"{name}_on"), getattr(incident, f"{name}_precision")
+        setattr(incident, f"{name}_on", date_in_period(value, precision))
     dates = timeline_of(incident)
     derived = catalogue_date(dates)
     if derived is not None:

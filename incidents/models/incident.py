@@ -8,7 +8,7 @@ from django_countries.fields import CountryField
 
 from accounts.access import sees_drafts
 
-from ..rules import DatePrecision, format_incident_date, prepare_incident
+from ..rules import TIMELINE_DATES, DatePrecision, format_incident_date, prepare_incident
 from .actors import ThreatActor
 from .base import MARKDOWN_HELP, CleanText
 from .organisations import Organisation
@@ -89,6 +89,17 @@ class IncidentQuerySet(models.QuerySet):
         the columns of an incident page for the audience (non-members: the public columns,
         provenance and the gated counts, nothing else), related lists prefetched per chunk."""
         return self.for_member_detail() if member else self.for_public_detail()
+
+
+# What Incident.save writes besides what it was given (a save with update_fields too).
+DERIVED_ON_SAVE = (
+    "slug",
+    "published_at",
+    "date",
+    "date_precision",
+    "disclosure_lag_days",
+    *(f"{name}_on" for name in TIMELINE_DATES),
+)
 
 
 class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
@@ -236,26 +247,13 @@ class Incident(CleanText, Timeline):
 
     def save(self, *args, **kwargs):
         # Dates stored as the first day of the known period (never a guessed day), the
-        # catalogue date and the disclosure lag from the timeline.
-        before = (self.slug, self.published_at, self.date, self.date_precision)
-        lag = self.disclosure_lag_days
+        # catalogue date and the disclosure lag from the timeline, the slug.
+        before = {name: getattr(self, name) for name in DERIVED_ON_SAVE}
         self.prepare_timeline()
         prepare_incident(self)
         if kwargs.get("update_fields") is not None:
-            derived = {
-                name
-                for name, old, new in zip(
-                    ("slug", "published_at", "date", "date_precision"),
-                    before,
-                    (self.slug, self.published_at, self.date, self.date_precision),
-                    strict=True,
-                )
-                if old != new
-            }
-            if lag != self.disclosure_lag_days:
-                derived.add("disclosure_lag_days")
-            if derived:
-                kwargs["update_fields"] = {*kwargs["update_fields"], *derived}
+            changed = {name for name, value in before.items() if getattr(self, name) != value}
+            kwargs["update_fields"] = {*kwargs["update_fields"], *changed}
         super().save(*args, **kwargs)
 
 
