@@ -4,10 +4,12 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.models import EmailAddress
+from allauth.account.utils import get_next_redirect_url
 from allauth.core import context as allauth_context
 from django.contrib.auth import get_user_model
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.mail import make_msgid
+from django.utils.http import urlencode
 
 from accounts import addresses
 from accounts.emails import email_fields, send_email
@@ -30,6 +32,12 @@ def held_address(address: str) -> str | None:
     return same[0] if same else None
 
 
+def user_display(user) -> str:
+    """How allauth names an account (settings.ACCOUNT_USER_DISPLAY): by name, else by email
+    address; never by the username made up from the address at sign-up."""
+    return user.get_full_name() or user.email or user.get_username()
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def clean_email(self, email: str) -> str:
         """Every address allauth takes (sign-up, an added address, a password reset) in its
@@ -39,6 +47,14 @@ class AccountAdapter(DefaultAccountAdapter):
         ``"a"@example.com`` and ``a+x@example.com`` are ``a@example.com``'s."""
         address = addresses.clean(super().clean_email(email))
         return held_address(address) or address
+
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        """allauth's link, carrying where sign-up was asked to lead (``next``: a plan on the
+        pricing page), so that the link opened in another browser leads there too once the
+        address is confirmed (allauth's confirmation page passes ``next`` on)."""
+        url = super().get_email_confirmation_url(request, emailconfirmation)
+        following = get_next_redirect_url(request) if request is not None else None
+        return f"{url}?{urlencode({'next': following})}" if following else url
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render in the request (templates may need it), then queue the sending: the task gets

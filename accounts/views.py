@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from . import tokens
 from .access import current_subscription, export_rows_per_day, is_member, membership_plan
+from .billing import receipts
 from .models import ApiToken, BillingCustomer, Plan, Subscription
 
 
@@ -30,6 +31,8 @@ def membership(request):
             .order_by("-starts_at")[:10]
         )
         context["has_billing"] = BillingCustomer.objects.filter(user=user).exists()
+        if context["has_billing"]:
+            context["receipts"] = receipts.receipts_of(user)
     return render(request, "accounts/membership.html", context)
 
 

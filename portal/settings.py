@@ -242,6 +242,13 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Incident Portal] "
+# Confirming the address in the browser that signed up signs the new account in and
+# resumes where sign-up was asked to lead (its ``next``: the plan chosen on the pricing
+# page). The link opened elsewhere confirms only (allauth keeps the sign-up in the session).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# Accounts are greeted by name or email, never by the username allauth makes up
+# from the address ("buyer1").
+ACCOUNT_USER_DISPLAY = "accounts.adapter.user_display"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # The site's own address, for canonical links and citations (never the request's Host).
 SITE_URL = f"{ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{SITE_DOMAIN}"

@@ -17,12 +17,12 @@ from django.core import signing
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import BillingCustomer, Plan, Subscription, SubscriptionChange
 from accounts.periods import period_end
 
-from . import lifecycle
+from . import lifecycle, receipts
 from .testmode_backend import SALT
 
 CAUSE = SubscriptionChange.Cause.TEST_MODE
@@ -80,8 +80,10 @@ def subscription_object(
     return obj
 
 
-def invoice_object(subscription_id, customer_id, *, period_start, period_end, reason) -> dict:
-    return {
+def invoice_object(
+    subscription_id, customer_id, *, period_start, period_end, reason, **extra
+) -> dict:
+    obj = {
         "id": _id("in"),
         "object": "invoice",
         "customer": customer_id,
@@ -89,6 +91,27 @@ def invoice_object(subscription_id, customer_id, *, period_start, period_end, re
         "parent": {"subscription_details": {"subscription": subscription_id}},
         "lines": {"data": [{"period": {"start": period_start, "end": period_end}}]},
     }
+    obj.update(extra)
+    return obj
+
+
+def paid_invoice_object(subscription_id, customer_id, plan, interval, *, start, end) -> dict:
+    """A paid invoice as Stripe shows it, with a TEST MODE receipt of ours as its page."""
+    invoice = invoice_object(
+        subscription_id,
+        customer_id,
+        period_start=start,
+        period_end=end,
+        reason="subscription_create",
+        status="paid",
+        amount_paid=int((plan.sale_price(interval) or 0) * 100),
+        currency=plan.currency.lower(),
+        status_transitions={"paid_at": start},
+        description=f"{plan.name}, {dict(plan.Interval.choices).get(interval, interval).lower()}",
+    )
+    invoice["number"] = "TEST-" + invoice["id"][-8:].upper()
+    invoice["hosted_invoice_url"] = receipts.test_receipt_url(invoice["id"])
+    return invoice
 
 
 def complete_checkout(user, plan, interval: str) -> str:
@@ -115,9 +138,7 @@ def complete_checkout(user, plan, interval: str) -> str:
     sub = subscription_object(
         subscription_id, cus, plan, interval, status="active", start=now, period_end=end
     )
-    invoice = invoice_object(
-        subscription_id, cus, period_start=now, period_end=end, reason="subscription_create"
-    )
+    invoice = paid_invoice_object(subscription_id, cus, plan, interval, start=now, end=end)
     for evt in [
         event("checkout.session.completed", session, now),
         event("customer.subscription.created", sub, now),
@@ -220,6 +241,20 @@ def checkout(request, token):
         return redirect(reverse("billing:checkout_return") + f"?session_id={session_id}")
     context = {"plan": plan, "interval": interval, "price": plan.sale_price(interval)}
     return render(request, "accounts/billing/test_checkout.html", context)
+
+
+@login_required
+@require_safe
+def receipt(request, invoice_id):
+    """A TEST MODE receipt: the page Stripe's ``hosted_invoice_url`` opens for a paid invoice."""
+    _refuse_unless_debug()
+    paid = receipts.paid_invoices(request.user)
+    event = paid.filter(payload__data__object__id=invoice_id).first()
+    if event is None:
+        raise Http404("You have no such receipt.")
+    invoice = event.payload["data"]["object"]
+    context = {"receipt": receipts.receipt(event), "description": invoice.get("description", "")}
+    return render(request, "accounts/billing/test_receipt.html", context)
 
 
 @login_required

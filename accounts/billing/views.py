@@ -7,8 +7,9 @@ from allauth.core.ratelimit import consume_or_429
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.access import is_member, sees_drafts
 from accounts.models import BillingCustomer, Plan, Subscription
 from accounts.teams import services as teams
+from accounts.teams.forms import InviteForm, RenameForm
 
 from . import CheckoutUnavailable, events, get_backend, lifecycle
 
@@ -71,19 +73,54 @@ def _team_paid(user) -> bool:
     )
 
 
-@require_safe
-def pricing(request):
-    """The plans on offer, monthly and yearly, for everyone."""
-    plans = Plan.objects.filter(is_public=True).order_by("yearly_price", "price", "name")
-    context = {
+def plan_terms(plan) -> list[tuple[str, str]]:
+    """What a plan gives, in the same rows for every plan (the pricing page shows them side
+    by side), read from the plan itself: an empty limit is the site's default, as
+    ``accounts.access.plan_limit`` applies it."""
+
+    def limit(value, default) -> str:
+        value = default if value is None else value
+        return intcomma(value) if value else "None"
+
+    people = "1 person" if plan.seats == 1 else f"{plan.seats} people, one seat each"
+    return [
+        ("Free trial", f"{plan.trial_days} days, no card" if plan.trial_days else "None"),
+        ("Who it covers", people),
+        (
+            "API requests a minute",
+            limit(plan.api_requests_per_minute, settings.API_REQUESTS_PER_MINUTE),
+        ),
+        ("Export rows a day", limit(plan.export_rows_per_day, settings.EXPORT_ROWS_PER_DAY)),
+    ]
+
+
+def _offer(request) -> dict:
+    """What the viewer may buy: the same on the pricing page and a plan's page."""
+    return {
         **_common(request),
-        "plans": plans,
         "is_member": is_member(request.user),
         "member_beyond_trial": _member_beyond_trial(request.user),
         "team_paid": _team_paid(request.user),
         "intervals": [("month", "Monthly"), ("year", "Yearly")],
     }
+
+
+@require_safe
+def pricing(request):
+    """The plans on offer, monthly and yearly, for everyone."""
+    plans = Plan.objects.filter(is_public=True).order_by("yearly_price", "price", "name")
+    context = {**_offer(request), "plans": [(plan, plan_terms(plan)) for plan in plans]}
     return render(request, "accounts/billing/pricing.html", context)
+
+
+@require_safe
+def plan(request, slug):
+    """One plan, ready to pay: where the pricing page's "Buy" leads a visitor through sign-up,
+    email confirmation and log-in (each passes ``next`` on), so they come back to the plan
+    they chose, signed in."""
+    chosen = get_object_or_404(Plan, slug=slug, is_public=True)
+    context = {**_offer(request), "plan": chosen, "terms": plan_terms(chosen)}
+    return render(request, "accounts/billing/plan.html", context)
 
 
 @login_required
@@ -126,11 +163,20 @@ def _unavailable(request, status):
 @require_safe
 def checkout_return(request):
     """Where checkout sends the buyer back: cancelled, confirmed, or waiting for the webhook."""
+    team_paid = _team_paid(request.user)
     context = {
         **_common(request),
         "cancelled": "cancelled" in request.GET,
-        "confirmed": _member_beyond_trial(request.user) or _team_paid(request.user),
+        "confirmed": _member_beyond_trial(request.user) or team_paid,
     }
+    if team_paid and "cancelled" not in request.GET:
+        # A team bought: its next steps are naming it and inviting colleagues, here.
+        team = teams.team_of_owner(request.user)
+        context.update(
+            team=teams.page_for(team),
+            rename_form=RenameForm(initial={"name": team.name}),
+            invite_form=InviteForm(),
+        )
     return render(request, "accounts/billing/return.html", context)
 
 

@@ -104,7 +104,8 @@ def test_buying_the_team_plan_in_test_mode_makes_the_buyer_owner_of_a_team(
     sub = Subscription.objects.get(user=buyer)
     assert sub.team == team and sub.source == Subscription.Source.PAYMENT
     assert is_member(fresh(buyer)) is True
-    assert "You are a member" in client.get("/billing/return/").content.decode()
+    done = client.get("/billing/return/").content.decode()
+    assert "Your team is a member" in done and "Invite your colleagues" in done
     page = client.get(TEAM_URL).content.decode()
     assert "1</strong> of <strong>10</strong> seats used" in page
     # A paid team buys no second team plan; the personal plan stays on offer.

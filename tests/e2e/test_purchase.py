@@ -4,6 +4,7 @@ access until the period ends, and after it ends sees the public view again."""
 
 import datetime
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -71,7 +72,7 @@ def test_buy_cancel_keep_access_until_the_period_ends(test_mode, reader, page, m
 
     # Cancel at the period's end (the customer portal): access continues.
     page.goto("/accounts/membership/")
-    page.get_by_role("button", name="Manage card, plan, cancellation and invoices").click()
+    page.get_by_role("button", name="Change card or plan, or cancel").click()
     expect(page).to_have_url(re.compile(r"/billing/test/portal/$"))
     page.get_by_role("button", name="Cancel at period end").click()
     expect(page.locator("main")).to_contain_text("access continues until then")
@@ -91,3 +92,43 @@ def test_buy_cancel_keep_access_until_the_period_ends(test_mode, reader, page, m
     screenshot(page, "purchase-ended-incident")
     page.goto("/accounts/membership/")
     expect(page.locator("main")).to_contain_text("You are not a member")
+
+
+def test_a_visitor_chooses_a_plan_signs_up_and_comes_back_to_pay(
+    test_mode, demo_data, new_page, mailoutbox
+):
+    """Issue 25: pricing → sign up → confirm the address → signed in on the plan they chose
+    → pay → the members' view, at a phone's width."""
+    Plan.objects.filter(slug="individual").update(
+        is_for_sale=True, monthly_price=29, yearly_price=290, trial_days=14
+    )
+    email, password = "new.buyer@example.net", "a long and unusual passphrase 7"
+    page = new_page(viewport={"width": 390, "height": 844})
+    page.goto("/pricing/")
+    plan = page.locator("#plan-individual")
+    expect(plan).to_contain_text("14 days, no card")
+    plan.get_by_role("link", name="Sign up to buy Individual").click()
+    expect(page).to_have_url(re.compile(r"/accounts/signup/\?next=/pricing/individual/$"))
+    page.locator('main [name="email"]').fill(email)
+    page.locator('main [name="password1"]').fill(password)
+    page.locator('main [name="password2"]').fill(password)
+    page.locator('main [name="password2"]').press("Enter")
+    expect(page).to_have_url(re.compile(r"/accounts/confirm-email/$"))
+
+    [message] = [m for m in mailoutbox if m.to == [email]]
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+", message.body).group()
+    parts = urlsplit(link)
+    assert parts.query == "next=%2Fpricing%2Findividual%2F"
+    page.goto(f"{parts.path}?{parts.query}")  # in the browser that signed up
+    page.get_by_role("button", name="Confirm").click()
+    expect(page).to_have_url(re.compile(r"/pricing/individual/$"))
+    expect(page.locator("main")).to_contain_text(f"Signed in as {email}")
+    screenshot(page, "purchase-plan-signed-in-390")
+    page.get_by_role("button", name="Buy monthly Individual").click()
+    page.get_by_role("button", name=re.compile(r"^Pay 29\.00 EUR \(TEST MODE\)$")).click()
+    expect(page.locator("h1")).to_have_text("You are a member")
+    assert_member_view(page)
+    page.goto("/accounts/membership/")
+    expect(page.locator("#receipts")).to_have_text("Card payments and receipts")
+    page.locator("main").get_by_role("link", name=re.compile(r"^Receipt TEST-")).click()
+    expect(page.locator("main")).to_contain_text("29.00 EUR")
