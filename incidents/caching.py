@@ -26,7 +26,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from accounts.access import is_member, sees_drafts
-from portal import versions
+from portal import locks, versions
 
 logger = logging.getLogger(__name__)
 
@@ -91,38 +91,35 @@ def once(lock: str, compute, ready=None, *, hold: int = 0):
     then poll ``ready()`` for its result, up to ``ONCE_WAIT`` seconds (below the web
     server's timeout; then compute too: a computation that died must not stall every
     reader), or, with no ``ready``, None at once (the job queue skips work under way).
-    The lock lapses after ``hold`` seconds (default ``ONCE_LOCK``), in case its holder died."""
-    mine = pages().add(lock, 1, hold or ONCE_LOCK)
-    if not mine:
-        if ready is None:
-            return None
-        deadline = time.monotonic() + ONCE_WAIT
-        while time.monotonic() < deadline:
-            _sleep(ONCE_STEP)
-            value = ready()
-            if value is not None:
-                return value
-    try:
-        return compute()
-    finally:
+    The lock (``portal.locks.held``) lapses after ``hold`` seconds (default ``ONCE_LOCK``)
+    where it can outlive a holder that died (Redis)."""
+    with locks.held(lock, hold or ONCE_LOCK) as mine:
         if mine:
-            pages().delete(lock)
+            return compute()
+    if ready is None:
+        return None
+    deadline = time.monotonic() + ONCE_WAIT
+    while time.monotonic() < deadline:
+        _sleep(ONCE_STEP)
+        value = ready()
+        if value is not None:
+            return value
+    return compute()
 
 
 def enqueue_once(marker: str, seconds: int, task, *args):
-    """``task.enqueue(*args)``, unless ``marker`` was set within ``seconds`` (one queued at a
-    time, however many readers ask). The task's result; None when not enqueued: asked for
-    already, the shared cache unavailable (it could not tell, and every request would queue
-    one), or the queue unreachable (logged; the marker is cleared, so the next reader asks)."""
-    store = pages()
-    if not store.add(marker, 1, seconds):
-        return None
-    if getattr(store, "is_down", lambda: False)():
+    """``task.enqueue(*args)``, unless ``marker`` was claimed within ``seconds`` (one queued
+    at a time, however many readers ask; ``portal.locks.claim``, ended early by
+    ``locks.unclaim`` when the work is done). The task's result; None when not enqueued:
+    asked for already, the shared cache unavailable (it could not tell, and every request
+    would queue one), or the queue unreachable (logged; the claim is ended, so the next
+    reader asks)."""
+    if not locks.claim(marker, seconds):
         return None
     try:
         return task.enqueue(*args)
     except Exception:
-        store.delete(marker)
+        locks.unclaim(marker)
         logger.exception("Could not enqueue %s%r", task.name, args)
         return None
 

@@ -7,12 +7,14 @@ codes) live in this cache too, so while Redis is down they do not count: they fa
 rather than lock everyone out (docs/deploy.md). Sessions are not kept here.
 """
 
+import contextlib
 import functools
 import logging
 import time
 
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 
 logger = logging.getLogger("portal.cache")
 _WARN_EVERY = 30.0  # seconds between two warnings about one outage
@@ -92,3 +94,21 @@ class ResilientRedisCache(RedisCache):
         pipe.set(key, 0, ex=int(timeout), nx=True)
         pipe.incr(key, amount)
         return pipe.execute()[1]
+
+    def lock(self, name: str, seconds: float) -> Lock:
+        """redis-py's lock on ``name`` (the key Django would use for it, so ``delete(name)``
+        ends it), lapsing after ``seconds``; nothing is sent to Redis yet (portal.locks)."""
+        key = self.make_and_validate_key(name)
+        return self._cache.get_client(key, write=True).lock(key, timeout=seconds, blocking=False)
+
+    @_tolerant(None)
+    def acquire_lock(self, lock: Lock) -> bool:
+        """True when taken now, False when someone holds it; None while Redis is unavailable."""
+        return lock.acquire(blocking=False)
+
+    @_tolerant(None)
+    def release_lock(self, lock: Lock) -> None:
+        """Give ``lock`` back if it is still this holder's (it may have lapsed and been taken
+        by another: theirs is left alone)."""
+        with contextlib.suppress(LockError):  # a RedisError, not an outage
+            lock.release()

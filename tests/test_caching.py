@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from tests.conftest import VERSIONS_READ
 from tests.factories import IncidentFactory, ThreatActorFactory
+from tests.locking import free_here, held_elsewhere
 
 
 @pytest.fixture
@@ -372,11 +373,11 @@ def test_a_slow_count_is_made_once_while_others_wait_for_it(db, monkeypatch):
 
     calls = []
     full_key = caching.key("once-test", "public", "q")
-    caching.pages().add(f"{full_key}:computing", 1, 60)  # another process is computing
     monkeypatch.setattr(caching, "_sleep", lambda s: caching.pages().set(full_key, "theirs", 60))
-    value = caching.cached(
-        "once-test", "public", ["q"], lambda: calls.append(1), single_flight=True
-    )
+    with held_elsewhere(f"{full_key}:computing"):  # another process is computing
+        value = caching.cached(
+            "once-test", "public", ["q"], lambda: calls.append(1), single_flight=True
+        )
     assert value == "theirs"
     assert calls == []
 
@@ -387,9 +388,10 @@ def test_a_waiting_reader_computes_itself_when_the_other_never_finishes(db, monk
     monkeypatch.setattr(caching, "ONCE_WAIT", 0.05)
     monkeypatch.setattr(caching, "ONCE_STEP", 0.01)
     full_key = caching.key("once-test", "public", "r")
-    caching.pages().add(f"{full_key}:computing", 1, 60)
-    assert (
-        caching.cached("once-test", "public", ["r"], lambda: "mine", single_flight=True) == "mine"
-    )
-    assert caching.pages().get(full_key) == "mine"
-    assert caching.pages().get(f"{full_key}:computing") == 1  # the other's lock is theirs
+    with held_elsewhere(f"{full_key}:computing"):
+        assert (
+            caching.cached("once-test", "public", ["r"], lambda: "mine", single_flight=True)
+            == "mine"
+        )
+        assert caching.pages().get(full_key) == "mine"
+        assert not free_here(f"{full_key}:computing")  # the other's lock is still theirs

@@ -41,7 +41,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from portal import db_router, versions
+from portal import db_router, locks, versions
 
 from .. import caching, filters, search
 from ..models import Incident, StatisticsRollup
@@ -210,7 +210,7 @@ def refresh(audience: str, query: str) -> dict[str, Chart]:
         unique_fields=["audience", "query_digest"],
         update_fields=["version", "withdrawal", "charts", "counted_at", "seconds"],
     )
-    caching.pages().delete(_pending_key(audience, query))
+    locks.unclaim(_pending_key(audience, query))
     return result
 
 

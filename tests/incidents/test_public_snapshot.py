@@ -14,7 +14,7 @@ from django.db.models import F
 from django.test import override_settings
 from django_tasks_db.backend import DatabaseBackend
 
-from incidents import caching, services
+from incidents import services
 from incidents.exports import build, snapshot
 from incidents.exports.snapshot import build_public_snapshot
 from incidents.models import Incident, PublicSnapshot
@@ -29,6 +29,7 @@ from tests.factories import (
     TechniqueFactory,
     ThreatActorFactory,
 )
+from tests.locking import UNREACHABLE_REDIS, held_elsewhere
 
 GATED = ("Snapshot Motive Word", "Snapshot Actor Name", "T1999")
 
@@ -158,8 +159,8 @@ def test_a_newer_file_deletes_the_older_ones(world):
 
 
 def test_a_file_being_written_is_not_written_twice(world):
-    caching.pages().add("snapshot:building:csv", 1, 60)
-    assert snapshot.build_now("csv") is None
+    with held_elsewhere("snapshot:building:csv"):
+        assert snapshot.build_now("csv") is None
     assert not PublicSnapshot.objects.exists()
 
 
@@ -236,10 +237,10 @@ def test_a_queue_that_cannot_be_reached_leaves_the_file_served(world, client, mo
 
 
 @override_settings(TASKS=DATABASE_QUEUE)
-def test_a_shared_cache_that_is_down_queues_nothing(world, client, monkeypatch):
+def test_a_shared_cache_that_is_down_queues_nothing(world, client, settings):
     """Without the shared cache nobody can tell a file was asked for: every request would
     queue a whole-catalogue build."""
-    monkeypatch.setattr(type(caching.pages()), "is_down", lambda self: True, raising=False)
+    settings.CACHES = {**settings.CACHES, "pages": UNREACHABLE_REDIS}
     for _ in range(3):
         assert client.get("/data/incidents.csv").status_code == 503
     assert results(build_public_snapshot) == []

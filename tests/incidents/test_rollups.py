@@ -18,6 +18,7 @@ from portal import versions
 from tests.accounts.test_jobs import DATABASE_QUEUE, results, run_queue
 from tests.conftest import client_for
 from tests.factories import IncidentFactory, MotiveFactory, OrganisationFactory
+from tests.locking import held_elsewhere
 
 
 @pytest.fixture
@@ -193,9 +194,9 @@ def test_one_reader_counts_a_missing_key_while_the_others_wait_for_its_row(world
     real_count = rollups.count
     monkeypatch.setattr(rollups, "count", lambda *a: counted.append(a) or real_count(*a))
     lock = f"incidents:statistics-counting:public:{rollups._digest('')}"
-    caching.pages().add(lock, 1, 60)  # the other reader holds the lock
     monkeypatch.setattr(caching, "_sleep", lambda s: rollups.refresh("public", ""))
-    result = rollups.charts("public", {})
+    with held_elsewhere(lock):  # the other reader holds the lock
+        result = rollups.charts("public", {})
     assert len(counted) == 1  # the other reader's count only
     assert result.charts == rollups.decode(StatisticsRollup.objects.get(query="").charts)
 
@@ -204,8 +205,8 @@ def test_a_reader_counts_itself_when_the_other_count_never_lands(world, monkeypa
     monkeypatch.setattr(caching, "ONCE_WAIT", 0.05)
     monkeypatch.setattr(caching, "ONCE_STEP", 0.01)
     lock = f"incidents:statistics-counting:public:{rollups._digest('')}"
-    caching.pages().add(lock, 1, 60)
-    result = rollups.charts("public", {})
+    with held_elsewhere(lock):
+        result = rollups.charts("public", {})
     assert sum(row.values[0] for row in result.charts["years"].rows) == 2
     assert StatisticsRollup.objects.filter(query="").exists()
 
@@ -238,8 +239,8 @@ def test_a_reimport_that_moves_incidents_to_another_victim_withdraws(db):
 def test_the_queue_leaves_a_key_to_the_reader_counting_it(world, monkeypatch):
     counted = []
     monkeypatch.setattr(rollups, "count", lambda *a: counted.append(a) or {})
-    caching.pages().add(f"incidents:statistics-counting:public:{rollups._digest('')}", 1, 60)
-    refresh_statistics.call("public", "")
+    with held_elsewhere(f"incidents:statistics-counting:public:{rollups._digest('')}"):
+        refresh_statistics.call("public", "")
     assert counted == [] and not StatisticsRollup.objects.exists()
     refresh_statistics.call("public", "country=GB")
     assert counted == [("public", {"country": "GB"})]
