@@ -377,3 +377,31 @@ def test_tasks_queued_under_their_old_names_still_resolve():
         "build_public_snapshot",
     ):
         assert isinstance(import_string(f"incidents.tasks.{name}"), Task), name
+
+
+# -- size --------------------------------------------------------------------------------
+
+MAX_LINES = 500
+# A product module allowed past MAX_LINES: path -> why it cannot be split by responsibility.
+LONG_MODULES: dict[str, str] = {}
+
+
+def test_no_product_module_passes_500_lines():
+    """A module past ~500 lines becomes a package, one module per responsibility
+    (docs/architecture.md; STYLE.md, "Layout")."""
+    long = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for app in PRODUCT
+        for path in sources(app)
+        if len(path.read_text().splitlines()) > MAX_LINES
+    }
+    assert {path: n for path, n in long.items() if path not in LONG_MODULES} == {}
+
+
+def test_every_long_module_allowed_is_still_long():
+    still = {
+        path
+        for path in LONG_MODULES
+        if (ROOT / path).is_file() and len((ROOT / path).read_text().splitlines()) > MAX_LINES
+    }
+    assert sorted(set(LONG_MODULES) - still) == []

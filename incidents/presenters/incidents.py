@@ -1,0 +1,258 @@
+"""An incident as each audience gets it: a list row and a page for anyone, and the members'
+part of each (built only after ``accounts.access.is_member`` said yes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django_countries.fields import Country
+
+from ..markup import render_markdown
+from ..models import Impact, format_incident_date, incident_date_iso
+from ..search import LESS_THAN, MARK_END, MARK_START
+from .actors import ActorRef, actor_ref
+from .matrix import MatrixColumn, derived_text, technique_matrix
+from .places import country_or_none
+
+
+@dataclass(frozen=True)
+class OrganisationRef:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SourceView:
+    url: str
+    title: str
+    publisher: str
+    published_on: date | None
+    citation: str = ""  # the reference's own text, when it names no URL
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncidentRow:
+    """An incident as any viewer may see it in a list."""
+
+    slug: str
+    url: str
+    organisation: OrganisationRef
+    date: date
+    date_display: str
+    date_iso: str
+    country: Country | None
+    sector: str
+    summary: str
+    records_affected: int | None
+    is_draft: bool
+    motive_count: int
+    technique_count: int
+    actor_count: int
+    snippet: str = ""  # a search match with <mark>s, already escaped (_marked, below)
+    gated: RowGated | None = None  # members only (incident_member_row)
+
+
+@dataclass(frozen=True)
+class FinderLink:
+    """A gated value with the finder query that lists the incidents sharing it."""
+
+    label: str
+    query: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class RowGated:
+    """The members-only part of a list row."""
+
+    motives: tuple[FinderLink, ...]
+    techniques: tuple[FinderLink, ...]
+    actors: tuple[FinderLink, ...]
+
+
+@dataclass(frozen=True)
+class ProvenanceView:
+    """Where an imported incident came from, and the licence its reuse requires."""
+
+    dataset: str
+    dataset_url: str
+    licence: str
+    licence_url: str
+    attribution: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncidentPublic(IncidentRow):
+    """An incident page as any viewer may see it."""
+
+    description_html: SafeString  # Markdown, sanitised (incidents.markup)
+    sources: tuple[SourceView, ...]
+    published_at: datetime | None
+    updated_at: datetime
+    provenance: ProvenanceView | None
+
+
+@dataclass(frozen=True)
+class ImpactView:
+    label: str
+    level: str
+    level_display: str
+
+
+@dataclass(frozen=True)
+class TechniqueView:
+    attack_id: str
+    name: str
+    parent_name: str
+    tactics: tuple[str, ...]
+    url: str
+    finder_query: str = ""
+    # Members only, like the technique: derived by the VERIS importer through the mapping
+    # (from these VERIS enumerations; empty when the import predates their recording),
+    # not reported by a source.
+    derived: bool = False
+    derived_from: tuple[str, ...] = ()
+
+    @property
+    def provenance_text(self) -> str:
+        """What the page says of a derived technique; empty for a reported one."""
+        return derived_text(self.derived, self.derived_from)
+
+
+@dataclass(frozen=True)
+class IncidentGated:
+    """The members-only part of an incident page."""
+
+    impacts: tuple[ImpactView, ...] | None
+    cia_notes: str
+    motives: tuple[FinderLink, ...]
+    techniques: tuple[TechniqueView, ...]
+    actors: tuple[ActorRef, ...]
+    matrix: tuple[MatrixColumn, ...] = ()
+    layer_url: str = ""
+
+    @property
+    def any_derived(self) -> bool:
+        return any(t.derived for t in self.techniques)
+
+
+def incident_row(incident) -> IncidentRow:
+    snippet = getattr(incident, "snippet", None)
+    return IncidentRow(**_row_fields(incident), snippet=_marked(snippet) if snippet else "")
+
+
+def incident_member_row(incident) -> IncidentRow:
+    """Members only: call after is_member(), on an incident from for_member_list()."""
+    row = incident_row(incident)
+    gated = RowGated(
+        motives=tuple(_finder_link("motive", m.slug, m.name) for m in incident.motives.all()),
+        techniques=tuple(
+            _finder_link("technique", t.attack_id, t.attack_id, t.name)
+            for t in incident.techniques.all()
+        ),
+        actors=tuple(_finder_link("actor", a.slug, a.name) for a in incident.threat_actors.all()),
+    )
+    return replace(row, gated=gated)
+
+
+def _finder_link(name, value, label, title="") -> FinderLink:
+    return FinderLink(label, urlencode({name: value}), title)
+
+
+def _marked(headline: str) -> str:
+    """ts_headline output as safe HTML: everything escaped, the match markers as <mark>."""
+    html = escape(headline).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    html = html.replace(LESS_THAN, "&lt;")
+    return mark_safe(html)  # noqa: S308 - escaped above; only our markers become tags
+
+
+def _row_fields(incident) -> dict:
+    org = incident.organisation
+    return {
+        "slug": incident.slug,
+        "url": incident.get_absolute_url(),
+        "organisation": OrganisationRef(org.name, org.get_absolute_url()),
+        "date": incident.date,
+        "date_display": format_incident_date(incident.date, incident.date_precision),
+        "date_iso": incident_date_iso(incident.date, incident.date_precision),
+        "country": country_or_none(incident.country),
+        "sector": incident.sector.name if incident.sector_id else "",
+        "summary": incident.summary,
+        "records_affected": incident.records_affected,
+        "is_draft": incident.status != incident.Status.PUBLISHED,
+        "motive_count": incident.motive_count,
+        "technique_count": incident.technique_count,
+        "actor_count": incident.actor_count,
+    }
+
+
+def incident_public(incident) -> IncidentPublic:
+    return IncidentPublic(
+        **_row_fields(incident),
+        description_html=render_markdown(incident.description),
+        sources=tuple(
+            SourceView(s.url, s.title, s.publisher, s.published_on, s.citation)
+            for s in incident.sources.all()
+        ),
+        published_at=incident.published_at,
+        updated_at=incident.updated_at,
+        provenance=_provenance(incident),
+    )
+
+
+def _provenance(incident) -> ProvenanceView | None:
+    if not incident.dataset_id:
+        return None
+    d = incident.dataset
+    return ProvenanceView(d.name, d.url, d.licence, d.licence_url, d.attribution)
+
+
+def incident_gated(incident) -> IncidentGated:
+    """Members only: call after is_member(), on an incident from for_member_detail()."""
+    try:
+        posture = incident.cia_posture
+    except incident._meta.model.cia_posture.RelatedObjectDoesNotExist:
+        posture = None
+    impacts = None
+    if posture is not None:
+        impacts = tuple(
+            ImpactView(label, getattr(posture, field), Impact(getattr(posture, field)).label)
+            for field, label in (
+                ("confidentiality", "Confidentiality"),
+                ("integrity", "Integrity"),
+                ("availability", "Availability"),
+            )
+        )
+    links = incident.technique_list()
+    derived = {
+        link.technique_id: derived_text(True, link.derived_from_list)
+        for link in links
+        if link.is_derived
+    }
+    matrix = technique_matrix([link.technique for link in links], derived=derived)
+    return IncidentGated(
+        impacts=impacts,
+        cia_notes=posture.notes if posture else "",
+        motives=tuple(_finder_link("motive", m.slug, m.name) for m in incident.motives.all()),
+        techniques=tuple(
+            TechniqueView(
+                attack_id=link.technique.attack_id,
+                name=link.technique.name,
+                parent_name=link.technique.parent.name if link.technique.parent_id else "",
+                tactics=tuple(tac.name for tac in link.technique.tactics.all()),
+                url=link.technique.url,
+                finder_query=urlencode({"technique": link.technique.attack_id}),
+                derived=link.is_derived,
+                derived_from=tuple(link.derived_from_list),
+            )
+            for link in links
+        ),
+        actors=tuple(actor_ref(a) for a in incident.threat_actors.all()),
+        matrix=matrix,
+        layer_url=reverse("incidents:incident_layer", args=[incident.slug]) if matrix else "",
+    )
