@@ -21,6 +21,7 @@ from django_countries import countries
 from ... import rules
 from ...models import DatePrecision, Impact
 from .read import RawRecord
+from .timeline import ParsedTimeline, parse_timeline
 
 UNKNOWN_VALUES = {"", "unknown", "other", "na", "not applicable"}
 
@@ -167,6 +168,13 @@ class ParsedIncident:
     derived_from: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     sources: list[SourceRef] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    # Occurred (the date above), discovered, disclosed, the raw values, confirmation.
+    timeline: ParsedTimeline | None = None
+
+    @property
+    def held(self) -> bool:
+        """Kept as a draft: dated in the future, or its timeline is impossible."""
+        return self.is_future or bool(self.timeline and self.timeline.problems)
 
 
 def parse_record(
@@ -231,6 +239,7 @@ def parse_record(
         is_future=is_future,
         sources=_sources(data.get("reference")),
         warnings=warnings,
+        timeline=parse_timeline(data, (date, precision), warnings, today),
     )
     actor = _dict(data, "actor")
     for category in ("external", "internal", "partner", "unknown"):

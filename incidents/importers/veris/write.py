@@ -26,6 +26,7 @@ from ...models import (
 from ...models.incident import join_derived_from
 from ..base import ImportReport, Problem
 from .map import ACTOR_TYPES, ParsedIncident, actor_name
+from .timeline import TIMELINE_COLUMNS
 
 # A record id where a name should be ("6A323CB8-6DC7-433C-..."): not an actor's name.
 NOT_A_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -145,6 +146,7 @@ class VerisImporter:
             "status",
             "published_at",
             "slug",
+            *TIMELINE_COLUMNS,
         ]
         for p in chunk:
             incident = existing.get(p.external_id)
@@ -164,8 +166,9 @@ class VerisImporter:
                 "summary": p.summary,
                 "description": p.description,
                 "records_affected": p.records_affected,
+                **p.timeline.columns(),
             }
-            publish = self.publish and not p.is_future
+            publish = self.publish and not p.held
             if incident is None:
                 status, published_at = rules.publication_values(publish, self.now)
                 incident = Incident(
@@ -189,6 +192,9 @@ class VerisImporter:
                     True, self.now, incident.published_at
                 )
                 values["slug"] = self._slug(incident.slug, values["status"], p)
+            elif p.held and incident.status == Incident.Status.PUBLISHED:
+                # Its timeline became impossible (reported): back to draft, slug kept.
+                values["status"] = Incident.Status.DRAFT
             diff = {k: v for k, v in values.items() if getattr(incident, k) != v}
             if diff:
                 for k, v in diff.items():
