@@ -11,7 +11,7 @@ DATA ?= ../shared/data
 ATTACK_RELEASE ?= 18.1
 VERIS_ATTACK_MAPPING ?= $(DATA)/veris/master/veris-1.4.0_attack-16.1-enterprise.csv
 
-.PHONY: run serve test test-postgres lint format install lock clean real-data e2e-deps
+.PHONY: run serve test test-postgres lint format install lock clean real-data real-data-files e2e-deps
 
 # `make serve`: the production configuration on this machine (DEBUG off, gunicorn, WhiteNoise,
 # secure cookies; http on 127.0.0.1 only). Set REDIS_URL to use Redis, DATABASE_URL for PostgreSQL.
@@ -55,7 +55,18 @@ serve: install  ## The production configuration locally: gunicorn + WhiteNoise, 
 	$(SERVE_ENV) GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/gunicorn -c portal/gunicorn.conf.py portal.wsgi
 
 # Real data only: the demo incidents are never loaded, and a database holding them is refused.
-real-data: install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (default ../shared/data)
+# The files are checked first, before anything is installed or migrated.
+REAL_DATA_FILES = $(DATA)/attack/stix/enterprise-attack.json $(DATA)/misp-galaxy/threat-actor.json \
+	$(DATA)/vcdb/vcdb_validated.jsonl $(VERIS_ATTACK_MAPPING)
+
+real-data-files:
+	@for f in $(REAL_DATA_FILES); do test -f "$$f" || { \
+		echo "make real-data: $$f not found."; \
+		echo "Pass the directory that holds attack/, misp-galaxy/, vcdb/ and veris/:"; \
+		echo "    make real-data DATA=/path/to/data    (default: ../shared/data, beside this checkout)"; \
+		exit 1; } >&2; done
+
+real-data: real-data-files install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (default ../shared/data)
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo --quiet-accounts --no-demo-incidents
 	$(DEV) $(BIN)/python manage.py import_attack $(DATA)/attack/stix/enterprise-attack.json --release $(ATTACK_RELEASE) \

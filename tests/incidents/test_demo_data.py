@@ -1,5 +1,6 @@
 """The fixtures and `seed_demo` that `make run` uses."""
 
+import subprocess
 from io import StringIO
 from pathlib import Path
 
@@ -174,3 +175,22 @@ def test_make_real_data_leaves_the_demo_incidents_out():
 
 def test_demo_slugs_are_the_fixture_incidents(demo):
     assert set(demo_slugs()) == set(Incident.objects.values_list("slug", flat=True))
+
+
+def test_make_real_data_without_the_data_stops_at_once_and_says_to_pass_data(tmp_path):
+    """Issue 25: outside a checkout with ../shared beside it, `make real-data` names the
+    missing file and `DATA=...` before installing or migrating anything (a Python that
+    cannot run and a virtualenv that does not exist show that nothing else was tried)."""
+    root = Path(__file__).resolve().parents[2]
+    venv = tmp_path / "venv"
+    done = subprocess.run(  # noqa: S603 - a fixed command
+        ["/usr/bin/make", "-C", str(root), "real-data", f"DATA={tmp_path / 'nodata'}"]
+        + [f"VENV={venv}", "PYTHON=false"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert f"{tmp_path / 'nodata'}/attack/stix/enterprise-attack.json not found" in done.stderr
+    assert "make real-data DATA=/path/to/data" in done.stderr
+    assert "Python 3.11" not in done.stderr and not venv.exists()
