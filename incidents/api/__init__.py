@@ -3,7 +3,8 @@
 
 import functools
 
-from django.urls import URLPattern
+from django.conf import settings
+from django.urls import URLPattern, path, re_path, reverse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 from ninja.openapi.docs import Swagger
@@ -111,15 +112,59 @@ def read_only(view):
     return answer
 
 
+# The index at /api/v1/ and the JSON 404 of any other address under it: plain views,
+# outside the schema (nothing to authenticate, nothing counted against a rate limit).
+
+ENDPOINTS = {
+    "incidents": "/incidents",
+    "organisations": "/organisations",
+    "threat_actors": "/threat-actors",
+    "techniques": "/techniques",
+    "statistics": "/statistics",
+}
+
+
+def index(request):
+    """What the API is and where its documentation, schema and collections are."""
+    base = settings.SITE_URL + reverse("api-v1:index")
+    return api.create_response(
+        request,
+        {
+            "name": api.title,
+            "version": api.version,
+            "docs": settings.SITE_URL + reverse("api-v1:openapi-view"),
+            "schema": settings.SITE_URL + reverse("api-v1:openapi-json"),
+            "endpoints": {name: base + address[1:] for name, address in ENDPOINTS.items()},
+            "authentication": "Authorization: Bearer cip_... (Account, API tokens); "
+            "without a token, the public fields only.",
+        },
+        status=200,
+    )
+
+
+def not_found(request, rest=""):
+    """Any address under /api/v1/ that names no endpoint: JSON, as the API answers."""
+    return api.create_response(
+        request,
+        {"detail": "Not found: no such address in the API; its index is at /api/v1/."},
+        status=404,
+    )
+
+
 def urls():
-    """``api.urls`` for portal/urls.py, each view ``read_only``."""
+    """``api.urls`` for portal/urls.py, each view ``read_only``, with the index first and
+    the JSON 404 last."""
     patterns, app_name, namespace = api.urls
     return (
         [
-            URLPattern(p.pattern, read_only(p.callback), p.default_args, p.name)
-            if isinstance(p, URLPattern)
-            else p
-            for p in patterns
+            path("", read_only(index), name="index"),
+            *(
+                URLPattern(p.pattern, read_only(p.callback), p.default_args, p.name)
+                if isinstance(p, URLPattern)
+                else p
+                for p in patterns
+            ),
+            re_path(r"^(?P<rest>.*)$", read_only(not_found)),
         ],
         app_name,
         namespace,
