@@ -10,7 +10,8 @@ never in a request:
    members' finder FilterSet restricted to the batch's ids (``match``: each distinct filter
    value once, then set intersections); it records an ``AlertMatch`` per (search,
    incident), unique, and removes the batch from the queue, in one transaction. A run that
-   dies leaves the batch queued for the next.
+   dies leaves the batch queued for the next. Members' watch lists (watched organisations)
+   are saved searches too: ``watches.match`` finds theirs in the same transaction.
 3. ``deliver(search_id)`` sends one email listing a search's unsent matches and marks them
    sent, in one transaction with the search's row locked: two runs for one search send one
    email, and a run that dies before its commit leaves the matches for the next run.
@@ -43,7 +44,7 @@ from accounts.access import is_member
 from portal import versions
 from portal.jobs import retrying_task
 
-from . import filters, presenters, search
+from . import filters, presenters, search, watches
 from .models import AlertMatch, Incident, NewIncident, SavedSearch
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def match(incident_ids) -> list[tuple[int, int]]:
 
     searches = (
         SavedSearch.objects.exclude(alerts=SavedSearch.Alerts.OFF)
+        .filter(kind=SavedSearch.Kind.SEARCH)  # watch lists: watches.match
         .order_by()
         .values_list("pk", "query")
     )
@@ -120,7 +122,7 @@ def match_new_incidents() -> int:
             )
             if not batch:
                 break
-            pairs = match(batch)
+            pairs = match(batch) + watches.match(batch)
             AlertMatch.objects.bulk_create(
                 [AlertMatch(saved_search_id=s, incident_id=i) for s, i in pairs],
                 batch_size=2000,
@@ -218,6 +220,7 @@ def alert_email(saved: SavedSearch, incidents, *, key: str) -> EmailMultiAlterna
     unsubscribe = base + reverse("incidents:unsubscribe", args=[unsubscribe_token(saved)])
     context = {
         "search_name": saved.name,
+        "watchlist": saved.is_watchlist,
         "rows": [presenters.incident_row(i) for i in incidents[:EMAIL_LIST_LIMIT]],
         "more": max(len(incidents) - EMAIL_LIST_LIMIT, 0),
         "count": len(incidents),
@@ -225,7 +228,8 @@ def alert_email(saved: SavedSearch, incidents, *, key: str) -> EmailMultiAlterna
         "site_url": base,
         "site_name": Site.objects.get_current().name,
         "search_url": base + saved.get_absolute_url(),
-        "manage_url": base + reverse("incidents:saved_searches"),
+        "manage_url": base
+        + reverse("incidents:watches" if saved.is_watchlist else "incidents:saved_searches"),
         "unsubscribe_url": unsubscribe,
     }
     noun = "incident" if len(incidents) == 1 else "incidents"

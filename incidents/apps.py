@@ -17,4 +17,5 @@ class IncidentsConfig(AppConfig):
         post_delete.connect(delete_file_of, sender=ExportJob, dispatch_uid="exportjob-file")
         # "Your data" (accounts.selfserve.account_data): what the catalogue holds about a user.
         personal_data.register("saved_searches", ours.saved_searches)
+        personal_data.register("watched_organisations", ours.watched_organisations)
         personal_data.register("export_jobs", ours.export_jobs)

@@ -8,7 +8,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from accounts.access import is_member
 
-from . import alerts, filters, search
+from . import alerts, filters, search, watches
 from .models import Incident, SavedSearch
 from .selectors.incidents import applied_filters
 
@@ -138,6 +138,8 @@ class SavedSearchFeed(IncidentFeed):
         return f"Cyber Incident Portal: {saved.name}"
 
     def subtitle(self, saved):
+        if is_member(saved.user) and saved.is_watchlist:
+            return "Incidents naming the organisations you watch, newest first."
         if is_member(saved.user):
             return "New incidents matching your saved search, newest first."
         return "This private feed lists incidents while its owner is a member."
@@ -151,4 +153,6 @@ class SavedSearchFeed(IncidentFeed):
     def items(self, saved):
         if not is_member(saved.user):
             return []
+        if saved.is_watchlist:
+            return self.newest(watches.incidents_named(saved, Incident.objects.published()))
         return self.newest(alerts.matching(saved.query, Incident.objects.published()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from accounts.access import is_member
 
-from .models import ExportJob, SavedSearch
+from .models import ExportJob, SavedSearch, Watch
 
 
 def _when(value):
@@ -22,8 +22,34 @@ def saved_searches(user) -> list[dict]:
             "created_at": _when(saved.created_at),
             "last_alert_sent_at": _when(saved.last_sent_at),
         }
-        for saved in SavedSearch.objects.filter(user=user).order_by("pk")
+        for saved in SavedSearch.objects.filter(user=user, kind=SavedSearch.Kind.SEARCH).order_by(
+            "pk"
+        )
     ]
+
+
+def watched_organisations(user) -> dict | None:
+    """The watch list: its alert setting and each organisation or domain watched (not the
+    private feed's secret address)."""
+    watchlist = SavedSearch.objects.filter(user=user, kind=SavedSearch.Kind.WATCHLIST).first()
+    if watchlist is None:
+        return None
+    return {
+        "alerts": watchlist.alerts,
+        "created_at": _when(watchlist.created_at),
+        "last_alert_sent_at": _when(watchlist.last_sent_at),
+        "watches": [
+            {
+                "label": watch.label,
+                "domain": watch.domain or None,
+                "organisation": watch.organisation.slug if watch.organisation else None,
+                "created_at": _when(watch.created_at),
+            }
+            for watch in Watch.objects.filter(watchlist=watchlist)
+            .select_related("organisation")
+            .order_by("pk")
+        ],
+    }
 
 
 def export_jobs(user) -> list[dict]:

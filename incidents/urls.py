@@ -3,7 +3,7 @@ from django.urls import path, re_path
 from . import views
 from .exports import snapshot
 from .feeds import LatestIncidentsFeed, SavedSearchFeed
-from .views import exportjobs, searches, snapshots
+from .views import exportjobs, searches, snapshots, watches
 
 app_name = "incidents"
 urlpatterns = [
@@ -43,6 +43,10 @@ urlpatterns = [
         name="saved_search_new_feed",
     ),
     path("searches/feed/<str:token>/", SavedSearchFeed(), name="saved_search_feed"),
+    # Watched organisations (incidents.views.watches): a saved search of their own kind.
+    path("accounts/watches/", watches.watch_list, name="watches"),
+    path("accounts/watches/alerts/", watches.watch_alerts, name="watch_alerts"),
+    path("accounts/watches/<int:pk>/remove/", watches.watch_remove, name="watch_remove"),
     path("alerts/unsubscribe/<str:token>/", searches.unsubscribe, name="unsubscribe"),
     path("incidents/<slug:slug>/attack-layer.json", views.incident_layer, name="incident_layer"),
     path("browse/", views.browse_index, name="browse"),

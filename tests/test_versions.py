@@ -28,6 +28,7 @@ NOT_CATALOGUE = {
     "incidents_newincident",
     "incidents_alertmatch",
     "incidents_publicsnapshot",
+    "incidents_watch",  # a member's watch list (their own data, like saved searches)
 }
 
 

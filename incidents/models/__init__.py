@@ -41,7 +41,7 @@ from .reference import (
     TechniqueQuerySet,
 )
 from .rollups import StatisticsRollup
-from .searches import MAX_SAVED_SEARCHES, AlertMatch, NewIncident, SavedSearch
+from .searches import MAX_SAVED_SEARCHES, MAX_WATCHES, AlertMatch, NewIncident, SavedSearch, Watch
 from .snapshots import PublicSnapshot
 from .timeline import Confirmation
 
@@ -49,6 +49,8 @@ __all__ = [
     "ATTACK_DATASET",
     "MARKDOWN_HELP",
     "MAX_SAVED_SEARCHES",
+    "MAX_WATCHES",
+    "Watch",
     "AlertMatch",
     "NewIncident",
     "SavedSearch",

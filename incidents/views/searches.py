@@ -44,7 +44,7 @@ def saved_searches(request):
     """The viewer's saved searches (GET); save one from the finder (POST, members)."""
     if request.method == "POST":
         return _save(request)
-    searches = list(SavedSearch.objects.filter(user=request.user))
+    searches = list(SavedSearch.objects.filter(user=request.user, kind=SavedSearch.Kind.SEARCH))
     return render(
         request,
         "incidents/saved_searches.html",
@@ -83,7 +83,8 @@ def _save(request):
     with transaction.atomic():
         # The count is read under the user's row lock, so two quick saves cannot pass it.
         get_user_model().objects.select_for_update().filter(pk=request.user.pk).exists()
-        if SavedSearch.objects.filter(user=request.user).count() >= MAX_SAVED_SEARCHES:
+        mine = SavedSearch.objects.filter(user=request.user, kind=SavedSearch.Kind.SEARCH)
+        if mine.count() >= MAX_SAVED_SEARCHES:
             return error_page(
                 request,
                 400,
@@ -132,7 +133,7 @@ def saved_search_new_feed(request, pk):
     saved.feed_token = new_feed_token()
     saved.save(update_fields=["feed_token"])
     messages.success(request, f"“{saved.name}” has a new feed address; the old one is revoked.")
-    return redirect("incidents:saved_searches")
+    return redirect("incidents:watches" if saved.is_watchlist else "incidents:saved_searches")
 
 
 @csrf_exempt  # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" with no cookie

@@ -81,6 +81,7 @@ def test_download_is_an_attachment_of_my_data_only(alice, bob):
         # Registered by incidents (accounts.personal_data): tests/incidents/test_export_jobs.py
         "saved_searches",
         "export_jobs",
+        "watched_organisations",  # tests/incidents/test_watches.py
     }
     assert data["account"]["email"] == "alice@example.org"
     assert data["account"]["first_name"] == "Alice"
