@@ -146,6 +146,10 @@ EXTRA_URLS = [
     "/accounts/searches/1/",
     "/accounts/searches/1/delete/",
     "/accounts/searches/1/feed/",
+    # Watched organisations (their forms POST only; a victim's page links the list).
+    "/accounts/watches/",
+    "/accounts/watches/alerts/",
+    "/accounts/watches/1/remove/",
     "/searches/feed/not-a-token/",
     "/alerts/unsubscribe/not-a-token/",
     "/incidents/feed/?q=canarymotive0a",
@@ -211,6 +215,7 @@ READ_BY_SIGNED_IN_NON_MEMBERS = {
     "billing:checkout_return",
     "accounts:api_tokens",
     "incidents:saved_searches",
+    "incidents:watches",
     "incidents:export_jobs",
 }
 

@@ -126,7 +126,7 @@ ENDPOINTS = {
 
 def index(request):
     """What the API is and where its documentation, schema and collections are."""
-    base = settings.SITE_URL + reverse("api-v1:index")
+    base = settings.SITE_URL + reverse("api-v1:api-root")
     return api.create_response(
         request,
         {
@@ -157,12 +157,13 @@ def urls():
     patterns, app_name, namespace = api.urls
     return (
         [
-            path("", read_only(index), name="index"),
+            path("", read_only(index), name="api-root"),  # the name django-ninja reverses
             *(
                 URLPattern(p.pattern, read_only(p.callback), p.default_args, p.name)
                 if isinstance(p, URLPattern)
                 else p
                 for p in patterns
+                if getattr(p, "name", None) != "api-root"  # django-ninja's own, replaced by ours
             ),
             re_path(r"^(?P<rest>.*)$", read_only(not_found)),
         ],
