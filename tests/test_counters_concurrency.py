@@ -19,11 +19,13 @@ from django.db import connection, connections
 from django.test import Client
 
 from accounts import tokens
+from accounts.models import TeamInvitation
+from accounts.teams import services
 from incidents.exports import jobs
 from incidents.exports.quota import ExportQuota
 from incidents.models import ExportJob
 from portal import counters
-from tests.factories import IncidentFactory, PlanFactory, SubscriptionFactory
+from tests.factories import IncidentFactory, PlanFactory, SubscriptionFactory, TeamFactory
 
 
 @pytest.fixture(autouse=True)
@@ -180,3 +182,30 @@ def test_parallel_emailed_exports_are_charged_within_the_quota(exports_storage, 
     states = sorted(ExportJob.objects.values_list("state", flat=True))
     assert states == [ExportJob.State.READY] * 2 + [ExportJob.State.REFUSED] * 4
     assert ExportQuota(None, member=True, user=member).used() == 72
+
+
+# Team invitations ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_invitations_never_pass_the_days_cap(monkeypatch):
+    """12 invitations at once from one owner with 5 a day left: 5 sent, 7 refused (429).
+    PostgreSQL: an invitation's transaction reads the team before it writes, and SQLite
+    refuses a second such writer at once ("database is locked") instead of queuing it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent invitations' transactions: PostgreSQL")
+    monkeypatch.setattr(services, "INVITATIONS_PER_DAY", 5)
+    team = TeamFactory(subscription=True, seats=2)  # its owner's address verified
+
+    def invite(i):
+        try:
+            services.invite(team, f"guest{i}@example.org", team.owner)
+        except services.TeamError as refusal:
+            return refusal.status
+        return 200
+
+    statuses = in_parallel(12, invite)
+    assert sorted(statuses) == [200] * 5 + [429] * 7
+    assert TeamInvitation.objects.count() == 5
+    window = counters.Window.current(counters.DAY)
+    assert counters.value(services.invitations_counter(team.owner), window) == 5

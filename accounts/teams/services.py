@@ -17,13 +17,15 @@ from django.utils import timezone
 from accounts import addresses
 from accounts.emails import enqueue_email
 from accounts.models import Subscription, Team, TeamInvitation, TeamSeat
+from portal import counters
 
 from .names import name_error
 
 INVITATION_SALT = "accounts.teams.invitation"
 INVITATION_MAX_AGE = timedelta(days=7)
-# Invitations an owner may send in 24 hours (besides the views' 20 an hour): this many, or
-# as many as the team's seats when it has more.
+# Invitations an owner may send in a UTC day (besides the views' 20 an hour): this many, or
+# as many as the team's seats when it has more; counted by portal.counters, one atomic
+# step, in the invitation's transaction when the counters are in the database.
 INVITATIONS_PER_DAY = 50
 
 
@@ -174,20 +176,17 @@ def invite(team: Team, email: str, invited_by) -> TeamInvitation:
         team = Team.objects.select_for_update().get(pk=team.pk)
         if team_subscription(team) is None:
             raise TeamError("Your team's membership is not active: renew it before inviting.")
-        per_day = max(INVITATIONS_PER_DAY, team.seats)
-        sent = TeamInvitation.objects.filter(
-            invited_by=invited_by, created_at__gt=timezone.now() - timedelta(days=1)
-        ).count()
-        if sent >= per_day:
-            raise TeamError(
-                f"You have sent {per_day} invitations in the last 24 hours, the most a day: "
-                "send the next ones tomorrow.",
-                429,
-            )
         if any(addresses.same_mailbox(email, held) for held in _seat_addresses(team)):
             raise TeamError(f"{email} already holds a seat on your team.")
         if team.seat_rows.count() >= team.seats:
             raise TeamError("Every seat is taken: remove someone before inviting.")
+        per_day = max(INVITATIONS_PER_DAY, team.seats)
+        if not counters.take(invitations_counter(invited_by), _today(), 1, per_day):
+            raise TeamError(
+                f"You have sent {per_day} invitations today (UTC), the most a day: "
+                "send the next ones tomorrow.",
+                429,
+            )
         # Inviting an address again sends a new link; the older one stops working.
         open_invitations = TeamInvitation.objects.filter(
             team=team, accepted_at__isnull=True, revoked_at__isnull=True
@@ -214,6 +213,15 @@ def invite(team: Team, email: str, invited_by) -> TeamInvitation:
             key=f"team.invitation.{invitation.pk}",
         )
     return invitation
+
+
+def invitations_counter(user) -> str:
+    """The counter of ``user``'s invitations (portal.counters), per UTC day."""
+    return f"team-invitations:{user.pk}"
+
+
+def _today() -> counters.Window:
+    return counters.Window.current(counters.DAY)
 
 
 def _seat_addresses(team: Team) -> set[str]:

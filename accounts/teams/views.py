@@ -15,7 +15,7 @@ from . import services
 from .forms import InvitationForm, InviteForm, RenameForm, SeatForm
 
 # Invitations per signed-in user, counted in the default cache with allauth's rate limiter;
-# a day's invitations are capped in the database too (services.INVITATIONS_PER_DAY).
+# a day's invitations are capped by portal.counters too (services.INVITATIONS_PER_DAY).
 RATE_LIMITS = {"team_invite": "20/h/user"}
 OWNER_ACTIONS = ("invite", "remove", "transfer", "revoke", "rename")
 

@@ -14,13 +14,13 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts import addresses
 from accounts.access import is_member
 from accounts.models import InvoiceRequest, Plan, Subscription, Team, TeamInvitation, TeamSeat
 from accounts.selfserve import invoices, overview
 from accounts.teams import services
+from portal import counters
 from tests.accounts.billing_helpers import SECRET, event, sign, subscription
 from tests.factories import (
     CIAPostureFactory,
@@ -649,22 +649,18 @@ def test_a_name_from_before_the_check_stays_out_of_invitations(team, mailoutbox)
     assert "invites you to their team" in message.subject
 
 
-def test_invitations_are_capped_per_day_as_well_as_per_hour(team, mailoutbox):
-    now = timezone.now()
-    TeamInvitation.objects.bulk_create(
-        TeamInvitation(
-            team=team,
-            email=f"p{n}@example.org",
-            invited_by=team.owner,
-            created_at=now - n * HOUR / 3,
-        )
-        for n in range(services.INVITATIONS_PER_DAY)
-    )  # 50 over the last 17 hours, under 20 in each hour
+def test_invitations_are_capped_per_day_as_well_as_per_hour(team, mailoutbox, monkeypatch):
+    now = counters.clock()
+    monkeypatch.setattr(counters, "clock", lambda: now)
+    for n in range(services.INVITATIONS_PER_DAY):  # today's 50, under 20 in each hour
+        services.invite(team, f"p{n}@example.org", team.owner)
+    assert len(mailoutbox) == services.INVITATIONS_PER_DAY
+    mailoutbox.clear()
     response = client_of(team.owner).post(TEAM_URL, {"action": "invite", "email": "x@example.org"})
     assert response.status_code == 429
-    assert "50 invitations in the last 24 hours" in response.content.decode()
+    assert "50 invitations today (UTC)" in response.content.decode()
     assert mailoutbox == []
-    # A day later the oldest ones no longer count.
-    TeamInvitation.objects.filter(email="p0@example.org").update(created_at=now - 25 * HOUR)
+    # The next UTC day counts afresh.
+    monkeypatch.setattr(counters, "clock", lambda: now + counters.DAY)
     response = client_of(team.owner).post(TEAM_URL, {"action": "invite", "email": "x@example.org"})
     assert response.status_code == 302 and len(mailoutbox) == 1
