@@ -3,12 +3,12 @@
 import django.utils.timezone
 from django.db import migrations, models
 
+from accounts.migrations._frozen_addresses import email_fingerprint
+
 
 def claim_past_trials(apps, schema_editor):
-    """Trials taken before claims existed: claim their users' addresses (the same fingerprint
-    as a trial started today, so the rule is imported, not copied)."""
-    from accounts.selfserve.trials import email_fingerprint
-
+    """Trials taken before claims existed: claim their users' addresses (the fingerprint of
+    accounts.selfserve.trials, frozen in _frozen_addresses)."""
     Subscription = apps.get_model("accounts", "Subscription")
     EmailAddress = apps.get_model("account", "EmailAddress")
     TrialClaim = apps.get_model("accounts", "TrialClaim")

@@ -4,12 +4,20 @@ the accounts that already share a mailbox reported to staff (logged, and listed 
 Shared mailboxes in the admin); every other stored address rewritten in its clean form
 (``a@ｅxample.com`` as ``a@example.com``: the same mailbox, which mail already reached
 through the ASCII form), so that sign-up finds it under any spelling. No account is merged
-or deleted, and the addresses of accounts that share a mailbox are left as they are."""
+or deleted, and the addresses of accounts that share a mailbox are left as they are. The
+reading of addresses is the one of December 2026, frozen in _frozen_addresses."""
 
 import logging
 
 from django.conf import settings
 from django.db import migrations
+
+from accounts.migrations._frozen_addresses import (
+    clean,
+    email_fingerprint,
+    mailbox,
+    shared_mailboxes,
+)
 
 log = logging.getLogger("accounts.addresses")
 
@@ -23,9 +31,7 @@ def _addresses(apps, user_ids):
 
 
 def claim_past_trials(apps, schema_editor):
-    """The same fingerprints as a trial started today, so the rule is imported, not copied."""
-    from accounts.selfserve.trials import email_fingerprint
-
+    """The fingerprints of accounts.selfserve.trials, frozen in _frozen_addresses."""
     Subscription = apps.get_model("accounts", "Subscription")
     TrialClaim = apps.get_model("accounts", "TrialClaim")
     trials = Subscription.objects.filter(source="trial")
@@ -46,8 +52,6 @@ def claim_past_trials(apps, schema_editor):
 
 
 def report_shared_mailboxes(apps, schema_editor):
-    from accounts.addresses import shared_mailboxes
-
     User = apps.get_model(settings.AUTH_USER_MODEL)
     EmailAddress = apps.get_model("account", "EmailAddress")
     SharedMailbox = apps.get_model("accounts", "SharedMailbox")
@@ -71,8 +75,6 @@ def report_shared_mailboxes(apps, schema_editor):
 
 
 def clean_stored_addresses(apps, schema_editor):
-    from accounts.addresses import clean, mailbox, shared_mailboxes
-
     User = apps.get_model(settings.AUTH_USER_MODEL)
     EmailAddress = apps.get_model("account", "EmailAddress")
     rows = set(User.objects.values_list("pk", "email"))
