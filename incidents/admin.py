@@ -487,3 +487,7 @@ class ExportJobAdmin(admin.ModelAdmin):
                 "(being written for longer than EXPORT_STALLED_MINUTES) are enqueued again.",
                 messages.WARNING,
             )
+
+
+# The merge candidates' admin lives beside this one (this module is near its size limit).
+from . import admin_merges  # noqa: E402, F401

@@ -206,12 +206,21 @@ def prepare_timeline(incident) -> None:
 
 # Organisation identity
 
-# Legal forms that do not tell two victims apart ("Microsoft Corp" is "Microsoft").
+# Legal forms that do not tell two victims apart ("Microsoft Corp" is "Microsoft"); the
+# US professional forms the HHS portal's names carry ("P.C.", "PLLC", "P.A.") among them.
 LEGAL_SUFFIXES = {
     "inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "llc",
     "llp", "lp", "plc", "gmbh", "ag", "sa", "nv", "bv", "pty", "pte", "srl", "spa", "ab", "oy",
-    "kk",
+    "kk", "pc", "pllc", "pa", "psc", "lllp",
 }  # fmt: skip
+# Letters with dots, "L.L.C." or "P.C.": one word, so the legal form is recognised.
+DOTTED_ABBREVIATION = re.compile(r"\b(?:[^\W\d_]\.){2,}")
+# "Legal name d/b/a Trade name", "X a/k/a Y", "X f/k/a Y" (formerly known as).
+TRADE_NAME = re.compile(
+    r"\s+\(?(d\s*/\s*b\s*/\s*a|dba|a\s*/\s*k\s*/\s*a|f\s*/\s*k\s*/\s*a)\.?\s+", re.I
+)
+# A trailing definition of a short name: ' (“CVS”)', ' ("the Practice")'.
+SHORT_NAME = re.compile(r"\s*\(\s*[\"“”'‘’][^()]*\)\s*$")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -221,12 +230,32 @@ def organisation_key(name: str) -> str:
     Corp.", "microsoft" and "MICROSOFT Corporation" share one key."""
     text = unicodedata.normalize("NFKD", name or "")
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = DOTTED_ABBREVIATION.sub(lambda m: m.group(0).replace(".", ""), text)
     words = re.sub(r"[\W_]+", " ", text.replace("&", " and ")).split()
     if words[:1] == ["the"] and len(words) > 1:
         words = words[1:]
     while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
         words.pop()
     return "".join(words)[:200] or text.strip()[:200]
+
+
+def victim_names(name: str) -> tuple[str, tuple[str, ...]]:
+    """(the name to show, every name the victim goes by) for a name as a source gives it:
+    "MHNU Corporation d/b/a Medical Home Network" is shown as "Medical Home Network" and
+    matched by both names; "X f/k/a Y" is shown as X (its name now) and matched by both; a
+    trailing short-name definition (' (“CVS”)') is left out of the shown name."""
+    name = " ".join((name or "").split())
+    shown = SHORT_NAME.sub("", name).strip(" ,;") or name
+    parts = TRADE_NAME.split(shown)
+    if len(parts) < 3:
+        return shown, tuple(dict.fromkeys(n for n in (shown, name) if n))
+    legal, kind, rest = parts[0], parts[1], parts[2:]
+    others = [p.strip(" ,;()") for i, p in enumerate(rest) if i % 2 == 0]
+    trade = others[0] if others and others[0] else legal
+    is_dba = kind.replace(" ", "").replace("/", "").lower() == "dba"
+    shown = trade if is_dba else legal.strip(" ,;")
+    names = (shown, legal.strip(" ,;"), *others, name)
+    return shown, tuple(dict.fromkeys(n for n in names if n))
 
 
 # Taxonomy: the sectors, motives and actor types writers map to (services.ensure_taxonomy)

@@ -11,6 +11,8 @@ dates, organisation keys) are in ``incidents.rules``, below the models.
 - ``ensure_taxonomy()``: the sectors, motives and actor types importers and generators use.
 - Victim identity: ``merge_organisations`` and ``split_organisation_by_country`` (staff,
   in the admin).
+- One event from several datasets: ``merge_incidents`` and ``reject_merge`` (staff decide
+  the importers' merge candidates in the admin).
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ from .alerts import match_new_incidents_task
 from .models import (
     ActorType,
     Incident,
+    IncidentRecord,
+    MergeCandidate,
     Motive,
     NewIncident,
     Organisation,
     OrganisationAlias,
     OrganisationRedirect,
     Sector,
+    Source,
 )
 
 # Transactions
@@ -112,6 +117,37 @@ def split_organisation_by_country(organisation) -> list:
             incidents.filter(country=country).update(organisation=new)
             made.append(new)
     return made
+
+
+def merge_incidents(candidate) -> None:
+    """Staff say a merge candidate's two incidents are one event: the duplicate's dataset
+    records and sources move to the incident already in the catalogue (its fields are
+    left as they are: each record keeps what its dataset said), and the duplicate is
+    deleted. Its victim stays an organisation of its own if it has other incidents."""
+    target, duplicate = candidate.incident, candidate.duplicate
+    with catalogue_write():
+        IncidentRecord.objects.filter(incident=duplicate).update(incident=target)
+        cited = set(Source.objects.filter(incident=target).values_list("url", flat=True))
+        for source in Source.objects.filter(incident=duplicate):
+            if source.url and source.url in cited:
+                continue
+            Source.objects.filter(pk=source.pk).update(incident=target)
+        MergeCandidate.objects.filter(pk=candidate.pk).update(
+            status=MergeCandidate.Status.MERGED, decided_at=timezone.now()
+        )
+        # The other open questions about the duplicate go with it; this one stays as the
+        # record of the decision (its duplicate then empty).
+        MergeCandidate.objects.filter(duplicate=duplicate).exclude(pk=candidate.pk).delete()
+        duplicate.delete()
+        Incident.objects.filter(pk=target.pk).update(updated_at=timezone.now())
+
+
+def reject_merge(candidate) -> None:
+    """Staff say the two incidents are two events: the candidate stays, rejected, so a
+    re-import does not ask again."""
+    MergeCandidate.objects.filter(pk=candidate.pk).update(
+        status=MergeCandidate.Status.REJECTED, decided_at=timezone.now()
+    )
 
 
 # Publication

@@ -29,6 +29,8 @@ NOT_CATALOGUE = {
     "incidents_alertmatch",
     "incidents_publicsnapshot",
     "incidents_watch",  # a member's watch list (their own data, like saved searches)
+    # Staff's queue of pairs that may be one event: no public page or cache reads it.
+    "incidents_mergecandidate",
 }
 
 

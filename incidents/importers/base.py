@@ -52,7 +52,15 @@ class ImportReport:
         for kind in kinds:
             parts = [
                 f"{self.counts[(kind, o)]} {o}"
-                for o in ("created", "updated", "unchanged", "removed", "skipped", "failed")
+                for o in (
+                    "created",
+                    "merged",
+                    "updated",
+                    "unchanged",
+                    "removed",
+                    "skipped",
+                    "failed",
+                )
                 if self.counts[(kind, o)]
             ]
             lines.append(f"{kind}: " + ", ".join(parts))

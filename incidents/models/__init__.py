@@ -29,6 +29,7 @@ from .organisations import (
     OrganisationQuerySet,
     OrganisationRedirect,
 )
+from .records import IncidentRecord, MergeCandidate
 from .reference import (
     ActorType,
     Dataset,
@@ -70,6 +71,8 @@ __all__ = [
     "Impact",
     "Incident",
     "IncidentQuerySet",
+    "IncidentRecord",
+    "MergeCandidate",
     "IncidentTechnique",
     "TechniqueProvenance",
     "Motive",

@@ -65,6 +65,15 @@ class IncidentQuerySet(models.QuerySet):
             .prefetch_related("sources")
         )
 
+    def with_records(self):
+        """Each dataset's record of the incident with its dataset (public: what each source
+        said; the incident page shows them). The model is reached through the relation
+        (records.py imports this module)."""
+        records = self.model._meta.get_field("records").related_model
+        return self.prefetch_related(
+            models.Prefetch("records", records.objects.select_related("dataset"))
+        )
+
     def for_member_detail(self):
         return (
             self.select_related("organisation", "sector", "dataset", "cia_posture")

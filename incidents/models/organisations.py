@@ -45,6 +45,12 @@ class Organisation(CleanText):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     country = CountryField(blank=True)
+    # Same-named victims in two states are two victims ("Methodist Hospital" in TX and KY).
+    state = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text='State or province, as the sources give it (US: the postal code, "TX")',
+    )
     sector = models.ForeignKey(
         Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="organisations"
     )

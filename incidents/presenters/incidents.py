@@ -18,6 +18,7 @@ from ..search import LESS_THAN, MARK_END, MARK_START
 from .actors import ActorRef, actor_ref
 from .matrix import MatrixColumn, derived_text, technique_matrix
 from .places import country_or_none
+from .records import RecordView, record_view
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class IncidentPublic(IncidentRow):
     published_at: datetime | None
     updated_at: datetime
     provenance: ProvenanceView | None
+    # Each dataset's record: the incident's own dataset's and any other that reported it.
+    records: tuple[RecordView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ def incident_public(incident) -> IncidentPublic:
         published_at=incident.published_at,
         updated_at=incident.updated_at,
         provenance=_provenance(incident),
+        # Prefetched by IncidentQuerySet.with_records().
+        records=tuple(record_view(r, incident.summary) for r in incident.records.all()),
     )
 
 

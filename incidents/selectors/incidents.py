@@ -12,11 +12,14 @@ COUNT_CAP = 10_000
 CURSOR_SORTS = {"newest", "oldest"}
 
 
-def get_incident_for_viewer(user, slug, *, member):
-    """The incident ``user`` may see, with the columns of their audience's page; 404 for any
-    other (a draft for a non-staff viewer, an unknown slug)."""
+def get_incident_for_viewer(user, slug, *, member, records=False):
+    """The incident ``user`` may see, with the columns of their audience's page (and, with
+    ``records``, each dataset's record of it, for its page); 404 for any other (a draft for
+    a non-staff viewer, an unknown slug)."""
     incidents = Incident.objects.visible_to(user)
     incidents = incidents.for_member_detail() if member else incidents.for_public_detail()
+    if records:
+        incidents = incidents.with_records()
     return get_object_or_404(incidents, slug=slug)
 
 

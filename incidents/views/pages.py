@@ -71,7 +71,7 @@ def incident_detail(request, slug):
 def incident_body(user, slug, *, signed_in):
     """The incident page's title, description and article, as ``user``'s audience sees it."""
     member = is_member(user)
-    incident = get_incident_for_viewer(user, slug, member=member)
+    incident = get_incident_for_viewer(user, slug, member=member, records=True)
     # A placeholder victim ("Unidentified organisation (Canada)") has no other incidents:
     # the ones filed under it have nothing in common.
     related = (

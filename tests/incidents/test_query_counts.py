@@ -66,9 +66,10 @@ EXPECTED = {
     # techniques and actors (one prefetch each), and the rows they may still export today
     # (portal.counters, in the database without Redis)
     "list": {"anonymous": 5, "member": 14},
-    # the incident with organisation/sector; sources; related incidents of the victim
+    # the incident with organisation/sector; sources; each dataset's record of it (with
+    # the dataset); related incidents of the victim
     # members add: motives; techniques; their tactics; actors (with type)
-    "incident": {"anonymous": 3, "member": 7},
+    "incident": {"anonymous": 4, "member": 8},
     # the organisation with its visible-incident count; the spellings sources used;
     # paginator count; rows; the timeline's incidents (two or more: a recurring victim)
     "organisation": {"anonymous": 5, "member": 5},
