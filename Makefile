@@ -57,22 +57,25 @@ serve: install  ## The production configuration locally: gunicorn + WhiteNoise, 
 # Real data only: the demo incidents are never loaded, and a database holding them is refused.
 # The files are checked first, before anything is installed or migrated.
 REAL_DATA_FILES = $(DATA)/attack/stix/enterprise-attack.json $(DATA)/misp-galaxy/threat-actor.json \
-	$(DATA)/vcdb/vcdb_validated.jsonl $(VERIS_ATTACK_MAPPING)
+	$(DATA)/vcdb/vcdb_validated.jsonl $(VERIS_ATTACK_MAPPING) \
+	$(DATA)/hhs-breaches/hhs_breach_archive.csv $(DATA)/hhs-breaches/hhs_breach_under_investigation.csv
 
 real-data-files:
 	@for f in $(REAL_DATA_FILES); do test -f "$$f" || { \
 		echo "make real-data: $$f not found."; \
-		echo "Pass the directory that holds attack/, misp-galaxy/, vcdb/ and veris/:"; \
+		echo "Pass the directory that holds attack/, misp-galaxy/, vcdb/, veris/ and hhs-breaches/:"; \
 		echo "    make real-data DATA=/path/to/data    (default: ../shared/data, beside this checkout)"; \
 		exit 1; } >&2; done
 
-real-data: real-data-files install  ## Import MITRE ATT&CK and the VCDB incidents from DATA (default ../shared/data)
+real-data: real-data-files install  ## Import MITRE ATT&CK, the VCDB incidents and the HHS breach portal's from DATA (default ../shared/data)
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo --quiet-accounts --no-demo-incidents
 	$(DEV) $(BIN)/python manage.py import_attack $(DATA)/attack/stix/enterprise-attack.json --release $(ATTACK_RELEASE) \
 		--misp-galaxy $(DATA)/misp-galaxy/threat-actor.json
 	$(DEV) $(BIN)/python manage.py import_veris $(DATA)/vcdb/vcdb_validated.jsonl \
 		--attack-mapping $(VERIS_ATTACK_MAPPING) --publish
+	$(DEV) $(BIN)/python manage.py import_hhs $(DATA)/hhs-breaches/hhs_breach_archive.csv \
+		$(DATA)/hhs-breaches/hhs_breach_under_investigation.csv --publish
 
 # The suite runs on two cores (pytest-xdist, one test file per worker at a time); then, one at
 # a time, the tests that start servers or processes of their own and the modules with
