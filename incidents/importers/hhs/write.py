@@ -31,8 +31,10 @@ from .map import DATASET, PORTAL_URL, PUBLISHER, ParsedCase, combine
 from .resolve import KnownIncident, KnownOrganisation, Resolver
 
 # The incident fields an HHS case gives, on an incident HHS made (its victim, sector and
-# country are kept as they are once made: staff may move it to another organisation).
-OWNED = ("date", "summary", "records_affected")
+# country are kept as they are once made: staff may move it to another organisation). The
+# submission date is the timeline's disclosed date (a regulator filing) and, with no
+# occurred date, the catalogue date (rules.catalogue_date).
+OWNED = ("date", "disclosed_on", "summary", "records_affected")
 
 
 class HhsImporter:
@@ -187,8 +189,10 @@ class HhsImporter:
     def _columns(self, values, incident) -> dict:
         """The columns HHS owns, as a case's statement gives them."""
         submitted = values.get("submitted")
+        submitted = datetime.date.fromisoformat(submitted) if submitted else None
         return {
-            "date": datetime.date.fromisoformat(submitted) if submitted else None,
+            "date": submitted,
+            "disclosed_on": submitted,
             "summary": values.get("summary", ""),
             "records_affected": values.get("individuals_affected"),
         }
@@ -215,6 +219,9 @@ class HhsImporter:
                 organisation_id=organisation,
                 date=case.submitted,
                 date_precision=DatePrecision.DAY,
+                disclosed_on=case.submitted,
+                disclosed_precision=DatePrecision.DAY,
+                disclosed_source=PORTAL_URL,
                 country="US",
                 sector_id=self.sectors.get(case.sector) or self.org_sectors.get(organisation),
                 summary=case.summary,
