@@ -286,6 +286,9 @@ def test_an_incident_of_hhs_has_its_victim_source_and_record():
         incident.organisation.aliases.values_list("name", flat=True)
     )
     assert incident.date == datetime.date(2024, 4, 16)
+    # The submission is the regulator filing: the timeline's disclosed date; no occurred.
+    assert (incident.disclosed_on, incident.disclosed_precision) == (incident.date, "day")
+    assert incident.occurred_on is None
     assert incident.records_affected == 681
     assert incident.summary.startswith("The business associate (BA), MHNU Corporation")
     assert record.values["business_associate"] is True
