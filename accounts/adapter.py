@@ -15,16 +15,19 @@ from accounts import addresses
 from accounts.emails import email_fields, send_email
 
 
-def held_address(address: str) -> str | None:
+def held_address(address: str, *, other_than=None) -> str | None:
     """The address an account already holds for ``address``'s mailbox, if any: ``address``
-    itself when held as it is, else a verified one first."""
+    itself when held as it is, else a verified one first. ``other_than``: an account whose
+    own addresses do not count (the one being edited in the admin)."""
     key = addresses.mailbox(address)
     near = addresses.candidates(address)
+    emails = EmailAddress.objects.filter(near)
+    users = get_user_model().objects.filter(near)
+    if other_than is not None:
+        emails, users = emails.exclude(user=other_than), users.exclude(pk=other_than)
     held = [
-        *EmailAddress.objects.filter(near)
-        .order_by("-verified", "pk")
-        .values_list("email", flat=True),
-        *get_user_model().objects.filter(near).order_by("pk").values_list("email", flat=True),
+        *emails.order_by("-verified", "pk").values_list("email", flat=True),
+        *users.order_by("pk").values_list("email", flat=True),
     ]
     same = [email for email in held if addresses.mailbox(email) == key]
     if address in same:

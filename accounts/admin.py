@@ -2,15 +2,13 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from . import billing
+from . import billing, useradmin  # noqa: F401 - useradmin registers the users' admin
 from .models import (
     ApiToken,
     BillingCustomer,
@@ -227,24 +225,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
         )
         n = to_cancel.update(status=Subscription.Status.CANCELLED, cancelled_at=now, updated_at=now)
         self.message_user(request, f"Cancelled {n} subscription(s).", messages.SUCCESS)
-
-
-class SubscriptionInline(admin.TabularInline):
-    model = Subscription
-    extra = 0
-    fields = ["plan", "status", "source", "starts_at", "ends_at", "note"]
-    show_change_link = True
-
-
-User = get_user_model()
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class PortalUserAdmin(UserAdmin):
-    """Django's user admin, plus the user's subscriptions (grant one with "add another")."""
-
-    inlines = [SubscriptionInline]
 
 
 @admin.register(BillingCustomer)
