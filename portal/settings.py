@@ -133,6 +133,9 @@ for _alias, _db in DATABASES.items():
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         # Keeps the catalogue's triggers when a migration remakes a table (portal/sqlite).
         _db["ENGINE"] = "portal.sqlite"
+        # Django's default for SQLite's test database, said outright: pytest-django knows
+        # it only under Django's own engine name (and gives each worker its own anyway).
+        _db.setdefault("TEST", {}).setdefault("NAME", ":memory:")
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
         _db["CONN_HEALTH_CHECKS"] = True

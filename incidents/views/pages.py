@@ -53,19 +53,24 @@ def paginate(request, queryset, per_page=None):
 
 @require_safe
 def incident_detail(request, slug):
-    page = caching.WholePage(request, "incident", [slug])
+    page = caching.ViewerPage(request, "incident", [slug])
     if page.html is not None:
         return page.response()
-    # The body is the same for every viewer of one audience who is (or is not) signed
-    # in: rendered once for them, without the request; only the site header is per viewer.
     signed_in = request.user.is_authenticated
-    body = caching.cached(
-        "incident",
-        caching.audience(request.user),
-        [slug, f"signed-in={signed_in}"],
-        partial(incident_body, request.user, slug, signed_in=signed_in),
-    )
-    return page.render("incidents/incident_detail.html", body)
+    viewer_audience = caching.audience(request.user)
+    body = partial(incident_body, request.user, slug, signed_in=signed_in)
+    if page.shared:
+        # An anonymous visitor: the whole page is what is kept, and nobody else reads
+        # this body (a signed-in viewer's differs by its links to sign in).
+        return page.render(TEMPLATE, body())
+    if viewer_audience == "staff":
+        # The edit link depends on each staff member's permissions: rendered per request.
+        return page.render(TEMPLATE, caching.cached("incident", viewer_audience, [slug], body))
+    # Signed-in viewers of one audience share the page around their own header.
+    return page.render_for(TEMPLATE, viewer_audience, lambda: (body(), caching.PAGE_TIMEOUT))
+
+
+TEMPLATE = "incidents/incident_detail.html"
 
 
 def incident_body(user, slug, *, signed_in):
