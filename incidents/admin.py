@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from . import quality, services
+from . import adminparts, quality, services
 from .exports import jobs
 from .models import (
     ActorType,
@@ -324,15 +324,15 @@ class DropdownFilter(admin.ChoicesFieldListFilter):
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
+    form = adminparts.IncidentForm
     list_display = [
         "organisation",
         "date_shown",
-        "country",
+        adminparts.country_code,
         "sector",
         "status",
-        "dataset",
-        "published_at",
-        "updated_at",
+        adminparts.published,
+        adminparts.updated,
     ]
     list_filter = [
         "status",
@@ -362,6 +362,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
     class Media:
         js = ["js/admin_dropdown_filter.js"]
+        css = {"all": ["css/admin_incidents.css"]}
 
     fieldsets = [
         (None, {"fields": ["organisation", "slug", "status", "public_page"]}),
@@ -390,7 +391,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.display(description="date", ordering="date")
     def date_shown(self, obj):
-        return obj.date_display
+        return obj.date_display.replace(" ", "\u00a0")  # one line in the list
 
     @admin.display(description="public page")
     def public_page(self, obj):

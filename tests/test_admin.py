@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.access import is_member
 from accounts.models import Subscription
+from incidents.adminparts import CountrySelect
 from incidents.models import Incident
 from tests.factories import (
     CIAPostureFactory,
@@ -17,6 +18,7 @@ from tests.factories import (
     SourceFactory,
     SubscriptionFactory,
     TechniqueFactory,
+    ThreatActorFactory,
     UserFactory,
 )
 
@@ -403,3 +405,35 @@ def test_editor_cannot_look_up_users_through_autocomplete(editor_client):
     )
     assert response.status_code == 403
     assert "secret.member" not in response.content.decode()
+
+
+# Issue 25: the incident list fits 1280 px; the add page answers quickly at any catalogue size.
+
+
+def test_incident_list_shows_status_and_times_in_compact_columns(superuser_client, incident):
+    page = superuser_client.get(reverse("admin:incidents_incident_changelist")).content.decode()
+    for column in ["column-status", "column-published", "column-updated", "column-country_code"]:
+        assert column in page
+    published = timezone.localtime(incident.published_at).strftime("%Y-%m-%d\u00a0%H:%M")
+    assert published in page
+    assert f'<abbr title="{incident.country.name}">{incident.country.code}</abbr>' in page
+    assert "css/admin_incidents.css" in page
+
+
+def test_incident_add_page_lists_no_catalogue_rows_and_a_quick_country_menu(
+    superuser_client, django_assert_max_num_queries
+):
+    for n in range(30):
+        ThreatActorFactory(name=f"Actor {n}")
+        TechniqueFactory()
+        IncidentFactory(organisation__name=f"Victim {n}")
+    # The session and user, the two-factor check, and nothing per row.
+    with django_assert_max_num_queries(6):
+        response = superuser_client.get(reverse("admin:incidents_incident_add"))
+    page = response.content.decode()
+    assert "Victim 7" not in page and "Actor 7" not in page  # autocompletes, not menus
+    country = page.split('name="country"', 1)[1].split("</select>", 1)[0]
+    assert country.count("<option") == 250  # the blank choice and 249 countries
+    assert '<option value="GB">United Kingdom</option>' in country
+    # Written in one pass (adminparts.CountrySelect), not one template per option.
+    assert isinstance(response.context["adminform"].form.fields["country"].widget, CountrySelect)
