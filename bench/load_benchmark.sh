@@ -6,6 +6,8 @@
 #   COUNT=100000 DURATION=10s bash bench/load_benchmark.sh
 #   ONLY='statistics|hub' bash bench/load_benchmark.sh   # the baseline and the rows matching
 #   DATA_ONLY=1 bash bench/load_benchmark.sh     # build the benchmark database and stop
+#   PAGES_CACHE_OFF=1 ONLY='list page 1|filtered|common term|first visits' bash bench/load_benchmark.sh
+#                                                # nothing kept between requests (a dummy pages cache)
 # Results: a table on stdout and in bench/results/load-<date>.md (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,7 +96,7 @@ run() {  # url connections duration cookie pathsfile
 OUT=bench/results/load-$(date +%Y-%m-%d-%H%M).md
 mkdir -p bench/results
 {
-echo "Run $(date -u +%FT%TZ), $COUNT incidents, gunicorn gthread ($(nproc) cores), wrk $CONNECTIONS connections x $DURATION, twice; 1 connection x 10s."
+echo "Run $(date -u +%FT%TZ), $COUNT incidents, gunicorn gthread ($(nproc) cores), wrk $CONNECTIONS connections x $DURATION, twice; 1 connection x 10s.${PAGES_CACHE_OFF:+ Pages cache off (PAGES_CACHE_OFF=1).}"
 echo
 echo "| page | req/s (run 1, run 2) | x baseline | p50 / p95 / p99 ms at $CONNECTIONS conn | p50 / p99 ms at 1 conn | errors |"
 echo "|---|---|---|---|---|---|"

@@ -17,8 +17,9 @@ Where the lock lives is decided in one place, ``_redis()``:
   would queue one).
 - Otherwise PostgreSQL's advisory locks (``pg_try_advisory_lock``, on the primary's
   connection, session-level so no transaction is needed: one that dies with its process
-  or its connection is released by PostgreSQL). Claims live in the "pages" cache, which
-  without Redis is this process's memory like the pages they stand beside.
+  or its connection is released by PostgreSQL). Claims live in this process's memory
+  (the "local" cache), like the pages they stand beside without Redis (and with the pages
+  cache switched off, PAGES_CACHE_OFF, where the pages cache keeps nothing).
 - SQLite (``make run``, tests): a lock in this process (a set of held names). SQLite has
   no lock to lend; its database is on one machine, for development.
 """
@@ -68,7 +69,7 @@ def claim(name: str, seconds: float) -> bool:
     redis = _redis()
     if redis is not None:
         return bool(redis.acquire_lock(redis.lock(name, seconds)))  # None: unavailable
-    return caches["pages"].add(f"claim:{name}", 1, seconds)
+    return caches["local"].add(f"claim:{name}", 1, seconds)
 
 
 def unclaim(name: str) -> None:
@@ -77,7 +78,7 @@ def unclaim(name: str) -> None:
     if redis is not None:
         redis.delete(name)
     else:
-        caches["pages"].delete(f"claim:{name}")
+        caches["local"].delete(f"claim:{name}")
 
 
 def _redis() -> ResilientRedisCache | None:

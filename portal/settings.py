@@ -199,7 +199,11 @@ else:
         # Rate-limit entries expire within minutes; expired ones go first when culled.
         "OPTIONS": {"MAX_ENTRIES": 50_000},
     }
-if REDIS_URL:
+if env.bool("PAGES_CACHE_OFF", default=False):
+    # Nothing kept: every page computed for each request (bench/load_benchmark.sh measures
+    # the catalogue this way: the cache must be an accelerator, not what makes it usable).
+    _pages_cache = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+elif REDIS_URL:
     _pages_cache = {
         # Django's Redis backend; a Redis outage means cache misses, not errors.
         "BACKEND": "portal.cache.ResilientRedisCache",
