@@ -131,15 +131,21 @@ def _ratio(a: str, b: str) -> float:
 
 def spelling_groups() -> list[SpellingGroup]:
     """Organisations whose names normalise alike in one country (rules.organisation_key):
-    candidates for a merge in the admin."""
+    candidates for a merge in the admin. Same-named victims each in a state of its own
+    ("Methodist Hospital" in TX and KY) are two victims, not a group."""
     groups = defaultdict(list)
     for org in Organisation.objects.filter(is_placeholder=False).order_by("name", "pk"):
         groups[(rules.organisation_key(org.name), str(org.country))].append(org)
     return [
         SpellingGroup(country, tuple(orgs))
         for (_, country), orgs in sorted(groups.items())
-        if len(orgs) > 1
+        if len(orgs) > 1 and not _apart_by_state(orgs)
     ]
+
+
+def _apart_by_state(orgs) -> bool:
+    states = [org.state for org in orgs]
+    return all(states) and len(set(states)) == len(states)
 
 
 def several_spellings() -> list[Organisation]:

@@ -239,6 +239,36 @@ def organisation_key(name: str) -> str:
     return "".join(words)[:200] or text.strip()[:200]
 
 
+US_STATE_NAMES = {
+    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
+    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
+    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
+    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
+    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI",
+    "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT",
+    "nebraska": "NE", "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ",
+    "new mexico": "NM", "new york": "NY", "north carolina": "NC", "north dakota": "ND",
+    "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
+    "puerto rico": "PR", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
+    "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA",
+    "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
+}  # fmt: skip
+# An ISO 3166-2 subdivision code: "US-CA", "CA-ON".
+SUBDIVISION = re.compile(r"([A-Z]{2})-([A-Z0-9]{1,3})")
+
+
+def region_code(value, country: str = "") -> str:
+    """A victim's state or province as organisations keep it: "US-CA" and "California"
+    are "CA" in the US; "CA-ON" is "ON"; anything else as given, tidied."""
+    text = " ".join(str(value or "").split())[:20]
+    match = SUBDIVISION.fullmatch(text.upper())
+    if match and (not country or match.group(1) == country):
+        return match.group(2)
+    if country in ("", "US") and text.lower() in US_STATE_NAMES:
+        return US_STATE_NAMES[text.lower()]
+    return text.upper() if len(text) <= 3 else text
+
+
 def victim_names(name: str) -> tuple[str, tuple[str, ...]]:
     """(the name to show, every name the victim goes by) for a name as a source gives it:
     "MHNU Corporation d/b/a Medical Home Network" is shown as "Medical Home Network" and

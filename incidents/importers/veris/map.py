@@ -149,6 +149,9 @@ class ParsedIncident:
     where: str
     victim: str
     org_country: str
+    # The victim's state or province (``victim.state``); organisations are told apart by
+    # it. Resolved with the rest of the batch (write.resolve_victims), as org_country is.
+    org_state: str
     country: str
     sector: str | None
     date: datetime.date
@@ -227,6 +230,7 @@ def parse_record(
         where=raw.where,
         victim=victim_name,
         org_country=country,
+        org_state="" if placeholder else rules.region_code(victim.get("state"), country),
         country=country,
         sector=_sector(victim.get("industry"), warnings),
         date=date,

@@ -27,6 +27,7 @@ from ...models.incident import join_derived_from
 from ..base import ImportReport, Problem
 from .map import ACTOR_TYPES, ParsedIncident, actor_name
 from .timeline import TIMELINE_COLUMNS
+from .victims import resolve_victims
 
 # A record id where a name should be ("6A323CB8-6DC7-433C-..."): not an actor's name.
 NOT_A_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -58,22 +59,23 @@ class VerisImporter:
             Dataset.objects.filter(pk=self.dataset.pk).update(**changed)
             self.report.add("dataset", "updated")
         self._prepare_taxonomies()
-        # Victims are matched by (rules.organisation_key, country) through their names
-        # and every spelling they are known by; where several organisations share a key
+        # Victims are matched by (rules.organisation_key, country, state) through their
+        # names and every spelling they are known by (victims.resolve_victims settles a
+        # record without a state or country); where several organisations share a key
         # (staff split one), the oldest wins.
-        self.orgs: dict[tuple[str, str], int] = {}
-        self.org_keys: dict[int, set[tuple[str, str]]] = defaultdict(set)
-        names = Organisation.objects.values_list("name", "country", "pk")
+        self.orgs: dict[tuple[str, str, str], int] = {}
+        self.org_keys: dict[int, set[tuple[str, str, str]]] = defaultdict(set)
+        names = Organisation.objects.values_list("name", "country", "state", "pk")
         spellings = OrganisationAlias.objects.values_list(
-            "name", "organisation__country", "organisation_id"
+            "name", "organisation__country", "organisation__state", "organisation_id"
         )
         for rows in (names, spellings):
-            for name, country, pk in rows.iterator():
-                key = (rules.organisation_key(name), country)
+            for name, country, state, pk in rows.iterator():
+                key = (rules.organisation_key(name), country, state)
                 self.orgs[key] = min(pk, self.orgs.get(key, pk))
                 self.org_keys[pk].add(key)
         self.aliases = set(OrganisationAlias.objects.values_list("organisation_id", "name"))
-        self.canonical: dict[tuple[str, str], tuple[str, str | None]] = {}
+        self.canonical: dict[tuple[str, str, str], tuple[str, str | None]] = {}
         self.org_slugs = rules.SlugAllocator.for_model(Organisation)
         self.actor_slugs = rules.SlugAllocator.for_model(ThreatActor)
         self.incident_slugs = rules.SlugAllocator.for_model(
@@ -98,6 +100,7 @@ class VerisImporter:
 
     def run(self, parsed: Iterable[ParsedIncident]):
         records = list(parsed)
+        resolve_victims(records, self.orgs)
         self.canonical = _canonical_names(records)
         with services.catalogue_write():
             for start in range(0, len(records), self.CHUNK):
@@ -111,8 +114,8 @@ class VerisImporter:
                 Dataset.objects.filter(pk=self.dataset.pk).update(import_problems=problems)
 
     @staticmethod
-    def victim_key(p: ParsedIncident) -> tuple[str, str]:
-        return rules.organisation_key(p.victim), p.org_country
+    def victim_key(p: ParsedIncident) -> tuple[str, str, str]:
+        return rules.organisation_key(p.victim), p.org_country, p.org_state
 
     def _slug(self, slug: str, status: str, p: ParsedIncident) -> str:
         """rules.incident_slug, with public slugs from this import's allocator."""
@@ -237,6 +240,7 @@ class VerisImporter:
                     name=name,
                     slug=self.org_slugs.allocate(name),
                     country=p.org_country,
+                    state=p.org_state,
                     sector_id=self.sectors.get(sector) if sector else None,
                     is_placeholder=p.is_placeholder_victim,
                 )
@@ -448,12 +452,12 @@ class VerisImporter:
         return ids | {pk for pk in named if pk}
 
 
-def _canonical_names(records) -> dict[tuple[str, str], tuple[str, str | None]]:
+def _canonical_names(records) -> dict[tuple[str, str, str], tuple[str, str | None]]:
     """(victim key, country) -> the name and sector a new organisation is created with: the
     spelling most records use (one with capitals before an all-lower-case one, then the
     first seen), and the sector most records give."""
-    spellings: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    sectors: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    spellings: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    sectors: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
     for p in records:
         key = VerisImporter.victim_key(p)
         spellings[key][p.victim] += 1
