@@ -52,14 +52,17 @@ def test_same_named_victims_in_two_states_stay_apart():
         record(1, "Methodist Hospital", state="TX"),
         record(2, "Methodist Hospital", state="KY"),
         record(3, "Methodist Hospital", state="TN"),
-        record(4, "Methodist Hospital"),  # no state: could be any of them
     )
-    assert identities(records) == [("US", "TX"), ("US", "KY"), ("US", "TN"), ("US", "")]
+    assert identities(records) == [("US", "TX"), ("US", "KY"), ("US", "TN")]
 
 
-def test_a_record_without_a_state_joins_the_one_state_of_that_name():
-    records = parsed(record(1, "Microsoft", state="WA"), record(2, "Microsoft Corp"))
-    assert identities(records) == [("US", "WA"), ("US", "WA")]
+def test_a_name_also_given_without_a_state_is_one_national_organisation():
+    records = parsed(
+        record(1, "Microsoft", state="WA"),
+        record(2, "Microsoft", state="CA"),
+        record(3, "Microsoft Corp"),
+    )
+    assert identities(records) == [("US", "")] * 3
 
 
 def test_an_unknown_country_joins_the_one_organisation_of_that_name():
@@ -68,7 +71,9 @@ def test_an_unknown_country_joins_the_one_organisation_of_that_name():
         record(2, "Microsoft", state="WA"),
         record(3, "Microsoft", ["Unknown"]),
     )
-    assert identities(records)[2] == ("US", "WA")
+    assert identities(records)[2] == ("US", "")
+    records = parsed(record(1, "Acme Clinic", state="OH"), record(2, "Acme Clinic", ["Unknown"]))
+    assert identities(records)[1] == ("US", "OH")
 
 
 def test_an_unknown_country_stays_apart_when_the_name_has_several():
@@ -90,16 +95,17 @@ def test_import_makes_one_organisation_per_victim(tmp_path):
         record(1, "Methodist Hospital", state="TX"),
         record(2, "Methodist Hospital", state="KY"),
         record(3, "Microsoft", state="WA"),
-        record(4, "Microsoft Corporation"),
-        record(5, "Microsoft", ["Unknown"]),
+        record(4, "Microsoft Corporation", state="CA"),
+        record(5, "Microsoft"),
+        record(6, "Microsoft", ["Unknown"]),
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     call_command("import_veris", str(path), stdout=StringIO(), stderr=StringIO())
     methodist = Organisation.objects.filter(name="Methodist Hospital")
     assert sorted(methodist.values_list("state", flat=True)) == ["KY", "TX"]
     microsoft = Organisation.objects.get(name__startswith="Microsoft")
-    assert (microsoft.country, microsoft.state) == ("US", "WA")
-    assert Incident.objects.filter(organisation=microsoft).count() == 3
+    assert (microsoft.country, microsoft.state) == ("US", "")
+    assert Incident.objects.filter(organisation=microsoft).count() == 4
     # Idempotent: a second run moves nothing.
     call_command("import_veris", str(path), stdout=StringIO(), stderr=StringIO())
     assert Organisation.objects.count() == 3

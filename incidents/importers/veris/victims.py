@@ -1,7 +1,9 @@
 """Which organisation a VERIS record's victim is: its name's key (rules.organisation_key),
-its country and its state. Same-named victims in two states are two victims ("Methodist
-Hospital" in TX, KY and TN); a record that leaves the state or the country out joins the
-one victim of that name it can only mean, and stays apart when it could mean several."""
+its country and its state. Same-named victims each in a state of its own are several
+victims ("Methodist Hospital" in TX, KY and TN); a name that also appears without a state
+in that country is one national organisation whose records name an office's state
+(Microsoft in CA and WA, the Department of Veterans Affairs); a record with an Unknown
+country joins the one organisation of that name when exactly one exists."""
 
 from __future__ import annotations
 
@@ -14,28 +16,33 @@ from ... import rules
 def resolve_victims(records, known: Iterable[tuple[str, str, str]] = ()) -> None:
     """Settle each record's ``org_country`` and ``org_state`` against the others in the
     batch and the organisations already in the catalogue (``known``: their (key, country,
-    state)):
+    state)), so a re-import settles them the same way:
 
-    - with a country and no state: the one state that name has in that country, if
-      exactly one (Microsoft's records without a state join Microsoft, WA);
-    - with no country ("Unknown"): the one organisation that name has anywhere, if exactly
-      one (Microsoft's two "Unknown" records join the US one);
-    - otherwise as given: a name with several states or countries stays apart by them.
-    Placeholder victims ("Unidentified organisation (Canada)") are left as they are.
+    - a name with records (or an organisation) both with and without a state in one
+      country is one organisation there, its state left empty;
+    - otherwise the state tells victims apart;
+    - a record with no country ("Unknown") joins the one organisation its name has, if
+      exactly one; otherwise it stays apart.
+    Placeholder victims ("Unidentified organisation (Canada)") are never split by state.
     """
     identities: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for key, country, state in known:
         if country:
             identities[key].add((country, state))
     for p in records:
-        if p.org_country and not p.is_placeholder_victim:
+        if p.is_placeholder_victim:
+            p.org_state = ""
+        elif p.org_country:
             identities[rules.organisation_key(p.victim)].add((p.org_country, p.org_state))
+    national = {
+        (key, country)
+        for key, found in identities.items()
+        for country in {c for c, _ in found}
+        if (country, "") in found and any(c == country and s for c, s in found)
+    }
 
     def settle(key, country, state):
-        if state:
-            return country, state
-        states = {s for c, s in identities[key] if c == country and s}
-        return (country, states.pop()) if len(states) == 1 else (country, "")
+        return (country, "") if (key, country) in national else (country, state)
 
     for p in records:
         if p.is_placeholder_victim:
