@@ -41,22 +41,30 @@ from .filter_fields import (
     year_choices,
 )
 from .models import (
+    Confirmation,
     Incident,
     Technique,
     ThreatActor,
 )
 from .search import MAX_QUERY_LENGTH, linked
 
+MAX_LAG_DAYS = 2**31 - 1  # the column's range
+
 SORTS = {
     "newest": ("-date", "-pk"),
     "oldest": ("date", "pk"),
     "records": (F("records_affected").desc(nulls_last=True), "-date", "-pk"),
+    # Incidents without a known lag last, whichever way.
+    "lag": (F("disclosure_lag_days").desc(nulls_last=True), "-date", "-pk"),
+    "lag-shortest": (F("disclosure_lag_days").asc(nulls_last=True), "-date", "-pk"),
     "relevance": ("-rank", "-date", "-pk"),
 }
 SORT_CHOICES = [
     ("newest", "Newest first"),
     ("oldest", "Oldest first"),
     ("records", "Most records affected"),
+    ("lag", "Longest disclosure lag"),
+    ("lag-shortest", "Shortest disclosure lag"),
     ("relevance", "Relevance"),
 ]
 
@@ -117,6 +125,27 @@ class PublicFinderFilterSet(django_filters.FilterSet):
         label="Records at most",
         min_value=0,
         max_value=MAX_RECORDS,
+    )
+    # The timeline (public): days from occurred (or discovered) to disclosed; whether the
+    # source confirms the incident.
+    lag_min = RecordsFilter(
+        field_name="disclosure_lag_days",
+        lookup_expr="gte",
+        label="Disclosed after at least (days)",
+        min_value=0,
+        max_value=MAX_LAG_DAYS,
+    )
+    lag_max = RecordsFilter(
+        field_name="disclosure_lag_days",
+        lookup_expr="lte",
+        label="Disclosed after at most (days)",
+        min_value=0,
+        max_value=MAX_LAG_DAYS,
+    )
+    confirmation = django_filters.ChoiceFilter(
+        choices=lambda: Confirmation.choices,
+        label="Status",
+        empty_label="Any status",
     )
     sort = django_filters.ChoiceFilter(
         choices=lambda: SORT_CHOICES, method="applied_by_the_view", label="Sort", empty_label=None

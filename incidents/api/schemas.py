@@ -78,6 +78,22 @@ class IncidentActor(Schema):
     attack_id: str
 
 
+class DatedEvent(Schema):
+    date: str = Field(description="ISO 8601 to its precision: 2020, 2020-11 or 2020-11-20")
+    precision: str = Field(description="year, month or day")
+    source: str | None = Field(None, description="A public reference for this date, or empty")
+
+
+class Timeline(Schema):
+    occurred: DatedEvent | None = Field(description="When it started; null: not known")
+    occurred_until: DatedEvent | None = Field(description="When it ended, where known")
+    discovered: DatedEvent | None = Field(description="When the victim found out")
+    disclosed: DatedEvent | None = Field(description="First public report or regulator filing")
+    disclosure_lag_days: int | None = Field(
+        description="Days from occurred (or discovered) to disclosed, both known to the day"
+    )
+
+
 class Incident(Schema):
     slug: str
     url: str
@@ -94,6 +110,8 @@ class Incident(Schema):
     sources: list[Source]
     counts: GatedCounts
     provenance: Provenance
+    confirmation: str = Field(description="confirmed, suspected or near-miss (VERIS)")
+    timeline: Timeline
     status: str | None = Field(None, description=MEMBERS_ONLY)
     cia_posture: CIAPosture | None = Field(None, description=MEMBERS_ONLY + " Null: not rated.")
     motives: list[str] | None = Field(None, description=MEMBERS_ONLY)
@@ -218,7 +236,14 @@ class FinderParams(Schema):
     organisation: str | None = Field(None, description="Victim slug")
     records_min: str | None = None
     records_max: str | None = None
-    sort: str | None = Field(None, description="newest, oldest, records or relevance")
+    lag_min: str | None = Field(None, description="Disclosed at least this many days after")
+    lag_max: str | None = Field(None, description="Disclosed at most this many days after")
+    confirmation: str | None = Field(None, description="confirmed, suspected or near-miss")
+    sort: str | None = Field(
+        None,
+        description="newest, oldest, records, lag (longest disclosure lag first), "
+        "lag-shortest or relevance",
+    )
     motive: str | None = Field(None, description="Members only (ignored otherwise)")
     technique: str | None = Field(None, description="Members only: an ATT&CK ID, e.g. T1566")
     tactic: str | None = Field(None, description="Members only: a tactic short name")

@@ -43,6 +43,16 @@ def _joined(values) -> str:
     return SEPARATOR.join(v.replace(SEPARATOR, " / ") for v in values)
 
 
+def _timeline_columns(name):
+    def part(key):
+        return lambda r: (r["timeline"][name] or {}).get(key, "")
+
+    columns = [(name, part("date")), (f"{name}_precision", part("precision"))]
+    if name != "occurred_until":
+        columns.append((f"{name}_source", part("source")))
+    return columns
+
+
 PUBLIC_COLUMNS = (
     ("url", lambda r: r["url"]),
     ("slug", lambda r: r["slug"]),
@@ -65,6 +75,15 @@ PUBLIC_COLUMNS = (
     ("dataset", lambda r: r["provenance"]["dataset"]),
     ("licence", lambda r: r["provenance"]["licence"]),
     ("licence_url", lambda r: r["provenance"]["licence_url"]),
+    # The timeline (public): each date as far as it is known ("2020", "2020-11",
+    # "2020-11-20"), its precision and source; the lag in days; the status.
+    *(
+        column
+        for name in ("occurred", "occurred_until", "discovered", "disclosed")
+        for column in _timeline_columns(name)
+    ),
+    ("disclosure_lag_days", lambda r: r["timeline"]["disclosure_lag_days"]),
+    ("confirmation", lambda r: r["confirmation"]),
 )
 
 

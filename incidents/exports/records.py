@@ -21,6 +21,62 @@ def _iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+# The timeline's columns (public, DESIGN.md), in the order timeline_record reads them.
+TIMELINE_VALUES = (
+    "occurred_on",
+    "occurred_precision",
+    "occurred_source",
+    "occurred_end_on",
+    "occurred_end_precision",
+    "discovered_on",
+    "discovered_precision",
+    "discovered_source",
+    "disclosed_on",
+    "disclosed_precision",
+    "disclosed_source",
+    "disclosure_lag_days",
+    "confirmation",
+)
+
+
+def _dated(value, precision, source=None) -> dict | None:
+    if value is None:
+        return None
+    dated = {"date": incident_date_iso(value, precision), "precision": precision}
+    if source is not None:
+        dated["source"] = source
+    return dated
+
+
+def timeline_record(values) -> dict:
+    """The timeline part of a record from TIMELINE_VALUES' values, in their order."""
+    (
+        occurred,
+        occurred_precision,
+        occurred_source,
+        until,
+        until_precision,
+        discovered,
+        discovered_precision,
+        discovered_source,
+        disclosed,
+        disclosed_precision,
+        disclosed_source,
+        lag,
+        confirmation,
+    ) = values
+    return {
+        "confirmation": confirmation,
+        "timeline": {
+            "occurred": _dated(occurred, occurred_precision, occurred_source),
+            "occurred_until": _dated(until, until_precision),
+            "discovered": _dated(discovered, discovered_precision, discovered_source),
+            "disclosed": _dated(disclosed, disclosed_precision, disclosed_source),
+            "disclosure_lag_days": lag,
+        },
+    }
+
+
 def public_record(incident, base_url: str) -> dict:
     """What anyone may export: the public fields and the gated counts as pages show them."""
     org = incident.organisation
@@ -63,6 +119,7 @@ def public_record(incident, base_url: str) -> dict:
             "licence": dataset.licence if dataset else "",
             "licence_url": dataset.licence_url if dataset else "",
         },
+        **timeline_record([getattr(incident, name) for name in TIMELINE_VALUES]),
     }
 
 
@@ -186,6 +243,7 @@ PUBLIC_VALUES = (
     "motive_count",
     "technique_count",
     "actor_count",
+    *TIMELINE_VALUES,
 )
 _PLAIN_SLUG = re.compile(r"[-a-zA-Z0-9_]+\Z")
 _PLACEHOLDER = "placeholder-slug-0"
@@ -248,27 +306,28 @@ def public_records(selected, datasets, base_url: str, *, chunk_size: int):
                     "published_on": published_on.isoformat() if published_on else None,
                 }
             )
-        for (
-            pk,
-            slug,
-            org_name,
-            org_slug,
-            org_country,
-            org_website,
-            date,
-            precision,
-            incident_country,
-            sector,
-            summary,
-            description,
-            records_affected,
-            published_at,
-            updated_at,
-            dataset_id,
-            motive_count,
-            technique_count,
-            actor_count,
-        ) in chunk:
+        for row in chunk:
+            (
+                pk,
+                slug,
+                org_name,
+                org_slug,
+                org_country,
+                org_website,
+                date,
+                precision,
+                incident_country,
+                sector,
+                summary,
+                description,
+                records_affected,
+                published_at,
+                updated_at,
+                dataset_id,
+                motive_count,
+                technique_count,
+                actor_count,
+            ) = row[: len(PUBLIC_VALUES) - len(TIMELINE_VALUES)]
             yield {
                 "slug": slug,
                 "url": url_of(slug),
@@ -294,4 +353,5 @@ def public_records(selected, datasets, base_url: str, *, chunk_size: int):
                     "threat_actors": actor_count,
                 },
                 "provenance": dict(datasets[dataset_id]) if dataset_id else dict(own),
+                **timeline_record(row[len(PUBLIC_VALUES) - len(TIMELINE_VALUES) :]),
             }

@@ -42,6 +42,7 @@ from .incidents import (
 )
 from .matrix import MatrixCell, MatrixColumn, derived_text, technique_matrix
 from .organisations import OrganisationView, organisation_view
+from .timeline import TimelineEntry, TimelineView, timeline_view
 
 __all__ = [
     "ActorGated",
@@ -62,6 +63,8 @@ __all__ = [
     "SoftwareView",
     "SourceView",
     "TechniqueView",
+    "TimelineEntry",
+    "TimelineView",
     "actor_gated",
     "actor_public",
     "actor_ref",
@@ -75,4 +78,5 @@ __all__ = [
     "natural_key",
     "organisation_view",
     "technique_matrix",
+    "timeline_view",
 ]

@@ -19,6 +19,7 @@ from .actors import ActorRef, actor_ref
 from .matrix import MatrixColumn, derived_text, technique_matrix
 from .places import country_or_none
 from .records import RecordView, record_view
+from .timeline import TimelineView, timeline_view
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class IncidentRow:
     motive_count: int
     technique_count: int
     actor_count: int
+    # Public (DESIGN.md): whether the source confirms it ("suspected", "near-miss"), the lag.
+    confirmation: str = "confirmed"
+    confirmation_display: str = "Confirmed"
+    disclosure_lag_days: int | None = None
     snippet: str = ""  # a search match with <mark>s, already escaped (_marked, below)
     gated: RowGated | None = None  # members only (incident_member_row)
 
@@ -96,6 +101,7 @@ class IncidentPublic(IncidentRow):
     published_at: datetime | None
     updated_at: datetime
     provenance: ProvenanceView | None
+    timeline: TimelineView
     # Each dataset's record: the incident's own dataset's and any other that reported it.
     records: tuple[RecordView, ...] = ()
 
@@ -191,6 +197,9 @@ def _row_fields(incident) -> dict:
         "motive_count": incident.motive_count,
         "technique_count": incident.technique_count,
         "actor_count": incident.actor_count,
+        "confirmation": incident.confirmation,
+        "confirmation_display": incident.get_confirmation_display(),
+        "disclosure_lag_days": incident.disclosure_lag_days,
     }
 
 
@@ -205,6 +214,7 @@ def incident_public(incident) -> IncidentPublic:
         published_at=incident.published_at,
         updated_at=incident.updated_at,
         provenance=_provenance(incident),
+        timeline=timeline_view(incident),
         # Prefetched by IncidentQuerySet.with_records().
         records=tuple(record_view(r, incident.summary) for r in incident.records.all()),
     )

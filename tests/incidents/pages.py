@@ -34,6 +34,8 @@ SORTED_BY = {
     "newest": "Sorted by newest first.",
     "oldest": "Sorted by oldest first.",
     "records": "Sorted by records affected.",
+    "lag": "Sorted by longest disclosure lag.",
+    "lag-shortest": "Sorted by shortest disclosure lag.",
 }
 
 

@@ -102,6 +102,9 @@ def test_public_exports_carry_the_gated_counts_only(kind, canaries):  # noqa: F8
         "sources",
         "counts",
         "provenance",
+        # The timeline and the status are public (DESIGN.md).
+        "confirmation",
+        "timeline",
     }
     assert data["audience"] == "public"
     assert "attack" not in data["licence"]

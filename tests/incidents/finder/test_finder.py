@@ -61,6 +61,14 @@ from tests.incidents.pages import (
         ({"country": "DE", "date_to": "2021-12-31", "records_max": "200"}, "C"),
         ({"organisation": "acme-rockets", "year": "2022"}, "F"),
         ({"country": "FR", "sector": "finance"}, ""),
+        # The timeline: the disclosure lag (A 60 days, D 30), the status (D suspected).
+        ({"lag_min": "31"}, "A"),
+        ({"lag_max": "30"}, "D"),
+        ({"lag_min": "30", "lag_max": "60"}, "AD"),
+        ({"lag_min": "61"}, ""),
+        ({"confirmation": "suspected"}, "D"),
+        ({"confirmation": "confirmed"}, "FACB"),
+        ({"confirmation": "near-miss"}, ""),
     ],
 )
 def test_each_public_filter_narrows_and_they_combine(audience_viewer, world, params, expected):
@@ -105,6 +113,8 @@ def test_plain_word_is_not_matched_inside_another_word(anonymous_client, world):
         ("newest", "FACDB"),
         ("oldest", "BDCAF"),
         ("records", "DACFB"),  # most records first, the unknown count last
+        ("lag", "ADFCB"),  # longest disclosure lag first, the unknown lags last
+        ("lag-shortest", "DAFCB"),
     ],
 )
 def test_sorts(audience_viewer, world, sort, expected):
@@ -292,6 +302,9 @@ def _all_public_for_d(world):
         "organisation": world.mitsubishi.slug,
         "records_min": "1000000",
         "records_max": "3000000",
+        "lag_min": "30",
+        "lag_max": "30",
+        "confirmation": "suspected",
         "sort": "oldest",
     }
 

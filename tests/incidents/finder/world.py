@@ -77,6 +77,9 @@ def build_world():
         country="DE",
         sector=finance,
         records_affected=5000,
+        # Disclosed 60 days after it occurred (public: the timeline, DESIGN.md).
+        occurred_on=datetime.date(2021, 5, 17),
+        disclosed_on=datetime.date(2021, 7, 16),
         summary="Acme Rockets disclosed a ransomware attack.",
         description="Payroll servers were locked.",
         motives=[financial],
@@ -114,6 +117,13 @@ def build_world():
         country="JP",
         sector=manufacturing,
         records_affected=2_000_000,
+        # Known to the year only; discovered and disclosed to the day: a lag of 30 days
+        # from the discovery. The source calls it suspected.
+        occurred_on=datetime.date(2020, 1, 1),
+        occurred_precision="year",
+        discovered_on=datetime.date(2020, 2, 3),
+        disclosed_on=datetime.date(2020, 3, 4),
+        confirmation="suspected",
         summary="Mitsubishi Electric confirmed unauthorised access to its network.",
         motives=[espionage],
         techniques=[t1566],
