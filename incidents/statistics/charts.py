@@ -184,9 +184,20 @@ def _ticks(rows) -> dict[int, str]:
     return {i: row.label for i, row in enumerate(rows) if i % step == 0}
 
 
+# Room for whole labels (a heatmap's labels are never cut: "Energy and utilities", not
+# "Energy and utilit..."), from their length: a row label's character in 14 px type, and
+# a column heading's, slanted at 45 degrees in 13 px type, across and down.
+LABEL_CHAR_PX = 8.0
+HEAD_CHAR_PX = 5.2
+
+
 def heatmap(chart: Chart, finder_url: str) -> dict:
     """Rows by columns, each cell's count in one hue whose strength grows with it."""
-    label_width, cell_w, cell_h, header = 170, 44, 30, 96
+    cell_w, cell_h = 44, 30
+    longest_label = max((len(row.label) for row in chart.rows), default=0)
+    longest_head = max((len(str(name)) for name in chart.value_headers), default=0)
+    label_width = max(80, math.ceil(longest_label * LABEL_CHAR_PX) + 12)
+    header = max(40, math.ceil(longest_head * HEAD_CHAR_PX) + 14)
     top = max((v for r in chart.rows for v in r.values), default=0)
     cells, labels = [], []
     for i, row in enumerate(chart.rows):
@@ -254,7 +265,8 @@ def heat_legend(top) -> list[tuple[int, str]]:
 
 
 def matrix(chart: Chart, finder_url: str) -> dict:
-    """The ATT&CK matrix: tactics as columns, each technique's cell shaded by its count."""
+    """The ATT&CK matrix: tactics as columns (as many as fit side by side, the rest on the
+    next rows: static/css/site.css), each technique's cell shaded by its count."""
     top = max((r.values[0] for r in chart.rows), default=0)
     tactics = []
     for row in chart.rows:

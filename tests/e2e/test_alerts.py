@@ -55,3 +55,38 @@ def test_member_saves_a_search_and_gets_an_alert_with_a_working_unsubscribe(
     reader.get_by_role("button", name="Stop these emails").click()
     expect(reader.locator("main")).to_contain_text("Alerts for US incidents are off.")
     assert SavedSearch.objects.get(user=member).alerts == "off"
+
+
+def test_member_watches_an_organisation_from_its_page_and_gets_an_alert(
+    member, new_page, live_server, mailoutbox
+):
+    """Issue 25: watch a supplier; a new incident naming it is emailed like a saved search's."""
+    page = new_page()
+    sign_in_with_cookie(page, member, live_server.url)
+    page.goto("/organisations/mitsubishi-electric-corporation/")
+    page.get_by_role("link", name="Watch this organisation").click()
+    expect(page.get_by_label("Organisation or web domain")).to_have_value(
+        "Mitsubishi Electric Corporation"
+    )
+    page.get_by_role("button", name="Watch", exact=True).click()
+    expect(page.locator("main")).to_contain_text("Watching “Mitsubishi Electric Corporation”.")
+    # A supplier not in the catalogue yet, by its web domain.
+    page.get_by_label("Organisation or web domain").fill("https://www.acme-logistics.example/")
+    page.get_by_role("button", name="Watch", exact=True).click()
+    expect(page.locator("main")).to_contain_text("Not in the catalogue yet")
+    screenshot(page, "watched-organisations")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "watched-organisations-390")
+
+    draft = IncidentFactory(
+        status="draft",
+        organisation__name="ACME Logistics",
+        organisation__website="https://shop.acme-logistics.example/",
+    )
+    services.publish(Incident.objects.filter(pk=draft.pk))
+    [email] = mailoutbox
+    assert email.to == [member.email]
+    assert "1 new incident: Watched organisations" in email.subject
+    assert "names an organisation you watch" in email.body and "ACME Logistics" in email.body
+    page.reload()
+    expect(page.locator(".incident-list")).to_contain_text("ACME Logistics")

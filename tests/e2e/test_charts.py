@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.conftest import PAGES, screenshot, sign_in_with_cookie
+from tests.e2e.conftest import PAGES, SCREENSHOTS, screenshot, sign_in_with_cookie
 
 PHONE = {"width": 390, "height": 844}
 
@@ -47,3 +47,30 @@ def test_a_timeline_is_legible_at_390px(new_page, demo_data, member, live_server
     screenshot(page, f"organisation-timeline-{audience}-390px")
     assert page.locator(".timeline svg a").count() >= 2
     assert overlapping(page, ".timeline .chart-drawing svg text.chart-axis") == []
+
+
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def test_the_attack_matrix_shows_every_tactic_and_heatmaps_whole_labels_at_1280px(
+    new_page, member, live_server
+):
+    """Issue 25: at 1280 px the matrix showed 7 of its 11 tactics and scrolled without
+    saying so; the heatmaps cut sector names ("Energy and utilit...")."""
+    page = new_page(viewport=DESKTOP)
+    sign_in_with_cookie(page, member, live_server.url)
+    page.goto(PAGES["statistics"])
+    matrix = page.locator("#chart-attack-matrix")
+    matrix.scroll_into_view_if_needed()
+    matrix.screenshot(path=SCREENSHOTS / "statistics-matrix-member-1280px.png")
+    drawing = matrix.locator(".chart-drawing")
+    assert drawing.evaluate("d => d.scrollWidth <= d.clientWidth")
+    right = drawing.evaluate("d => d.getBoundingClientRect().right")
+    headings = matrix.locator(".attack-tactic h4")
+    assert headings.count() >= 10
+    for box in headings.evaluate_all("hs => hs.map(h => h.getBoundingClientRect().right)"):
+        assert box <= right
+    for name in ("actor-type-sector", "motives-by-year", "cia"):
+        texts = page.locator(f"#chart-{name} svg text").all_text_contents()
+        assert texts and not any(text.endswith("…") for text in texts), name
+    assert "Energy and utilities" in page.locator("svg text").all_text_contents()

@@ -375,6 +375,32 @@ def test_a_year_axis_is_labelled_as_before():
     assert axis_labels(chart) == [(i, str(2000 + i)) for i in range(0, 12, 2)]
 
 
+def test_a_heatmap_keeps_whole_labels_and_makes_room_for_them():
+    """Issue 25: sector names were cut ("Energy and utilit...") to fit a fixed margin."""
+    from django.template.loader import render_to_string
+
+    from incidents.statistics.charts import HEAD_CHAR_PX, LABEL_CHAR_PX, Chart, Row, heatmap
+
+    heads = ("Energy and utilities", "Transportation and logistics", "IT")
+    rows = (
+        Row("Government and public administration", (1, 0, 2)),
+        Row("Insider", (0, 1, 0)),
+    )
+    chart = Chart("who", "Who", "c", "Actor type", heads, rows, layout="heatmap")
+    drawing = heatmap(chart, "/incidents/")
+    assert [label["label"] for label in drawing["labels"]] == [row.label for row in rows]
+    assert drawing["label_x"] >= len(rows[0].label) * LABEL_CHAR_PX
+    header = drawing["labels"][0]["y"] - 15 - 4  # the first row's top (cell_h / 2 + 4)
+    assert header >= len(heads[1]) * HEAD_CHAR_PX
+    svg = render_to_string(
+        "incidents/statistics/_chart.html",
+        {"item": {"chart": chart, "drawing": drawing, "finder_url": "/incidents/"}},
+    )
+    for label in [*heads, rows[0].label]:
+        assert f">{label}</text>" in svg
+    assert "…" not in svg
+
+
 def test_attack_matrix_counts_techniques_under_each_tactic(world):
     response = client_for("member").get("/statistics/attack-matrix.csv")
     assert response.status_code == 200

@@ -90,7 +90,8 @@ def attack_matrix(incidents, params):
             "attack-matrix",
             "ATT&CK matrix",
             "Incidents in this selection using each ATT&CK technique, under each of its tactics "
-            "(tactics as columns, in the matrix's order; a sub-technique counts on its own). "
+            "(every tactic as a column, in the matrix's order, the next ones on the next row; "
+            "a sub-technique counts on its own). "
             "Darker cells: more incidents.",
             "Technique",
             ("Incidents",),
