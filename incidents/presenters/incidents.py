@@ -216,7 +216,13 @@ def incident_public(incident) -> IncidentPublic:
         provenance=_provenance(incident),
         timeline=timeline_view(incident),
         # Prefetched by IncidentQuerySet.with_records().
-        records=tuple(record_view(r, incident.summary) for r in incident.records.all()),
+        # A record with nothing to show (VCDB's, which only remembers what it wrote: the
+        # incident's own fields are its) is left out.
+        records=tuple(
+            view
+            for view in (record_view(r, incident.summary) for r in incident.records.all())
+            if view.facts or view.summary
+        ),
     )
 
 

@@ -24,10 +24,14 @@ from ...models import (
     ThreatActor,
 )
 from ...models.incident import join_derived_from
+from .. import owned
 from ..base import ImportReport, Problem
 from .map import ACTOR_TYPES, ParsedIncident, actor_name
 from .timeline import TIMELINE_COLUMNS
 from .victims import resolve_victims
+
+# Written together: a staff edit to one keeps them all (importers.owned).
+TIMELINE_GROUP = ("date", "date_precision", *TIMELINE_COLUMNS)
 
 # A record id where a name should be ("6A323CB8-6DC7-433C-..."): not an actor's name.
 NOT_A_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -137,6 +141,8 @@ class VerisImporter:
             ).select_related("cia_posture")
         }
         new, changed, first_published = [], [], []
+        records = owned.Records(self.dataset, [p.external_id for p in chunk], self.now)
+        wrote = {}
         fields = [
             "organisation_id",
             "date",
@@ -171,6 +177,13 @@ class VerisImporter:
                 "records_affected": p.records_affected,
                 **p.timeline.columns(),
             }
+            # What VCDB says, remembered on its record; its victim is kept apart (above).
+            wrote[p.external_id] = owned.written(
+                {k: v for k, v in values.items() if k != "organisation_id"}
+            )
+            if incident is not None:
+                last = records.last(p.external_id)
+                values = owned.not_edited(incident, values, last, [TIMELINE_GROUP])
             publish = self.publish and not p.held
             if incident is None:
                 status, published_at = rules.publication_values(publish, self.now)
@@ -209,6 +222,9 @@ class VerisImporter:
             Incident.objects.bulk_update(
                 changed, [*fields, "updated_at", "imported_at"], batch_size=500
             )
+        for p in chunk:
+            records.keep(p.external_id, existing[p.external_id].pk, wrote[p.external_id])
+        records.save()
         new_ids = {i.pk for i in new}
         services.announce_published(
             [i.pk for i in new if i.status == Incident.Status.PUBLISHED]
