@@ -337,6 +337,8 @@ ACTOR_TYPES = {
     "partner": ("Partner", "A supplier, contractor or other third party with legitimate access."),
     "unknown": ("Unknown", ""),
 }
+# The actor type that says no type is known: an actor of this type has no type to show.
+UNKNOWN_ACTOR_TYPE = "unknown"
 
 
 # Slugs

@@ -45,6 +45,18 @@ class ThreatActorQuerySet(models.QuerySet):
             )
         )
 
+    def with_public_attack_profile(self):
+        """``with_public_attack_id`` plus ``public_description``: ATT&CK's description of a
+        group imported from ATT&CK (public knowledge), "" for any other actor (a description
+        staff wrote is for members only)."""
+        return self.with_public_attack_id().annotate(
+            public_description=Case(
+                When(dataset__slug=ATTACK_DATASET, then=F("description")),
+                default=Value(""),
+                output_field=models.TextField(),
+            )
+        )
+
     def for_member_profile(self):
         """An actor page's members-only data: type, techniques (with parent and tactics for
         the matrix) and software."""

@@ -9,7 +9,8 @@ template cannot reach a gated value that the view did not hand over.
 One module per subject, each imported here so callers say ``presenters.incident_row``:
 ``incidents`` (list rows, the incident page and its members' part), ``actors``,
 ``organisations``, ``matrix`` (techniques on the ATT&CK matrix), ``citation``, ``records``
-(what each dataset says of an incident).
+(what each dataset says of an incident), ``gates`` (what a non-member reads in place of a
+members' field: the one decision, docs/gating.md).
 """
 
 from .actors import (

@@ -21,7 +21,7 @@ def citation(incident: IncidentPublic, title: str, site_url: str) -> Citation:
     """How to cite an incident page: public fields only, with its stable address (an
     incident's slug does not change once it is published)."""
     url = f"{site_url}{incident.url}"
-    updated = incident.updated_at
+    updated = incident.last_updated  # the date the page shows
     text = f"Cyber Incident Portal. “{title}.” Last updated {updated.day} {updated:%B %Y}. {url}"
     bibtex = "\n".join(
         [

@@ -8,14 +8,17 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django_countries.fields import Country
 
 from ..markup import render_markdown
 from ..models import Impact, format_incident_date, incident_date_iso
+from ..rules import TIMELINE_DATES
 from ..search import LESS_THAN, MARK_END, MARK_START
 from .actors import ActorRef, actor_ref
+from .gates import IncidentGates, incident_gates
 from .matrix import MatrixColumn, derived_text, technique_matrix
 from .places import country_or_none
 from .records import RecordView, record_view
@@ -104,6 +107,10 @@ class IncidentPublic(IncidentRow):
     timeline: TimelineView
     # Each dataset's record: the incident's own dataset's and any other that reported it.
     records: tuple[RecordView, ...] = ()
+    # "Last updated", here and in the citation: never before the incident's own date or
+    # its latest source's (an incident filed before it happened was updated since).
+    last_updated: date
+    gates: IncidentGates | None = None  # incident_detail's selector only (with_value_presence)
 
 
 @dataclass(frozen=True)
@@ -204,13 +211,14 @@ def _row_fields(incident) -> dict:
 
 
 def incident_public(incident) -> IncidentPublic:
+    sources = tuple(
+        SourceView(s.url, s.title, s.publisher, s.published_on, s.citation)
+        for s in incident.sources.all()
+    )
     return IncidentPublic(
         **_row_fields(incident),
         description_html=render_markdown(incident.description),
-        sources=tuple(
-            SourceView(s.url, s.title, s.publisher, s.published_on, s.citation)
-            for s in incident.sources.all()
-        ),
+        sources=sources,
         published_at=incident.published_at,
         updated_at=incident.updated_at,
         provenance=_provenance(incident),
@@ -223,7 +231,22 @@ def incident_public(incident) -> IncidentPublic:
             for view in (record_view(r, incident.summary) for r in incident.records.all())
             if view.facts or view.summary
         ),
+        last_updated=last_updated(
+            incident.updated_at,
+            [incident.date, *(getattr(incident, f"{name}_on") for name in TIMELINE_DATES)],
+            sources,
+        ),
+        gates=incident_gates(incident) if hasattr(incident, "cia_assessed") else None,
     )
+
+
+def last_updated(updated_at: datetime, own_dates, sources) -> date:
+    """The day an incident page was last updated, as it says it: its row's update, but never
+    before the incident's own dates (its date, its timeline's) or its latest source (what
+    the page reports cannot be older than what it reports on)."""
+    days = [timezone.localdate(updated_at), *(d for d in own_dates if d)]
+    days += [s.published_on for s in sources if s.published_on]
+    return max(days)
 
 
 def _provenance(incident) -> ProvenanceView | None:

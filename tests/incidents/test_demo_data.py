@@ -63,7 +63,7 @@ def test_mitsubishi_page_for_a_non_member(demo, kind):
     assert "Nov 2020" in html
     assert "Japan" in html
     assert "8,653" in html
-    for text in ["2 motives", "1 technique", "0 actors", "Available to members"]:
+    for text in ["2 motives", "1 technique", "No actor identified", "Available to members"]:
         assert text in html
     incident = Incident.objects.get(slug=MITSUBISHI)
     for motive in incident.motives.all():
@@ -78,7 +78,7 @@ def test_mitsubishi_page_for_a_member(demo):
     technique = incident.techniques.get()
     assert technique.attack_id in html
     assert technique.url in html
-    assert "No threat actor attributed" in html
+    assert "No actor identified" in html
     assert "Available to members" not in html
 
 

@@ -75,9 +75,11 @@ EXPECTED = {
     "organisation": {"anonymous": 5, "member": 5},
     # paginator count; organisations with counts
     "organisations": {"anonymous": 2, "member": 2},
-    # the actor with its incident count; members add: its techniques; their tactics; its
-    # software; paginator count; incident rows; the timeline's incidents
-    "actor": {"anonymous": 1, "member": 7},
+    # the actor with its incident count (and whether each members' field holds a value);
+    # members add: its techniques (their tactics: none here, ATT&CK relates none); its
+    # software; paginator count; incident rows; the timeline's incidents; the techniques
+    # its incidents used, with their counts; their tactics
+    "actor": {"anonymous": 1, "member": 8},
     # every visible actor's name (sorted in Python); the page's actors with counts
     "actors": {"anonymous": 2, "member": 2},
     # three public totals; the latest incidents
