@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ DUPLICATE_WINDOW = datetime.timedelta(days=7)
 # Summaries at least this similar (difflib's ratio on SQLite, pg_trgm's similarity on
 # PostgreSQL) make two incidents of one victim within DUPLICATE_WINDOW likely duplicates.
 SIMILARITY = 0.6
+# An import's problem line about an actor's name it made no actor of (importers.veris).
+NOT_AN_ACTOR = re.compile(r"actor\.\w+\.name: warning: not (?:one actor|a threat actor|a name)")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class CatalogueReport:
     without_sources: list[Incident] = field(default_factory=list)
     future: list[Incident] = field(default_factory=list)
     unknown_values: dict[str, list[str]] = field(default_factory=dict)  # dataset -> lines
+    # Actor names an import did not make actors of (not one actor, not an attacker).
+    actor_names: dict[str, list[str]] = field(default_factory=dict)  # dataset -> lines
 
     def counts(self) -> dict[str, int]:
         return {
@@ -57,11 +62,13 @@ class CatalogueReport:
             "incidents without sources": len(self.without_sources),
             "incidents dated in the future": len(self.future),
             "unknown values met by the last imports": sum(map(len, self.unknown_values.values())),
+            "actor names not made actors of": sum(map(len, self.actor_names.values())),
         }
 
 
 def build_report(today=None) -> CatalogueReport:
     today = today or timezone.localdate()
+    datasets = list(Dataset.objects.exclude(import_problems=[]))
     return CatalogueReport(
         duplicates=likely_duplicates(),
         spelling_groups=spelling_groups(),
@@ -71,8 +78,12 @@ def build_report(today=None) -> CatalogueReport:
         ),
         future=list(_incidents().filter(date__gt=today)),
         unknown_values={
-            d.name: [line for line in d.import_problems if "unknown" in line]
-            for d in Dataset.objects.exclude(import_problems=[])
+            d.name: [line for line in d.import_problems if "unknown" in line] for d in datasets
+        },
+        actor_names={
+            d.name: lines
+            for d in datasets
+            if (lines := [line for line in d.import_problems if NOT_AN_ACTOR.search(line)])
         },
     )
 

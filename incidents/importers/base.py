@@ -55,10 +55,12 @@ class ImportReport:
                 for o in (
                     "created",
                     "merged",
+                    "matched",
                     "updated",
                     "unchanged",
                     "removed",
                     "skipped",
+                    "not created",
                     "failed",
                 )
                 if self.counts[(kind, o)]

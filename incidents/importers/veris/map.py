@@ -20,6 +20,7 @@ from django_countries import countries
 
 from ... import rules
 from ...models import DatePrecision, Impact
+from .actor_names import NamedActor, read_name
 from .read import RawRecord
 from .timeline import ParsedTimeline, parse_timeline
 
@@ -164,8 +165,8 @@ class ParsedIncident:
     is_future: bool = False
     motives: set[str] = field(default_factory=set)
     actors: set[tuple[str, str, str]] = field(default_factory=set)
-    # (name, category, variety) of each actor the record names (``actor.*.name``).
-    named_actors: set[tuple[str, str, str]] = field(default_factory=set)
+    # Each actor the record names (``actor.*.name``) that is one threat actor (actor_names).
+    named_actors: set[NamedActor] = field(default_factory=set)
     techniques: set[str] = field(default_factory=set)
     # ATT&CK id -> the VERIS enumerations that mapped to it ("action.malware.variety.Ransomware").
     derived_from: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -262,8 +263,17 @@ def parse_record(
                 parsed.actors.add((category, variety, actor_country))
         for name in _list(details.get("name")):
             name = " ".join(rules.clean_text(str(name or "")).split())[:200]
-            if name and name.lower() not in UNKNOWN_VALUES:
-                parsed.named_actors.add((name, category, varieties[0]))
+            if not name or name.lower() in UNKNOWN_VALUES:
+                continue
+            reading = read_name(
+                name, category=category, varieties=varieties, motives=_list(details.get("motive"))
+            )
+            if reading.problem:
+                warnings.append((f"actor.{category}.name", f"{reading.problem}: {name!r}"))
+                continue
+            actor_type = named_actor_type(category, varieties)
+            country = actor_countries[0] if actor_countries else ""
+            parsed.named_actors.add(NamedActor(reading, actor_type, country))
     if technique_map:
         for category, details in _dict(data, "action").items():
             if not isinstance(details, dict):
@@ -276,6 +286,16 @@ def parse_record(
                             parsed.techniques.add(technique)
                             parsed.derived_from[technique].add(enumeration)
     return parsed
+
+
+def named_actor_type(category: str, varieties) -> str:
+    """The type of an actor a record names: its first variety that says one ("Unknown",
+    "Activist" is a hacktivist), else its category's."""
+    for variety in varieties:
+        slug = ACTOR_TYPES.get((category, variety))
+        if slug and slug != rules.UNKNOWN_ACTOR_TYPE:
+            return slug
+    return ACTOR_TYPES.get((category, "*"), rules.UNKNOWN_ACTOR_TYPE)
 
 
 def _dict(data, key):

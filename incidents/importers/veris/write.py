@@ -3,7 +3,6 @@ chunk), as one catalogue write."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -24,8 +23,10 @@ from ...models import (
     ThreatActor,
 )
 from ...models.incident import join_derived_from
+from ...rules import UNKNOWN_ACTOR_TYPE
 from .. import owned
 from ..base import ImportReport, Problem
+from .actor_names import NamedGroup, group_spellings, name_keys
 from .map import ACTOR_TYPES, ParsedIncident, actor_name
 from .timeline import TIMELINE_COLUMNS
 from .victims import resolve_victims
@@ -33,8 +34,8 @@ from .victims import resolve_victims
 # Written together: a staff edit to one keeps them all (importers.owned).
 TIMELINE_GROUP = ("date", "date_precision", *TIMELINE_COLUMNS)
 
-# A record id where a name should be ("6A323CB8-6DC7-433C-..."): not an actor's name.
-NOT_A_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# Where the type and location of a named actor this importer created come from.
+NAMED_ACTOR_SOURCE = "VERIS Community Database (VCDB), the record's actor"
 
 VCDB = {
     "slug": "vcdb",
@@ -94,6 +95,13 @@ class VerisImporter:
                 self.actor_names.setdefault(str(alias).lower(), pk)
         for name, pk in ThreatActor.objects.values_list("name", "pk"):
             self.actor_names[name.lower()] = pk
+        # Named actors are matched by actor_names.name_keys: first by an actor's name, then
+        # by its aliases (an ATT&CK group's: "Fancy Bear" is APT28).
+        self.by_name_key: dict[str, set[int]] = defaultdict(set)
+        self.by_alias_key: dict[str, set[int]] = defaultdict(set)
+        for name, aliases, pk in ThreatActor.objects.values_list("name", "aliases", "pk"):
+            self._index_actor(pk, name, aliases if isinstance(aliases, list) else [])
+        self.named_groups: dict[str, NamedGroup] = {}
 
     def _prepare_taxonomies(self):
         taxonomy = services.ensure_taxonomy()
@@ -106,6 +114,7 @@ class VerisImporter:
         records = list(parsed)
         resolve_victims(records, self.orgs)
         self.canonical = _canonical_names(records)
+        self.named_groups = group_spellings(a for p in records for a in p.named_actors)
         with services.catalogue_write():
             for start in range(0, len(records), self.CHUNK):
                 self._write(records[start : start + self.CHUNK])
@@ -241,6 +250,8 @@ class VerisImporter:
             self.report.add("incident", outcome)
             for field_name, message in p.warnings:
                 self.report.problems.append(_warning(p.where, field_name, message))
+                if field_name.endswith(".name"):
+                    self.report.add("named actor", "not created")
         if touched - new_ids:
             Incident.objects.filter(pk__in=touched - new_ids).update(
                 updated_at=self.now, imported_at=self.now
@@ -319,29 +330,63 @@ class VerisImporter:
             self.report.add("threat actor", "created", len(new))
         self._ensure_named_actors(chunk)
 
+    def _index_actor(self, pk, name, aliases):
+        for key in name_keys(name):
+            self.by_name_key[key].add(pk)
+        for alias in aliases:
+            for key in name_keys(str(alias)):
+                self.by_alias_key[key].add(pk)
+
+    def _known_actor(self, keys) -> int | None:
+        """The one actor a named actor's keys match: by name first, then by alias; None
+        when none does, or several do alike (then a new actor is made, reported)."""
+        for index in (self.by_name_key, self.by_alias_key):
+            found = set().union(*(index.get(k, ()) for k in keys))
+            if len(found) == 1:
+                return found.pop()
+            if found:
+                return None
+        return None
+
     def _ensure_named_actors(self, chunk):
-        """An actor a record names (``actor.*.name``) is a named threat actor (members see
-        its links like any actor's); one already known by that name or alias is reused."""
+        """An actor a record names (``actor.*.name``, read by actor_names) is one threat
+        actor however records spell it: one the catalogue knows by a name or alias (an
+        ATT&CK group) is linked as it is; any other is created once, with the type and
+        location the records give it and its other spellings as aliases. Names that are
+        not one actor, or not an attacker, were reported by parse_record."""
         new = {}
         for p in chunk:
-            for name, category, variety in sorted(p.named_actors):
-                if NOT_A_NAME.search(name):
-                    p.warnings.append((f"actor.{category}.name", f"not a name: {name!r}"))
+            for actor in p.named_actors:
+                group = self.named_groups[next(iter(actor.reading.keys))]
+                if group.pk is not None or id(group) in new:
                     continue
-                if name.lower() in self.actor_names or name.lower() in new:
+                group.pk = self._known_actor(group.keys)
+                if group.pk is not None:
+                    self.report.add("named actor", "matched")
                     continue
-                type_slug = ACTOR_TYPES.get((category, variety)) or ACTOR_TYPES[(category, "*")]
-                new[name.lower()] = ThreatActor(
-                    name=name,
-                    slug=self.actor_slugs.allocate(name),
-                    actor_type_id=self.actor_types[type_slug],
-                    dataset=self.dataset,
-                    external_id=f"veris:name:{name.lower()}",
+                name = group.name
+                new[id(group)] = (
+                    group,
+                    ThreatActor(
+                        name=name,
+                        slug=self.actor_slugs.allocate(name),
+                        aliases=group.other_names,
+                        actor_type_id=self.actor_types[group.actor_type],
+                        actor_type_source=NAMED_ACTOR_SOURCE
+                        if group.actor_type != UNKNOWN_ACTOR_TYPE
+                        else "",
+                        country=group.country,
+                        country_source=NAMED_ACTOR_SOURCE if group.country else "",
+                        dataset=self.dataset,
+                        external_id=f"veris:name:{name.lower()}",
+                    ),
                 )
         if new:
-            ThreatActor.objects.bulk_create(new.values(), batch_size=500)
-            for key, actor in new.items():
-                self.actor_names[key] = actor.pk
+            ThreatActor.objects.bulk_create([a for _, a in new.values()], batch_size=500)
+            for group, actor in new.values():
+                group.pk = actor.pk
+                self.actor_names[actor.name.lower()] = actor.pk
+                self._index_actor(actor.pk, actor.name, actor.aliases)
             self.report.add("threat actor", "created", len(new))
 
     def _write_postures(self, chunk, existing, new_ids) -> set[int]:
@@ -464,7 +509,7 @@ class VerisImporter:
 
     def _actor_ids(self, p):
         ids = {self.actors[f"veris:{c}:{v}:{k}".lower()] for c, v, k in p.actors}
-        named = (self.actor_names.get(name.lower()) for name, _, _ in p.named_actors)
+        named = (self.named_groups[next(iter(a.reading.keys))].pk for a in p.named_actors)
         return ids | {pk for pk in named if pk}
 
 

@@ -8,7 +8,8 @@ from incidents.quality import build_report
 class Command(BaseCommand):
     help = (
         "Data quality: likely duplicate incidents, organisations with several spellings, "
-        "incidents without sources, future dates and unknown values from the last imports."
+        "incidents without sources, future dates, unknown values and actor names not made "
+        "actors of by the last imports."
     )
 
     def add_arguments(self, parser):
@@ -44,6 +45,11 @@ class Command(BaseCommand):
             write(f"  {incident.slug}: {incident.date} ({incident.status})")
         self.section("Unknown values met by the last imports")
         for dataset, lines in report.unknown_values.items():
+            for line in lines[:limit]:
+                write(f"  {dataset}: {line}")
+
+        self.section("Actor names the last imports did not make actors of")
+        for dataset, lines in report.actor_names.items():
             for line in lines[:limit]:
                 write(f"  {dataset}: {line}")
 
