@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ... import rules
+
+# Values that name nobody.
+PLACEHOLDERS = {"", "unknown", "other", "na", "not applicable"}
 # A record id where a name should be ("6A323CB8-6DC7-433C-..."): not an actor's name.
 RECORD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 # Words that end a group's name without telling it apart: "Carbanak Gang", "hive group",
@@ -93,6 +97,42 @@ def name_keys(name: str) -> set[str]:
         if key in MISSPELLINGS:
             keys |= name_keys(MISSPELLINGS[key])
     return keys
+
+
+def read_names(details: dict, category, varieties, countries, types, warnings) -> set:
+    """The NamedActors of one record's ``actor.<category>`` (``details``: its ``name``, a
+    name or a list of them, and ``motive``), whose ``varieties`` and ``countries`` were read
+    already; ``types``: (category, variety) -> actor type slug. A name that is not one
+    actor, or not an attacker, is added to ``warnings`` (field, message) instead."""
+    actors = set()
+    motives = _as_list(details.get("motive"))
+    country = countries[0] if countries else ""
+    for value in _as_list(details.get("name")):
+        name = " ".join(rules.clean_text(str(value or "")).split())[:200]
+        if not name or name.lower() in PLACEHOLDERS:
+            continue
+        reading = read_name(name, category=category, varieties=varieties, motives=motives)
+        if reading.problem:
+            warnings.append((f"actor.{category}.name", f"{reading.problem}: {name!r}"))
+        else:
+            actors.add(NamedActor(reading, named_type(category, varieties, types), country))
+    return actors
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def named_type(category: str, varieties, types) -> str:
+    """The type of an actor a record names: its first variety that says one (of "Unknown",
+    "Activist": hacktivist), else its category's; not the first variety listed."""
+    for variety in varieties:
+        slug = types.get((category, variety))
+        if slug and slug != rules.UNKNOWN_ACTOR_TYPE:
+            return slug
+    return types.get((category, "*"), rules.UNKNOWN_ACTOR_TYPE)
 
 
 def read_name(given: str, *, category: str, varieties=(), motives=()) -> NameReading:

@@ -20,7 +20,7 @@ from django_countries import countries
 
 from ... import rules
 from ...models import DatePrecision, Impact
-from .actor_names import NamedActor, read_name
+from .actor_names import NamedActor, read_names
 from .read import RawRecord
 from .timeline import ParsedTimeline, parse_timeline
 
@@ -261,19 +261,9 @@ def parse_record(
         for variety in varieties[:5]:
             for actor_country in (actor_countries or [""])[:5]:
                 parsed.actors.add((category, variety, actor_country))
-        for name in _list(details.get("name")):
-            name = " ".join(rules.clean_text(str(name or "")).split())[:200]
-            if not name or name.lower() in UNKNOWN_VALUES:
-                continue
-            reading = read_name(
-                name, category=category, varieties=varieties, motives=_list(details.get("motive"))
-            )
-            if reading.problem:
-                warnings.append((f"actor.{category}.name", f"{reading.problem}: {name!r}"))
-                continue
-            actor_type = named_actor_type(category, varieties)
-            country = actor_countries[0] if actor_countries else ""
-            parsed.named_actors.add(NamedActor(reading, actor_type, country))
+        parsed.named_actors |= read_names(
+            details, category, varieties, actor_countries, ACTOR_TYPES, warnings
+        )
     if technique_map:
         for category, details in _dict(data, "action").items():
             if not isinstance(details, dict):
@@ -286,16 +276,6 @@ def parse_record(
                             parsed.techniques.add(technique)
                             parsed.derived_from[technique].add(enumeration)
     return parsed
-
-
-def named_actor_type(category: str, varieties) -> str:
-    """The type of an actor a record names: its first variety that says one ("Unknown",
-    "Activist" is a hacktivist), else its category's."""
-    for variety in varieties:
-        slug = ACTOR_TYPES.get((category, variety))
-        if slug and slug != rules.UNKNOWN_ACTOR_TYPE:
-            return slug
-    return ACTOR_TYPES.get((category, "*"), rules.UNKNOWN_ACTOR_TYPE)
 
 
 def _dict(data, key):

@@ -23,19 +23,15 @@ from ...models import (
     ThreatActor,
 )
 from ...models.incident import join_derived_from
-from ...rules import UNKNOWN_ACTOR_TYPE
 from .. import owned
 from ..base import ImportReport, Problem
-from .actor_names import NamedGroup, group_spellings, name_keys
 from .map import ACTOR_TYPES, ParsedIncident, actor_name
+from .named import NamedActors
 from .timeline import TIMELINE_COLUMNS
 from .victims import resolve_victims
 
 # Written together: a staff edit to one keeps them all (importers.owned).
 TIMELINE_GROUP = ("date", "date_precision", *TIMELINE_COLUMNS)
-
-# Where the type and location of a named actor this importer created come from.
-NAMED_ACTOR_SOURCE = "VERIS Community Database (VCDB), the record's actor"
 
 VCDB = {
     "slug": "vcdb",
@@ -95,13 +91,7 @@ class VerisImporter:
                 self.actor_names.setdefault(str(alias).lower(), pk)
         for name, pk in ThreatActor.objects.values_list("name", "pk"):
             self.actor_names[name.lower()] = pk
-        # Named actors are matched by actor_names.name_keys: first by an actor's name, then
-        # by its aliases (an ATT&CK group's: "Fancy Bear" is APT28).
-        self.by_name_key: dict[str, set[int]] = defaultdict(set)
-        self.by_alias_key: dict[str, set[int]] = defaultdict(set)
-        for name, aliases, pk in ThreatActor.objects.values_list("name", "aliases", "pk"):
-            self._index_actor(pk, name, aliases if isinstance(aliases, list) else [])
-        self.named_groups: dict[str, NamedGroup] = {}
+        self.named = NamedActors(self.dataset, self.actor_types, self.actor_slugs, self.report)
 
     def _prepare_taxonomies(self):
         taxonomy = services.ensure_taxonomy()
@@ -114,7 +104,7 @@ class VerisImporter:
         records = list(parsed)
         resolve_victims(records, self.orgs)
         self.canonical = _canonical_names(records)
-        self.named_groups = group_spellings(a for p in records for a in p.named_actors)
+        self.named.prepare(records)
         with services.catalogue_write():
             for start in range(0, len(records), self.CHUNK):
                 self._write(records[start : start + self.CHUNK])
@@ -328,66 +318,7 @@ class VerisImporter:
             for key, pending in aliases.items():
                 self.actors[key] = self.actors[pending]
             self.report.add("threat actor", "created", len(new))
-        self._ensure_named_actors(chunk)
-
-    def _index_actor(self, pk, name, aliases):
-        for key in name_keys(name):
-            self.by_name_key[key].add(pk)
-        for alias in aliases:
-            for key in name_keys(str(alias)):
-                self.by_alias_key[key].add(pk)
-
-    def _known_actor(self, keys) -> int | None:
-        """The one actor a named actor's keys match: by name first, then by alias; None
-        when none does, or several do alike (then a new actor is made, reported)."""
-        for index in (self.by_name_key, self.by_alias_key):
-            found = set().union(*(index.get(k, ()) for k in keys))
-            if len(found) == 1:
-                return found.pop()
-            if found:
-                return None
-        return None
-
-    def _ensure_named_actors(self, chunk):
-        """An actor a record names (``actor.*.name``, read by actor_names) is one threat
-        actor however records spell it: one the catalogue knows by a name or alias (an
-        ATT&CK group) is linked as it is; any other is created once, with the type and
-        location the records give it and its other spellings as aliases. Names that are
-        not one actor, or not an attacker, were reported by parse_record."""
-        new = {}
-        for p in chunk:
-            for actor in p.named_actors:
-                group = self.named_groups[next(iter(actor.reading.keys))]
-                if group.pk is not None or id(group) in new:
-                    continue
-                group.pk = self._known_actor(group.keys)
-                if group.pk is not None:
-                    self.report.add("named actor", "matched")
-                    continue
-                name = group.name
-                new[id(group)] = (
-                    group,
-                    ThreatActor(
-                        name=name,
-                        slug=self.actor_slugs.allocate(name),
-                        aliases=group.other_names,
-                        actor_type_id=self.actor_types[group.actor_type],
-                        actor_type_source=NAMED_ACTOR_SOURCE
-                        if group.actor_type != UNKNOWN_ACTOR_TYPE
-                        else "",
-                        country=group.country,
-                        country_source=NAMED_ACTOR_SOURCE if group.country else "",
-                        dataset=self.dataset,
-                        external_id=f"veris:name:{name.lower()}",
-                    ),
-                )
-        if new:
-            ThreatActor.objects.bulk_create([a for _, a in new.values()], batch_size=500)
-            for group, actor in new.values():
-                group.pk = actor.pk
-                self.actor_names[actor.name.lower()] = actor.pk
-                self._index_actor(actor.pk, actor.name, actor.aliases)
-            self.report.add("threat actor", "created", len(new))
+        self.named.ensure(chunk, self.actor_names)
 
     def _write_postures(self, chunk, existing, new_ids) -> set[int]:
         create, update, touched = [], [], set()
@@ -509,8 +440,7 @@ class VerisImporter:
 
     def _actor_ids(self, p):
         ids = {self.actors[f"veris:{c}:{v}:{k}".lower()] for c, v, k in p.actors}
-        named = (self.named_groups[next(iter(a.reading.keys))].pk for a in p.named_actors)
-        return ids | {pk for pk in named if pk}
+        return ids | self.named.ids(p)
 
 
 def _canonical_names(records) -> dict[tuple[str, str, str], tuple[str, str | None]]:
