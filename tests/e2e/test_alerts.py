@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from incidents import services
 from incidents.models import Incident, SavedSearch
 from tests.e2e.conftest import screenshot, sign_in_with_cookie
+from tests.e2e.test_accessibility import BLOCKING_IMPACTS, RUN_AXE
 from tests.factories import IncidentFactory
 
 
@@ -58,7 +59,7 @@ def test_member_saves_a_search_and_gets_an_alert_with_a_working_unsubscribe(
 
 
 def test_member_watches_an_organisation_from_its_page_and_gets_an_alert(
-    member, new_page, live_server, mailoutbox
+    member, new_page, live_server, mailoutbox, axe_source
 ):
     """Issue 25: watch a supplier; a new incident naming it is emailed like a saved search's."""
     page = new_page()
@@ -75,8 +76,12 @@ def test_member_watches_an_organisation_from_its_page_and_gets_an_alert(
     page.get_by_role("button", name="Watch", exact=True).click()
     expect(page.locator("main")).to_contain_text("Not in the catalogue yet")
     screenshot(page, "watched-organisations")
+    page.evaluate(axe_source)
+    violations = [v for v in page.evaluate(RUN_AXE) if v["impact"] in BLOCKING_IMPACTS]
+    assert violations == [], [(v["id"], [n["html"][:150] for n in v["nodes"]]) for v in violations]
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "watched-organisations-390")
+    assert page.evaluate("document.documentElement.scrollWidth <= 390")
 
     draft = IncidentFactory(
         status="draft",

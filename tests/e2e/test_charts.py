@@ -3,6 +3,7 @@
 import pytest
 
 from tests.e2e.conftest import PAGES, SCREENSHOTS, screenshot, sign_in_with_cookie
+from tests.e2e.test_accessibility import BLOCKING_IMPACTS, RUN_AXE
 
 PHONE = {"width": 390, "height": 844}
 
@@ -53,7 +54,7 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 def test_the_attack_matrix_shows_every_tactic_and_heatmaps_whole_labels_at_1280px(
-    new_page, member, live_server
+    new_page, member, live_server, axe_source
 ):
     """Issue 25: at 1280 px the matrix showed 7 of its 11 tactics and scrolled without
     saying so; the heatmaps cut sector names ("Energy and utilit...")."""
@@ -74,3 +75,6 @@ def test_the_attack_matrix_shows_every_tactic_and_heatmaps_whole_labels_at_1280p
         texts = page.locator(f"#chart-{name} svg text").all_text_contents()
         assert texts and not any(text.endswith("…") for text in texts), name
     assert "Energy and utilities" in page.locator("svg text").all_text_contents()
+    page.evaluate(axe_source)
+    violations = [v for v in page.evaluate(RUN_AXE) if v["impact"] in BLOCKING_IMPACTS]
+    assert violations == [], [v["id"] for v in violations]
