@@ -468,3 +468,4 @@ def test_the_data_sources_page_lists_hhs_with_its_licence(client):
     page = client.get(reverse("data_sources")).content.decode()
     assert "HHS OCR breach portal" in page
     assert "Public domain" in page
+    assert "cases to 26 Apr 2024" in page  # the newest submission in the fixture

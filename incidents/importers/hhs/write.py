@@ -40,8 +40,9 @@ OWNED = ("date", "disclosed_on", "summary", "records_affected")
 class HhsImporter:
     """``run(cases)`` writes a batch of parsed cases as one catalogue write."""
 
-    def __init__(self, *, publish=False, report=None, now=None):
+    def __init__(self, *, publish=False, report=None, now=None, release=""):
         self.publish = publish
+        self.release = release
         self.report = report or ImportReport()
         self.now = now or timezone.now()
         info = dict(DATASET)
@@ -92,8 +93,11 @@ class HhsImporter:
             known = [c for c in cases if self._record_of(c) is not None]
             self._update(known)
             self._create([c for c in cases if self._record_of(c) is None])
-            if self.report.total("created") or self.report.total("updated"):
+            if any(self.report.total(o) for o in ("created", "merged", "updated")):
                 Dataset.objects.filter(pk=self.dataset.pk).update(imported_at=self.now)
+            version = self.release or release_of(cases)
+            if version and version != self.dataset.version:
+                Dataset.objects.filter(pk=self.dataset.pk).update(version=version)
             problems = [str(p) for p in self.report.problems]
             if problems != self.dataset.import_problems:
                 Dataset.objects.filter(pk=self.dataset.pk).update(import_problems=problems)
@@ -376,6 +380,13 @@ class HhsImporter:
             self.report.problems.append(Problem(case.where, column, "warning: " + message))
         for reason in case.draft_reasons:
             self.report.problems.append(Problem(case.where, "", "kept as a draft: " + reason))
+
+
+def release_of(cases) -> str:
+    """The release of the exports, as /data/ shows it: the newest submission they hold
+    (the portal's exports carry no date of their own)."""
+    newest = max((c.submitted for c in cases), default=None)
+    return f"cases to {newest:%d %b %Y}" if newest else ""
 
 
 def statement(case: ParsedCase) -> dict:

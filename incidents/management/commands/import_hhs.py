@@ -41,9 +41,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Roll the whole batch back on the first malformed row (default: skip it)",
         )
+        parser.add_argument(
+            "--release",
+            default="",
+            help='The exports\' release, shown on /data/ (default: "cases to <newest submission>")',
+        )
         parser.add_argument("--dry-run", action="store_true", help="Do everything, then roll back")
 
-    def handle(self, *args, paths, publish, strict, dry_run, **opts):
+    def handle(self, *args, paths, publish, strict, release, dry_run, **opts):
         for path in paths:
             if not Path(path).is_file():
                 raise CommandError(f"{path}: no such file")
@@ -69,7 +74,7 @@ class Command(BaseCommand):
 
         try:
             with transaction.atomic():
-                HhsImporter(publish=publish, report=report).run(cases())
+                HhsImporter(publish=publish, report=report, release=release).run(cases())
                 if dry_run:
                     raise DryRun
         except DryRun:
