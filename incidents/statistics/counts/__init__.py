@@ -10,7 +10,7 @@ members (incidents.views.statistics asks accounts.access first).
 from __future__ import annotations
 
 from ..charts import Chart
-from . import attack, members, public
+from . import attack, members, public, timeline
 
 # Public: facts any viewer may see.
 PUBLIC = [
@@ -21,6 +21,10 @@ PUBLIC = [
     public.records,
     public.recurring_victims,
     public.datasets,
+    timeline.lag_by_year,
+    timeline.lag_distribution,
+    timeline.lag_by_sector,
+    timeline.lag_by_country,
 ]
 PUBLIC_CHARTS = {
     "years": "Incidents per year",
@@ -31,6 +35,10 @@ PUBLIC_CHARTS = {
     "records-median": "Records affected per year (median incident)",
     "victims": "Recurring victims",
     "datasets": "Data sources and licences",
+    "lag-years": "Disclosure lag per year (median)",
+    "lag-distribution": "How long until disclosure",
+    "lag-sectors": "Disclosure lag by sector (median)",
+    "lag-countries": "Disclosure lag by victim country (median)",
 }
 
 # Members: counts over gated values. Never called for anyone else.
