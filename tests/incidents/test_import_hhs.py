@@ -9,6 +9,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -31,6 +32,7 @@ from incidents.models import (
     Organisation,
     Source,
 )
+from tests.factories import UserFactory
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "hhs"
 ARCHIVE = DATA / "archive.csv"
@@ -469,3 +471,54 @@ def test_the_data_sources_page_lists_hhs_with_its_licence(client):
     assert "HHS OCR breach portal" in page
     assert "Public domain" in page
     assert "cases to 26 Apr 2024" in page  # the newest submission in the fixture
+
+
+# Staff decide the merge candidates in the admin
+
+
+@pytest.fixture
+def editor_client(client):
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_an_editor_sees_a_candidate_side_by_side_and_merges_it(editor_client):
+    import_vcdb()
+    import_hhs(ARCHIVE, OPEN, publish=True)
+    candidate = MergeCandidate.objects.get(incident__organisation__name="Sunspire Health")
+    changelist = editor_client.get(reverse("admin:incidents_mergecandidate_changelist"))
+    assert changelist.status_code == 200
+    assert "Sunspire Health ~ Sunspire Health" in changelist.content.decode()
+    page = editor_client.get(
+        reverse("admin:incidents_mergecandidate_change", args=[candidate.pk])
+    ).content.decode()
+    assert "Records affected" in page and "6,737" in page  # HHS's count beside VCDB's none
+    assert "days_before_submission" in page
+    duplicate = candidate.duplicate_id
+    response = editor_client.post(
+        reverse("admin:incidents_mergecandidate_changelist"),
+        {"action": "merge", "_selected_action": [candidate.pk]},
+    )
+    assert response.status_code == 302
+    assert not Incident.objects.filter(pk=duplicate).exists()
+    assert hhs_record("Sunspire").incident_id == candidate.incident_id
+
+
+@pytest.mark.django_db
+def test_an_editor_keeps_a_pair_apart_and_it_is_not_asked_again(editor_client):
+    import_vcdb()
+    import_hhs(ARCHIVE, OPEN, publish=True)
+    candidate = MergeCandidate.objects.get(incident__organisation__name="Sunspire Health")
+    editor_client.post(
+        reverse("admin:incidents_mergecandidate_changelist"),
+        {"action": "reject", "_selected_action": [candidate.pk]},
+    )
+    candidate.refresh_from_db()
+    assert candidate.status == MergeCandidate.Status.REJECTED
+    import_hhs(ARCHIVE, OPEN, publish=True)
+    assert MergeCandidate.objects.filter(incident=candidate.incident).count() == 1
+    candidate.refresh_from_db()
+    assert candidate.status == MergeCandidate.Status.REJECTED
