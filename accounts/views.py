@@ -4,7 +4,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from portal.confirm import Question, ask, needs_confirmation
 
 from . import tokens
 from .access import current_subscription, export_rows_per_day, is_member, membership_plan
@@ -97,6 +100,21 @@ def api_tokens(request):
 @login_required
 @require_POST
 def revoke_api_token(request, token_id):
+    token = tokens.active_for(request.user).filter(pk=token_id).first()
+    if token is not None and needs_confirmation(request):
+        return ask(
+            request,
+            Question(
+                title=f"Revoke the token “{token.name}”?",
+                consequence=(
+                    f"Scripts using the token that starts with cip_{token.prefix}_ get a 401 "
+                    "from the next request on. A revoked token cannot be turned back on: "
+                    "make a new one to replace it."
+                ),
+                button="Revoke the token",
+                back_url=reverse("accounts:api_tokens"),
+            ),
+        )
     if tokens.revoke(request.user, token_id):
         messages.success(request, "The token is revoked: requests with it now get a 401.")
     else:

@@ -7,9 +7,11 @@ from allauth.core.ratelimit import consume_or_429
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Plan
+from portal.confirm import Question, ask, needs_confirmation
 
 from . import services
 from .forms import InvitationForm, InviteForm, RenameForm, SeatForm
@@ -32,6 +34,8 @@ def team(request):
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action == "leave":
+            if services.seat_of(user) is not None and needs_confirmation(request):
+                return ask(request, LEAVE)
             return _leave(request)
         if owned is None:
             messages.error(request, "You do not own a team: there is nothing to change here.")
@@ -39,6 +43,10 @@ def team(request):
         if action not in OWNER_ACTIONS:
             messages.error(request, "Nothing was changed: choose one of the page's buttons.")
             return redirect("accounts:team")
+        if action in ("remove", "transfer") and needs_confirmation(request):
+            question = _question(owned, action, request.POST)
+            if question is not None:
+                return ask(request, question)
         if action == "invite":
             limited = consume_or_429(request, action="team_invite", config=RATE_LIMITS)
             if limited:
@@ -62,6 +70,50 @@ def team(request):
         context["seat"] = services.seat_of(user)
         context["team_plans"] = Plan.objects.filter(is_public=True, seats__gt=1)
     return render(request, "accounts/team.html", context, status=status)
+
+
+LEAVE = Question(
+    title="Leave the team?",
+    consequence=(
+        "You stop being a member through its seat at once. The owner can invite you again."
+    ),
+    button="Leave the team",
+    back_url=reverse_lazy("accounts:team"),
+)
+
+
+def _question(owned, action, data) -> Question | None:
+    """What removing a seat or handing the team over asks first (None: no such seat, which
+    the action itself then refuses with its own message)."""
+    form = SeatForm(data)
+    seat = (
+        owned.seat_rows.select_related("user").filter(pk=form.cleaned_data["seat"]).first()
+        if form.is_valid()
+        else None
+    )
+    if seat is None:
+        return None
+    who = seat.user.email
+    if action == "remove":
+        return Question(
+            title=f"Remove {who} from the team?",
+            consequence=(
+                f"{who} stops being a member through this seat at once, and the seat is free "
+                "for someone else. You can invite them again."
+            ),
+            button=f"Remove {who}",
+            back_url=reverse("accounts:team"),
+        )
+    return Question(
+        title=f"Make {who} the team's owner?",
+        consequence=(
+            f"{who} will manage the seats, invitations and the team's name, and buy its next "
+            "plan; you keep your seat but can no longer manage the team. Only the new owner "
+            "can hand it back."
+        ),
+        button=f"Make {who} the owner",
+        back_url=reverse("accounts:team"),
+    )
 
 
 def _owner_action(request, owned, action, invite_form) -> bool:

@@ -12,10 +12,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import is_member
+from portal.confirm import Question, ask, needs_confirmation
 
 from .. import alerts, filters
 from ..http import error_page
@@ -120,6 +122,19 @@ def saved_search_update(request, pk):
 @require_POST
 def saved_search_delete(request, pk):
     saved = _get_search_for_user(request.user, pk)
+    if needs_confirmation(request):
+        return ask(
+            request,
+            Question(
+                title=f"Delete the saved search “{saved.name}”?",
+                consequence=(
+                    "Its alerts stop and its private feed address stops working. The "
+                    "incidents stay in the finder; you can save the search again later."
+                ),
+                button="Delete the saved search",
+                back_url=reverse("incidents:saved_searches") + f"#search-{saved.pk}",
+            ),
+        )
     saved.delete()
     messages.success(request, f"Saved search “{saved.name}” deleted.")
     return redirect("incidents:saved_searches")

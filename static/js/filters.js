@@ -9,7 +9,8 @@
   var pending = null;
   var panel = document.getElementById("filter-panel");
   // Wide screens show the filters beside the results; narrow ones keep them folded.
-  if (panel && window.matchMedia && window.matchMedia("(min-width: 801px)").matches) panel.open = true;
+  function wide() { return window.matchMedia && window.matchMedia("(min-width: 801px)").matches; }
+  if (panel && wide()) panel.open = true;
 
   function urlFor(f) {
     var params = new URLSearchParams(new FormData(f));
@@ -30,6 +31,10 @@
         var fresh = doc.getElementById("results");
         if (!fresh) { window.location.href = url; return; }
         results.innerHTML = fresh.innerHTML;
+        // The export links and the saved search follow the query too.
+        var tools = document.getElementById("results-tools");
+        var freshTools = doc.getElementById("results-tools");
+        if (tools && freshTools) tools.innerHTML = freshTools.innerHTML;
         document.title = doc.title;
         // The sort menu's options follow the search (relevance only with one).
         var sort = document.getElementById("id_sort");
@@ -58,6 +63,12 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     load(urlFor(form), true);
+    // On a phone the filters sit above the results: applying them folds the filters
+    // and brings the results into view.
+    if (panel && !wide()) {
+      panel.open = false;
+      results.scrollIntoView({ block: "start" });
+    }
   });
   results.addEventListener("click", function (event) {
     var link = event.target.closest("a");

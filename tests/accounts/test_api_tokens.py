@@ -140,7 +140,7 @@ def test_making_tokens_is_rate_limited(signed_in):
 def test_revoking_from_the_page(signed_in):
     user, client = signed_in
     token, raw = tokens.create(user, "script")
-    response = client.post(f"/accounts/tokens/{token.pk}/revoke/", follow=True)
+    response = client.post(f"/accounts/tokens/{token.pk}/revoke/", {"confirm": "yes"}, follow=True)
     assert b"is revoked" in response.content
     assert tokens.resolve(raw) is None
     assert client.get(f"/accounts/tokens/{token.pk}/revoke/").status_code == 405

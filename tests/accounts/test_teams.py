@@ -395,7 +395,12 @@ def test_removed_colleague_loses_access_on_the_next_request(owner_client, team):
     CIAPostureFactory(incident=incident, notes="SeatOnlyCIANote")
     assert "SeatOnlyCIANote" in client.get(incident.get_absolute_url()).content.decode()
     seat = TeamSeat.objects.get(user=colleague)
-    assert owner_client.post(TEAM_URL, {"action": "remove", "seat": seat.pk}).status_code == 302
+    assert (
+        owner_client.post(
+            TEAM_URL, {"action": "remove", "seat": seat.pk, "confirm": "yes"}
+        ).status_code
+        == 302
+    )
     assert "SeatOnlyCIANote" not in client.get(incident.get_absolute_url()).content.decode()
     assert is_member(fresh(colleague)) is False
 
@@ -433,25 +438,32 @@ def test_a_colleague_leaves(team):
     colleague = seat_for(team)
     client = client_of(colleague)
     assert "Leave the team" in client.get(TEAM_URL).content.decode()
-    assert client.post(TEAM_URL, {"action": "leave"}).status_code == 302
+    assert client.post(TEAM_URL, {"action": "leave", "confirm": "yes"}).status_code == 302
     assert is_member(fresh(colleague)) is False
 
 
 def test_transfer_of_ownership(owner_client, team):
     colleague = seat_for(team, UserFactory(email="next-owner@example.org"))
     seat = TeamSeat.objects.get(user=colleague)
-    assert owner_client.post(TEAM_URL, {"action": "transfer", "seat": seat.pk}).status_code == 302
+    assert (
+        owner_client.post(
+            TEAM_URL, {"action": "transfer", "seat": seat.pk, "confirm": "yes"}
+        ).status_code
+        == 302
+    )
     assert Team.objects.get(pk=team.pk).owner == colleague
     # The new owner manages it; the old one keeps a seat and may now leave.
     assert "Send the invitation" in client_of(colleague).get(TEAM_URL).content.decode()
-    assert owner_client.post(TEAM_URL, {"action": "leave"}).status_code == 302
+    assert owner_client.post(TEAM_URL, {"action": "leave", "confirm": "yes"}).status_code == 302
     assert not TeamSeat.objects.filter(user=team.owner).exists()
 
 
 def test_transfer_to_someone_owning_another_team_is_refused(owner_client, team):
     other_owner = TeamFactory().owner
     seat = TeamSeat.objects.create(team=team, user=other_owner)
-    response = owner_client.post(TEAM_URL, {"action": "transfer", "seat": seat.pk})
+    response = owner_client.post(
+        TEAM_URL, {"action": "transfer", "seat": seat.pk, "confirm": "yes"}
+    )
     assert response.status_code == 400
     assert "owns another team" in response.content.decode()
     assert Team.objects.get(pk=team.pk).owner == team.owner
@@ -575,14 +587,19 @@ def test_the_new_owner_cannot_remove_the_seat_of_whoever_pays(team):
     assert f'visually-hidden"> {buyer.email}</span></button>' not in page  # no Remove button
     assert f'visually-hidden">: {buyer.email}</span></button>' in page  # Make owner stays
     seat = TeamSeat.objects.get(user=buyer)
-    response = new_owner.post(TEAM_URL, {"action": "remove", "seat": seat.pk})
+    response = new_owner.post(TEAM_URL, {"action": "remove", "seat": seat.pk, "confirm": "yes"})
     assert response.status_code == 400
     assert "pays for the team's membership" in html.unescape(response.content.decode())
     assert TeamSeat.objects.filter(pk=seat.pk).exists() and is_member(fresh(buyer))
     # Once that subscription has ended, the seat is the owner's to give to someone else.
     Subscription.objects.filter(team=team).update(status=Subscription.Status.EXPIRED)
     SubscriptionFactory(user=colleague, plan=Plan.objects.get(slug="team"), team=team)
-    assert new_owner.post(TEAM_URL, {"action": "remove", "seat": seat.pk}).status_code == 302
+    assert (
+        new_owner.post(
+            TEAM_URL, {"action": "remove", "seat": seat.pk, "confirm": "yes"}
+        ).status_code
+        == 302
+    )
     assert not TeamSeat.objects.filter(pk=seat.pk).exists()
 
 

@@ -147,7 +147,8 @@ def test_rename_alerts_new_feed_and_delete(member):
     assert Client().get(f"/searches/feed/{old_token}/").status_code == 404
     assert Client().get(f"/searches/feed/{saved.feed_token}/").status_code == 200
 
-    assert client.post(f"/accounts/searches/{saved.pk}/delete/").status_code == 302
+    deleted = client.post(f"/accounts/searches/{saved.pk}/delete/", {"confirm": "yes"})
+    assert deleted.status_code == 302
     assert not SavedSearch.objects.exists()
 
 
