@@ -47,7 +47,7 @@ def test_incident_metadata_carries_public_fields_only(viewer, incident, settings
     kind, client, member = viewer
     html = client.get(incident.get_absolute_url()).content.decode()
     tags = meta(html)
-    assert tags["og:title"].startswith("Cyber Incident Victim: Acme Rockets")
+    assert tags["og:title"].startswith("Acme Rockets (")  # the incident: victim and date
     assert tags["og:description"] == "Acme Rockets disclosed a breach."
     assert tags["og:type"] == "article"
     url = f"{settings.SITE_URL}{incident.get_absolute_url()}"

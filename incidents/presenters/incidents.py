@@ -111,6 +111,7 @@ class IncidentPublic(IncidentRow):
     # its latest source's (an incident filed before it happened was updated since).
     last_updated: date
     gates: IncidentGates | None = None  # incident_detail's selector only (with_value_presence)
+    sector_url: str = ""  # the sector's hub
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,11 @@ def incident_public(incident) -> IncidentPublic:
             sources,
         ),
         gates=incident_gates(incident) if hasattr(incident, "cia_assessed") else None,
+        sector_url=(
+            reverse("incidents:sector_hub", args=[incident.sector.slug])
+            if incident.sector_id
+            else ""
+        ),
     )
 
 

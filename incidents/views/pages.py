@@ -89,13 +89,16 @@ def incident_body(user, slug, *, signed_in):
         .newest_first()[:10]
     )
     public = presenters.incident_public(incident)
-    title = f"Cyber Incident Victim: {public.organisation.name} ({public.date_display})"
+    # The page's <title> names the incident (victim and date); the visible heading and the
+    # citation keep the catalogue's wording ("Cyber Incident Victim: ...").
+    title = f"{public.organisation.name} ({public.date_display})"
+    heading = f"Cyber Incident Victim: {title}"
     context = {
         "incident": public,
         "gated": presenters.incident_gated(incident) if member else None,
         "related_rows": [presenters.incident_row(i) for i in related],
         "next_path": incident.get_absolute_url(),
-        "citation": presenters.citation(public, title, settings.SITE_URL),
+        "citation": presenters.citation(public, heading, settings.SITE_URL),
     }
     return {
         "title": title,

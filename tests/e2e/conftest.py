@@ -40,6 +40,7 @@ PAGES = {
     "attack": "/attack/",
     "technique-hub": "/attack/techniques/T1566/",
     "pricing": "/pricing/",
+    "plan": "/pricing/individual/",
     "organisations": "/organisations/?q=electric",
     "shared-members-link": "/incidents/?motive=espionage&technique=T1566&q=mitsubishi",
     "about": "/about/",
