@@ -194,3 +194,25 @@ def test_make_real_data_without_the_data_stops_at_once_and_says_to_pass_data(tmp
     assert f"{tmp_path / 'nodata'}/attack/stix/enterprise-attack.json not found" in done.stderr
     assert "make real-data DATA=/path/to/data" in done.stderr
     assert "Python 3.11" not in done.stderr and not venv.exists()
+
+
+def test_mitsubishi_page_shows_its_timeline_below(demo):
+    html = client_for("anonymous").get(f"/incidents/{MITSUBISHI}/").content.decode()
+    assert html.index('id="analysis-h"') < html.index('id="timeline-h"')
+    assert '<time datetime="2020-11-16">16 Nov 2020</time>' in html
+    assert '<time datetime="2020-11-20">20 Nov 2020</time>' in html
+    assert "Disclosed <strong>4 days</strong> after it was discovered." in html
+
+
+def test_the_demo_timelines_follow_the_writers_rules(demo):
+    """loaddata writes rows as they are: each demo incident's date and lag must be what
+    a writer would have kept (rules.prepare_timeline), and its timeline possible."""
+    for incident in Incident.objects.all():
+        date, precision, lag = incident.date, incident.date_precision, incident.disclosure_lag_days
+        incident.prepare_timeline()
+        assert (incident.date, incident.date_precision, incident.disclosure_lag_days) == (
+            date,
+            precision,
+            lag,
+        ), incident.slug
+        incident.clean()
