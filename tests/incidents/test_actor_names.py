@@ -3,13 +3,22 @@ actor per name however it is spelt, merged with the ATT&CK group it names; names
 not one actor or not an attacker are reported, not created; a named actor keeps the type and
 location its record gives."""
 
+import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
-from incidents.importers.veris import RawRecord, VerisImporter, parse_record
-from incidents.importers.veris.actor_names import name_keys, read_name
+from incidents.importers.veris import (
+    ACTOR_TYPES,
+    RawRecord,
+    VerisImporter,
+    parse_record,
+    read_records,
+)
+from incidents.importers.veris.actor_names import group_spellings, name_keys, read_name, read_names
 from incidents.models import ATTACK_DATASET, Dataset, Incident, ThreatActor
 from tests.factories import ThreatActorFactory
 
@@ -205,3 +214,42 @@ def test_catalogue_report_lists_the_names_not_created(imported):
     text = out.getvalue()
     assert "Actor names the last imports did not make actors of" in text
     assert "'xS', 'Yoshioka' and 'Yui'" in text and "Experian" in text
+
+
+# On the real files (skipped without ../shared/data): the counts docs/importers/veris.md gives.
+
+SHARED = Path(settings.BASE_DIR).parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "vcdb").is_dir(), reason="needs ../shared/data")
+def test_the_real_names_read_as_documented():
+    problems, actors = [], []
+    for raw in read_records([SHARED / "vcdb" / "vcdb_validated.jsonl"]):
+        for category, details in (raw.data.get("actor") or {}).items():
+            if isinstance(details, dict) and details.get("name"):
+                varieties = details.get("variety") or ["Unknown"]
+                actors += read_names(details, category, varieties, [], ACTOR_TYPES, problems)
+    groups = {id(g): g for g in group_spellings(actors).values()}.values()
+    groups = {g.name: g for g in groups}
+    assert len(problems) == 34
+    assert {"The Dark Overlord", "ShinyHunters", "CLOP", "Hive", "AnonGhost"} <= set(groups)
+    assert set(groups["The Dark Overlord"].spellings) == {
+        "TheDarkOverlord",
+        "The Dark Overlord",
+        "Dark Overlord",
+        "The DarkOverlord",
+    }
+    assert "Anonomous" in groups["Anonymous"].spellings
+    attack = {g["name"]: g for g in json.loads((SHARED / "attack" / "groups.json").read_text())}
+    for group, spelling in [
+        ("APT18", "APT 18"),
+        ("APT28", "Fancy Bear"),
+        ("Carbanak", "Carbanak Gang"),
+        ("Winnti Group", "Winnti"),
+        ("Tonto Team", "CactusPete"),
+        ("Mustang Panda", "HoneyMyte"),
+    ]:
+        known = set()
+        for name in [group, *attack[group]["aliases"]]:
+            known |= name_keys(name)
+        assert groups[spelling].keys & known, (group, spelling)
