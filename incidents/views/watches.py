@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import is_member
 
-from .. import presenters, watches
+from .. import presenters, rules, watches
 from ..http import error_page
 from ..models import MAX_WATCHES, Incident, Organisation, SavedSearch, Watch
 
@@ -114,6 +114,8 @@ def _add(request):
             .filter(slug=form.cleaned_data["organisation"])
             .first()
         )
+        if organisation and rules.organisation_key(organisation.name) != key:
+            organisation = None  # the name was changed in the form: watch what it says
     with transaction.atomic():
         # The count is read under the user's row lock, so two quick adds cannot pass it.
         get_user_model().objects.select_for_update().filter(pk=request.user.pk).exists()

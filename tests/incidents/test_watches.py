@@ -206,6 +206,9 @@ def test_watching_from_a_victims_page_links_the_organisation(member):
     assert 'value="Globex"' in form.content.decode()
     client.post(reverse("incidents:watches"), {"watch": "Globex", "organisation": victim.slug})
     assert Watch.objects.get().organisation == victim
+    # The name changed in the form before adding: what it says is watched, not the victim.
+    client.post(reverse("incidents:watches"), {"watch": "Initech", "organisation": victim.slug})
+    assert Watch.objects.get(label="Initech").organisation is None
 
 
 @pytest.mark.parametrize("kind", ["registered", "expired_member"])
