@@ -1,20 +1,24 @@
 """The versions every cached answer is keyed by, kept in the database.
 
-Two rows of ``portal.Version``:
+Three rows of ``portal.Version``:
 
 - ``catalogue`` changes with any change to catalogue data (a cached page is stored under
   the version it was computed at, so a change makes every cached page unreachable);
 - ``withdrawal`` changes when something visible may have stopped being visible (an
   incident unpublished, moved or deleted; a victim renamed or deleted): what was counted
-  before (the statistics roll-ups, the whole-catalogue files) may not be shown again.
+  before (the statistics roll-ups, the whole-catalogue files) may not be shown again;
+- ``membership`` changes with any change to what decides who is a member (plans,
+  subscriptions, team seats): each user's membership is cached under it (accounts.access).
 
 Database triggers change them, in the writer's own transaction, on every table that
-holds catalogue data (incidents/migrations/0022_version_triggers.py): a bulk update, a
+holds catalogue data (incidents/migrations/0022_version_triggers.py) or membership data
+(accounts/migrations/0017_membership_version_triggers.py: on PostgreSQL at the writer's
+commit, see there why): a bulk update, a
 raw SQL statement, an admin inline or an importer cannot forget, and a cache outage
 cannot lose a change. A version is a random number, never a counter: a value rolled
 back with its transaction is never used again.
 
-Readers read both rows in one query, at most once per request (``VersionMiddleware``) or
+Readers read the rows in one query, at most once per request (``VersionMiddleware``) or
 per ``one_read()`` block, and a process re-uses what it read for up to
 ``settings.VERSION_SECONDS`` (one second; 0 in the tests) before reading again. The
 process that wrote forgets at once, and the replica's lag window restarts at the commit
@@ -41,13 +45,15 @@ from .models import Version
 
 CATALOGUE = "catalogue"
 WITHDRAWAL = "withdrawal"
-NAMES = (CATALOGUE, WITHDRAWAL)
+MEMBERSHIP = "membership"
+NAMES = (CATALOGUE, WITHDRAWAL, MEMBERSHIP)
 
 
 @dataclass(frozen=True)
 class Versions:
     catalogue: int
     withdrawal: int
+    membership: int
     changed_at: datetime  # when catalogue data last changed (committed or not)
 
 
@@ -81,6 +87,10 @@ def catalogue() -> int:
 
 def withdrawal() -> int:
     return current().withdrawal
+
+
+def membership() -> int:
+    return current().membership
 
 
 def changed_within(seconds: float) -> bool:
@@ -120,7 +130,7 @@ def _read() -> Versions:
         )
         rows = dict(_rows())
     catalogue_value, changed_at = rows[CATALOGUE]
-    return Versions(catalogue_value, rows[WITHDRAWAL][0], changed_at)
+    return Versions(catalogue_value, rows[WITHDRAWAL][0], rows[MEMBERSHIP][0], changed_at)
 
 
 def _rows():
