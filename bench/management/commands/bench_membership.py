@@ -8,12 +8,20 @@ future), a third holding a seat on one of the teams (half of the teams subscribe
 without any; then times ``--calls`` calls for each kind of viewer, with nothing remembered on
 the user object between calls (as at each request), ``--repeat`` times, and prints the best
 and the median per call of the wall time and of this process's CPU time (the CPU time is
-Django's own work, and the steadier figure on a busy machine). ``--clean`` removes what it
-made. Run it with ``DJANGO_DEBUG=1`` (which installs the bench app; its query log is off
-while it times).
+Django's own work, and the steadier figure on a busy machine), and the Python function
+calls per call (cProfile's count over one more run: the same on a busy machine as on a quiet
+one). ``--clean`` removes what it made. Run it with ``DJANGO_DEBUG=1`` (which installs the
+bench app; its query log is off while it times).
+
+``membership_plan`` keeps each user's answer in the "pages" cache (accounts.access): after
+the first call each call below is a cache hit, as at a member's every request but one in
+five minutes, and reads the versions once a second (settings.VERSION_SECONDS), as a server
+does. ``--uncached`` times it inside a transaction, where it asks the database each time.
 """
 
+import cProfile
 import datetime
+import pstats
 import statistics
 import time
 
@@ -41,13 +49,16 @@ class Command(BaseCommand):
         parser.add_argument("--calls", type=int, default=2000)
         parser.add_argument("--repeat", type=int, default=5)
         parser.add_argument("--clean", action="store_true")
+        parser.add_argument(
+            "--uncached", action="store_true", help="membership_plan inside a transaction"
+        )
 
     def handle(self, *args, **options):
         # DEBUG (which installs this app) logs every query: that is not what is timed.
         with override_settings(DEBUG=False):
             self.run(**options)
 
-    def run(self, *, users, calls, repeat, clean, **options):
+    def run(self, *, users, calls, repeat, clean, uncached, **options):
         User = get_user_model()
         if clean:
             Subscription.objects.filter(user__email__endswith=DOMAIN).delete()
@@ -70,7 +81,11 @@ class Command(BaseCommand):
                 self.forget(user)
                 access.membership_plan(user)
 
-            self.report(f"membership_plan, {name} ({expected})", call, calls, repeat)
+            if uncached:
+                with transaction.atomic():
+                    self.report(f"membership_plan, {name} ({expected})", call, calls, repeat)
+            else:
+                self.report(f"membership_plan, {name} ({expected})", call, calls, repeat)
 
         owner = viewers["own subscription"]
         made, raw = tokens.create(owner, "bench")
@@ -100,9 +115,16 @@ class Command(BaseCommand):
                 call()
             wall.append((time.perf_counter() - wall_0) / calls * 1000)
             cpu.append((time.process_time() - cpu_0) / calls * 1000)
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(calls):
+            call()
+        profile.disable()
+        function_calls = pstats.Stats(profile).total_calls / calls
         self.stdout.write(
             f"{name:66} wall {min(wall):.3f}/{statistics.median(wall):.3f} ms, "
-            f"cpu {min(cpu):.3f}/{statistics.median(cpu):.3f} ms (best/median)"
+            f"cpu {min(cpu):.3f}/{statistics.median(cpu):.3f} ms (best/median), "
+            f"{function_calls:.0f} function calls"
         )
 
     def viewers(self):
