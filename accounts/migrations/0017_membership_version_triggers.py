@@ -17,10 +17,13 @@ version row is written at the writer's commit, after every lock its transaction 
 billing code locks subscriptions (``select_for_update``) and then writes them: a trigger
 that updated the one shared version row in the middle of such a transaction would let two
 of them deadlock (T1 locks subscription X; T2 locks Y and writes it, so holds the version
-row; T1 writes X and waits for the version row; T2 locks X and waits for T1). At commit a
-transaction takes no lock another one holds while waiting for it, but for the foreign-key
-checks Django's constraints also defer (a key-share lock on a referenced row, queued after
-this trigger only when that row is inserted after the transaction's first membership write).
+row; T1 writes X and waits for the version row; T2 locks X and waits for T1). At commit
+nothing else waits but the foreign-key checks Django's constraints also defer to the commit
+(a key-share lock on each referenced row): those queued after this trigger (a row inserted
+or re-pointed after the transaction's first membership write) could still wait for a
+transaction that then waits for the version row, a much narrower case, which PostgreSQL's
+deadlock detector would end by failing one of the two. tests/accounts/test_membership_cache
+runs the first case with two threads on PostgreSQL.
 The version still changes in the writer's transaction, visible together with its data. The
 first row of a transaction changes it, the others see a transaction-local mark and do
 nothing (a bulk update of a thousand subscriptions writes the version row once). A reader
