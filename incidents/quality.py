@@ -53,6 +53,10 @@ class CatalogueReport:
     unknown_values: dict[str, list[str]] = field(default_factory=dict)  # dataset -> lines
     # Actor names an import did not make actors of (not one actor, not an attacker).
     actor_names: dict[str, list[str]] = field(default_factory=dict)  # dataset -> lines
+    # Timelines rules.timeline_problems refuses (incident, the reasons): kept as drafts.
+    impossible_timelines: list[tuple[Incident, list[str]]] = field(default_factory=list)
+    # A dataset's relative discovery ("2 Months") that did not become a date, kept raw.
+    unconverted_discoveries: list[tuple[Incident, dict]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -63,6 +67,8 @@ class CatalogueReport:
             "incidents dated in the future": len(self.future),
             "unknown values met by the last imports": sum(map(len, self.unknown_values.values())),
             "actor names not made actors of": sum(map(len, self.actor_names.values())),
+            "impossible timelines": len(self.impossible_timelines),
+            "relative discoveries kept raw, not as a date": len(self.unconverted_discoveries),
         }
 
 
@@ -85,7 +91,28 @@ def build_report(today=None) -> CatalogueReport:
             for d in datasets
             if (lines := [line for line in d.import_problems if NOT_AN_ACTOR.search(line)])
         },
+        impossible_timelines=impossible_timelines(today),
+        unconverted_discoveries=[
+            (incident, incident.timeline_raw["timeline"]["discovery"])
+            for incident in _incidents().filter(
+                discovered_on=None, timeline_raw__timeline__has_key="discovery"
+            )
+        ],
     )
+
+
+def impossible_timelines(today) -> list[tuple[Incident, list[str]]]:
+    """Incidents whose timeline the writers' rules refuse (a disclosure before the
+    occurrence, a date in the future): importers keep them as drafts, for staff."""
+    dated = _incidents().exclude(
+        discovered_on=None, disclosed_on=None, occurred_end_on=None, occurred_on=None
+    )
+    found = []
+    for incident in dated.iterator(chunk_size=2000):
+        problems = rules.timeline_problems(incident.timeline(), today)
+        if problems:
+            found.append((incident, list(problems.values())))
+    return found
 
 
 def _incidents():

@@ -5,9 +5,12 @@ impossible timeline kept as a draft and reported."""
 
 import datetime
 import json
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
+from incidents import quality
 from incidents.importers.veris import RawRecord, parse_record
 from incidents.models import Incident
 from tests.incidents.test_import_veris import import_veris, record
@@ -183,3 +186,27 @@ def test_the_import_fills_the_timeline_and_keeps_an_impossible_one_a_draft(tmp_p
     import_veris(path, publish=True)
     first.refresh_from_db()
     assert (first.status, first.slug, first.disclosure_lag_days) == ("draft", slug, None)
+
+
+@pytest.mark.django_db
+def test_the_catalogue_report_lists_impossible_timelines_and_raw_discoveries(tmp_path):
+    raw = record(
+        incident_id="RAW",
+        victim={"victim_id": "Raw Victim", "country": ["US"]},
+        timeline=veris_timeline(DAY_2019, discovery={"unit": "Months", "value": 1}),
+    )
+    bad = record(
+        incident_id="BAD",
+        victim={"victim_id": "Bad Victim", "country": ["US"]},
+        plus={"timeline": {"notification": {"year": 2019, "month": 1, "day": 2}}},
+    )
+    import_veris(write_records(tmp_path, raw, bad), publish=True)
+    out = StringIO()
+    call_command("catalogue_report", stdout=out)
+    text = out.getvalue()
+    assert "1  impossible timelines" in text
+    assert "1  relative discoveries kept raw, not as a date" in text
+    assert "(draft): Disclosed (2 Jan 2019) cannot be before occurred (20 Nov 2019)." in text
+    assert "{'unit': 'Months', 'value': 1} after an incident dated 20 Nov 2019" in text
+    report = quality.build_report()
+    assert [i.external_id for i, _ in report.impossible_timelines] == ["BAD"]

@@ -9,7 +9,7 @@ class Command(BaseCommand):
     help = (
         "Data quality: likely duplicate incidents, organisations with several spellings, "
         "incidents without sources, future dates, unknown values and actor names not made "
-        "actors of by the last imports."
+        "actors of by the last imports, impossible timelines, relative discoveries kept raw."
     )
 
     def add_arguments(self, parser):
@@ -47,6 +47,13 @@ class Command(BaseCommand):
         for dataset, lines in report.unknown_values.items():
             for line in lines[:limit]:
                 write(f"  {dataset}: {line}")
+
+        self.section("Impossible timelines (kept as drafts)")
+        for incident, problems in report.impossible_timelines[:limit]:
+            write(f"  {incident.slug} ({incident.status}): " + " ".join(problems))
+        self.section("Relative discoveries kept raw, not as a date (VERIS timeline.discovery)")
+        for incident, raw in report.unconverted_discoveries[:limit]:
+            write(f"  {incident.slug}: {raw} after an incident dated {incident.date_display}")
 
         self.section("Actor names the last imports did not make actors of")
         for dataset, lines in report.actor_names.items():
