@@ -8,6 +8,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from playwright.sync_api import expect
 
+from accounts.models import Plan
 from tests.e2e.conftest import screenshot, sign_in_with_cookie
 from tests.e2e.test_accessibility import BLOCKING_IMPACTS, RUN_AXE, describe
 from tests.factories import PlanFactory, UserFactory
@@ -140,3 +141,31 @@ def test_a_team_buyer_names_the_team_and_invites_from_the_return_page(
     page.get_by_role("button", name="Send the invitation").click()
     expect(page.locator(".messages")).to_contain_text("Invitation sent to colleague@example.net")
     assert any(m.to == ["colleague@example.net"] for m in mailoutbox)
+
+
+@pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1280", "390"])
+def test_pricing_compares_the_plans_with_no_band_above_their_names(demo_data, new_page, viewport):
+    Plan.objects.filter(slug="individual").update(
+        trial_days=14, api_requests_per_minute=120, export_rows_per_day=100_000
+    )
+    PlanFactory(
+        slug="team",
+        name="Team",
+        seats=10,
+        trial_days=14,
+        api_requests_per_minute=600,
+        export_rows_per_day=500_000,
+        price=1490,
+    )
+    page = new_page(viewport=viewport)
+    page.goto("/pricing/")
+    cards = {slug: page.locator(f"#plan-{slug}") for slug in ("individual", "team")}
+    for slug, card in cards.items():
+        name = page.locator(f"#plan-{slug}-name").bounding_box()
+        assert name["y"] - card.bounding_box()["y"] < 32  # the card's padding, no empty band
+        expect(card.locator(".plan-terms")).to_contain_text("Free trial14 days, no card")
+    expect(cards["team"].locator(".plan-terms")).to_contain_text("API requests a minute600")
+    expect(cards["team"].locator(".plan-terms")).to_contain_text("Export rows a day500,000")
+    if viewport is WIDE:  # side by side
+        assert cards["individual"].bounding_box()["y"] == cards["team"].bounding_box()["y"]
+    screenshot(page, f"issue25-pricing-{viewport['width']}")
