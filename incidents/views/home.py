@@ -2,13 +2,14 @@
 
 from functools import partial
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from .. import caching, presenters
 from ..exports import snapshot
-from ..models import Dataset, Incident, Organisation, ThreatActor
+from ..models import Dataset, Incident, IncidentRecord, Organisation, ThreatActor
 
 
 @require_safe
@@ -38,8 +39,21 @@ def home_context(user):
 def data_sources(request):
     """Where the catalogue's imported data comes from, its release and its licence; and the
     whole public catalogue as one file per format (the newest servable one, if written)."""
+    # Published incidents each dataset made, and those another dataset made that it also
+    # reported (an HHS case joined to the VCDB incident of the same event).
+    joined = (
+        IncidentRecord.objects.filter(
+            dataset=OuterRef("pk"), incident__status=Incident.Status.PUBLISHED
+        )
+        .exclude(incident__dataset=OuterRef("pk"))
+        .order_by()
+        .values("dataset")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     datasets = Dataset.objects.annotate(
-        incident_count=Count("incidents", filter=Q(incidents__status=Incident.Status.PUBLISHED))
+        incident_count=Count("incidents", filter=Q(incidents__status=Incident.Status.PUBLISHED)),
+        joined_count=Coalesce(Subquery(joined), Value(0)),
     )
     files = [(fmt.upper(), fmt, snapshot.servable(fmt)) for fmt in snapshot.FORMATS]
     return render(

@@ -347,6 +347,8 @@ def test_the_same_event_in_vcdb_and_hhs_is_one_incident_with_both_sources(client
     vcdb_inogen = Incident.objects.get(dataset__slug="vcdb", organisation__name="Inogen")
     out = import_hhs(ARCHIVE, OPEN, publish=True)
     assert "merged" in out
+    data = client.get(reverse("data_sources")).content.decode()
+    assert "+ 1 also reported by another dataset" in data  # Inogen
     record = hhs_record("Inogen")
     assert record.incident_id == vcdb_inogen.pk
     vcdb_inogen.refresh_from_db()
