@@ -286,6 +286,8 @@ def _actor(actor, base_url, member) -> dict:
     }
     if public.attack_id:  # a group imported from ATT&CK: MITRE's public knowledge
         data["attack_id"] = public.attack_id
+    if public.description_html:  # ATT&CK's description of it, as public as its ID
+        data["description_html"] = str(public.description_html)
     if member:
         gated = presenters.actor_gated(actor)
         data.update(

@@ -164,7 +164,11 @@ class ThreatActor(Schema):
     software: list[Software] | None = Field(
         None, description=MEMBERS_ONLY + " Malware and tools MITRE says it uses."
     )
-    description_html: str | None = Field(None, description=MEMBERS_ONLY)
+    description_html: str | None = Field(
+        None,
+        description="ATT&CK's description: public for groups imported from MITRE ATT&CK; a "
+        "description staff wrote for any other actor is for members only.",
+    )
     attack_id: str | None = Field(
         None,
         description="The ATT&CK ID: public for groups imported from MITRE ATT&CK; an ID staff "

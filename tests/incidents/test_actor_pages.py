@@ -147,3 +147,15 @@ def test_the_sort_and_filter_follow_the_pages(groups, monkeypatch):
     url = reverse("incidents:actor_list")
     page = html("anonymous", url, sort="incidents", with_incidents="1")
     assert 'href="?sort=incidents&amp;with_incidents=1&amp;page=2"' in page
+
+
+@pytest.mark.parametrize("kind", NON_MEMBERS)
+def test_the_api_gives_attacks_description_publicly(kind, groups):
+    apt29, _, bare = groups
+    client = client_for(kind)
+    listed = client.get("/api/v1/threat-actors", HTTP_ACCEPT="application/json")
+    assert listed.status_code == 200
+    rows = {row["slug"]: row for row in listed.json()["results"]}
+    assert "Foreign Intelligence Service" in rows["apt29"]["description_html"]
+    assert "description_html" not in rows["bare-gang"]
+    assert "aliases" not in rows["apt29"] and "location" not in rows["apt29"]
