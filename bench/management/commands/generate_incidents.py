@@ -16,6 +16,7 @@ from django.db import connection, models, reset_queries
 from django.db.models import BigIntegerField, Max
 from django.db.models.functions import Cast, Substr
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from bench import synthetic
 from incidents import rules, services
@@ -41,7 +42,18 @@ SYNTHETIC = {
 ACTOR_POOL = 2000
 EXTERNAL_ID = r"^syn-[0-9]+$"
 
-ORG_FIELDS = ("id", "name", "slug", "country", "sector_id", "website", "created_at", "updated_at")
+# "state": a US victim's state (HHS); synthetic victims have none.
+ORG_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "country",
+    "sector_id",
+    "website",
+    "created_at",
+    "updated_at",
+    "state",
+)
 INCIDENT_FIELDS = (
     "id",
     "slug",
@@ -60,6 +72,17 @@ INCIDENT_FIELDS = (
     "dataset_id",
     "external_id",
     "imported_at",
+    # SyntheticIncident.timeline_columns
+    "occurred_on",
+    "occurred_precision",
+    "disclosed_on",
+    "disclosed_precision",
+    "disclosure_lag_days",
+    "confirmation",
+    # No source of their own: the incident's sources stand for its dates.
+    "occurred_source",
+    "discovered_source",
+    "disclosed_source",
 )
 POSTURE_FIELDS = ("incident_id", "confidentiality", "integrity", "availability", "notes")
 SOURCE_FIELDS = ("incident_id", "url", "title", "publisher", "published_on", "citation")
@@ -123,6 +146,8 @@ class CopyWriter:
 
     def write(self, model, fields, rows):
         fields, constants = filled_fields(model, fields)
+        # A JSON default ({} of Incident.timeline_raw) goes through COPY as JSON.
+        constants = tuple(Jsonb(c) if isinstance(c, dict | list) else c for c in constants)
         qn = connection.ops.quote_name
         columns = ", ".join(qn(model._meta.get_field(f).column) for f in fields)
         statement = f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN"
@@ -297,7 +322,7 @@ class Command(BaseCommand):
             Organisation,
             ORG_FIELDS,
             (
-                (v.pk, v.name, v.slug, v.country, sectors.get(v.sector), v.website, now, now)
+                (v.pk, v.name, v.slug, v.country, sectors.get(v.sector), v.website, now, now, "")
                 for v in victims
             ),
         )
@@ -336,6 +361,10 @@ class Command(BaseCommand):
                     ctx["dataset"],
                     i.external_id,
                     now,
+                    *i.timeline_columns(),
+                    "",
+                    "",
+                    "",
                 )
 
         counts["incidents"] += writer.write(Incident, INCIDENT_FIELDS, rows())
