@@ -87,7 +87,7 @@ TRANSACTIONAL_TESTS := tests/test_jobs_worker.py tests/accounts/test_billing_con
 	tests/accounts/test_team_concurrency.py tests/incidents/test_technique_provenance_migration.py \
 	tests/incidents/test_exports_postgres.py tests/incidents/test_refresh_statistics_workers.py \
 	tests/test_counters_concurrency.py tests/incidents/test_gated_counts_concurrent.py \
-	tests/accounts/test_membership_cache.py
+	tests/accounts/test_membership_cache.py tests/test_sqlite_backend.py
 SERIAL_TESTS := tests/test_faults.py tests/test_backup_restore.py tests/test_multiprocess.py \
 	tests/e2e $(TRANSACTIONAL_TESTS)
 PYTEST_PARALLEL = $(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SERIAL_TESTS))

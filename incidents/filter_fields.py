@@ -80,8 +80,13 @@ def actor_type_choices():
 
 def year_choices():
     """Years with published incidents, newest first: public facts (incidents.browse), the
-    same list for every viewer, so it never reveals a draft."""
-    return [(str(year), str(year)) for year, _count in browse.by_year() if year]
+    same list for every viewer, so it never reveals a draft. Kept in this process like the
+    other vocabularies (a count by year over the catalogue is not a finder page's work)."""
+
+    def compute():
+        return [(str(year), str(year)) for year, _count in browse.by_year() if year]
+
+    return caching.cached("choices", "public", ["incident-years"], compute, local=True)
 
 
 def _technique_label(name, parent):

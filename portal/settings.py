@@ -120,6 +120,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer, its select menus written without a template per option.
+FORM_RENDERER = "portal.forms.Renderer"
+
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }

@@ -2,12 +2,14 @@
 
 import datetime
 import secrets
+import time
 
 import pytest
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from portal import counters
 from tests.factories import SubscriptionFactory, UserFactory
 
 NON_MEMBERS = ["anonymous", "registered", "expired_member"]
@@ -55,6 +57,15 @@ def client_for(kind):
     if user is not None:
         client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _still_clock(monkeypatch):
+    """The counters' clock (rate limits, quotas) held at the test's start: on a loaded
+    machine a test's requests could otherwise fall either side of a minute's boundary and
+    find their count reset. Tests that move it replace it themselves."""
+    now = time.time()
+    monkeypatch.setattr(counters, "clock", lambda: now)
 
 
 @pytest.fixture(autouse=True)
