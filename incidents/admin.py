@@ -331,6 +331,7 @@ class IncidentAdmin(admin.ModelAdmin):
         adminparts.country_code,
         "sector",
         "status",
+        adminparts.dataset,
         adminparts.published,
         adminparts.updated,
     ]

@@ -1,7 +1,8 @@
 """Parts of the incident admin kept out of admin.py (at its size limit), for issue 25:
 
 - compact columns for the incident list, so that it fits 1280 px beside its filters: a
-  country as its code (its name on hover), times as "2026-12-08 04:41" on one line;
+  country and a dataset by their codes (their names on hover), times as
+  "2026-12-08 04:41" on one line;
 - the incident form's country menu written in one pass. Django's ``Select`` renders each
   of its options through a template of its own: for the ~250 countries that was the add
   page's costliest widget (docs/using.md, "Admin", has the measurements).
@@ -24,6 +25,14 @@ def country_code(incident):
     if not incident.country:
         return "-"
     return format_html('<abbr title="{}">{}</abbr>', incident.country.name, incident.country.code)
+
+
+@admin.display(description="dataset", ordering="dataset__slug")
+def dataset(incident):
+    """The dataset's short name ("vcdb"), its full name on hover."""
+    if incident.dataset is None:
+        return "-"
+    return format_html('<abbr title="{}">{}</abbr>', incident.dataset, incident.dataset.slug)
 
 
 @admin.display(description="published at", ordering="published_at")
