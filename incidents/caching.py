@@ -22,6 +22,7 @@ import time
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
@@ -79,7 +80,8 @@ def cached(
             store.add(full_key, value, timeout(value) if callable(timeout) else timeout)
             return value
 
-        if single_flight:
+        # A store that keeps nothing (PAGES_CACHE_OFF) could never hand the value on.
+        if single_flight and not isinstance(store, DummyCache):
             value = once(f"{full_key}:computing", compute_and_keep, lambda: store.get(full_key))
         else:
             value = compute_and_keep()

@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
+from incidents import caching
 from portal import locks
 from tests.factories import IncidentFactory
 from tests.test_settings import ROOT
@@ -56,3 +57,12 @@ def test_a_claim_still_holds_without_a_pages_cache():
     locks.unclaim("recount:test")
     assert locks.claim("recount:test", 60) is True
     locks.unclaim("recount:test")
+
+
+@pytest.mark.django_db
+@override_settings(CACHES=OFF)
+def test_single_flight_computes_at_once_when_nothing_can_be_shared(monkeypatch):
+    # Another process "holds" every lock: with a store that keeps nothing its value could
+    # never arrive, so the caller must not wait for it.
+    monkeypatch.setattr(caching, "once", lambda *a, **k: pytest.fail("waited on a lock"))
+    assert caching.cached("k", "public", ["x"], lambda: 42, single_flight=True) == 42
