@@ -75,6 +75,8 @@ EXTRA_URLS = [
     "/billing/stripe/webhook/",
     "/billing/test/checkout/not-a-token/",
     "/billing/test/portal/",
+    # A test-mode receipt (by invoice id; its link is on the receipts of a member who paid).
+    "/billing/test/receipt/in_test_no-such-invoice/",
     "/no-such-page/",
     "/incidents/no-such-incident/",
     "/organisations/no-such-org/",
