@@ -50,7 +50,8 @@ def test_visitor_sees_counts_and_no_members_values(demo_data, page):
         "Cyber Incident Victim: Mitsubishi Electric Corporation"
     )
     analysis = page.locator("section.analysis")
-    for placeholder in ["2 motives", "1 technique", "0 actors", "Available to members"]:
+    # Honest gates (docs/gating.md): a lock over a value, and no lock over nothing.
+    for placeholder in ["2 motives", "1 technique", "No actor identified", "Available to members"]:
         expect(analysis).to_contain_text(placeholder)
     main = page.locator("main").inner_text()
     assert "Mitsubishi Electric contacted each affected partner" in main  # public description
@@ -100,7 +101,7 @@ def test_sign_up_verify_become_member(demo_data, staff, new_page, mailoutbox):
     analysis = user.locator("section.analysis")
     for value in ["Espionage", "Financial", "T1078", "Valid Accounts", "High"]:
         expect(analysis).to_contain_text(value)
-    expect(analysis).to_contain_text("No threat actor attributed")
+    expect(analysis).to_contain_text("No actor identified")
     expect(analysis).not_to_contain_text("Available to members")
 
 
