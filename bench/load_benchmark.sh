@@ -76,6 +76,7 @@ add "incident detail (2,000 random, each visited once first)" "/incidents/" "" "
 add "incident detail, first visits (100,000 random, cold cache)" "/incidents/" "" "$COLD_PATHS"
 add "incident detail as a member (2,000 random, each visited once first)" "/incidents/" \
     "sessionid=$SESSION" "$PATHS"
+add "finder page as a member (list page 1)" "/incidents/" "sessionid=$SESSION"
 add "statistics, public" "/statistics/"
 add "statistics as a member" "/statistics/" "sessionid=$SESSION"
 add "country hub (US, the largest)" "/countries/US/"
