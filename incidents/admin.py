@@ -16,6 +16,7 @@ from .models import (
     ExportJob,
     Incident,
     IncidentTechnique,
+    IncidentType,
     Motive,
     Organisation,
     OrganisationAlias,
@@ -38,6 +39,16 @@ class TaxonomyAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(IncidentType)
+class IncidentTypeAdmin(TaxonomyAdmin):
+    """The incident types (public): staff word them and order them; a new one is offered
+    on every incident's form and gets its hub page."""
+
+    list_display = ["name", "slug", "position"]
+    list_editable = ["position"]
+    ordering = ["position", "name"]
 
 
 @admin.register(Dataset)
@@ -341,6 +352,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "dataset",
         "date_precision",
         "sector",
+        "types",
         ("country", DropdownFilter),
         "motives",
     ]
@@ -360,6 +372,12 @@ class IncidentAdmin(admin.ModelAdmin):
     ]
     inlines = [CIAPostureInline, IncidentTechniqueInline, SourceInline]
     actions = ["publish", "unpublish"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "types":
+            # A handful of public incident types: ticked, not searched for.
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     class Media:
         js = ["js/admin_dropdown_filter.js"]
@@ -383,7 +401,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 ],
             },
         ),
-        ("Public account", {"fields": ["summary", "description", "records_affected"]}),
+        ("Public account", {"fields": ["types", "summary", "description", "records_affected"]}),
         # The techniques are an inline (IncidentTechniqueInline): each says its provenance.
         ("Members only", {"fields": ["motives", "threat_actors"]}),
         ("History", {"fields": ["published_at", "created_at", "updated_at"]}),

@@ -1,6 +1,7 @@
-"""Browse and hub pages: counts of published incidents by country, sector and year.
+"""Browse and hub pages: counts of published incidents by country, sector, incident type and
+year.
 
-Public facts only (victim country, sector, date), the same for every viewer, so
+Public facts only (victim country, sector, incident type, date), the same for every viewer, so
 each table is computed once and shared through the cache until the catalogue
 changes (incidents.caching).
 """
@@ -10,7 +11,7 @@ from django.db.models.functions import ExtractYear
 from django_countries import countries
 
 from . import caching
-from .models import Incident, Sector
+from .models import Incident, IncidentType, Sector
 
 BROWSE_CACHE_SECONDS = 300
 
@@ -51,6 +52,24 @@ def by_sector():
         )
 
     return _cached("sectors", compute)
+
+
+def by_type():
+    """(slug, name, published incidents) of every incident type, in the types' own order
+    (a type no published incident has yet counts 0: its hub says so)."""
+
+    def compute():
+        through = Incident.types.through
+        counts = dict(
+            through.objects.filter(incident__status=Incident.Status.PUBLISHED)
+            .order_by()
+            .values_list("incidenttype")
+            .annotate(n=Count("incident"))
+        )
+        types = IncidentType.objects.values_list("pk", "slug", "name")
+        return [(slug, name, counts.get(pk, 0)) for pk, slug, name in types]
+
+    return _cached("types", compute)
 
 
 def by_year():

@@ -9,7 +9,7 @@ from django.utils.feedgenerator import Atom1Feed
 from accounts.access import is_member
 
 from . import alerts, filters, search, watches
-from .models import Incident, SavedSearch
+from .models import Incident, SavedSearch, public_types
 from .selectors.incidents import applied_filters
 
 # Characters outside XML 1.0's Char production: C0 controls but tab, newline and
@@ -55,14 +55,21 @@ FEED_FIELDS = (
 
 
 class IncidentFeed(Feed):
-    """Incidents as Atom entries with public fields only (victim, date, summary)."""
+    """Incidents as Atom entries with public fields only (victim, date, summary, and the
+    incident types as the entries' categories)."""
 
     feed_type = XmlSafeAtom1Feed
 
     def newest(self, incidents):
         return (
-            incidents.select_related("organisation").only(*FEED_FIELDS).newest_first()[:FEED_LENGTH]
+            incidents.select_related("organisation")
+            .only(*FEED_FIELDS)
+            .prefetch_related(public_types())
+            .newest_first()[:FEED_LENGTH]
         )
+
+    def item_categories(self, item):
+        return [t.name for t in item.types.all()]
 
     def item_title(self, item):
         return f"Cyber Incident Victim: {item.organisation.name} ({item.date_display})"
@@ -79,9 +86,9 @@ class IncidentFeed(Feed):
 
 class LatestIncidentsFeed(IncidentFeed):
     """The newest published incidents, or those of one public facet: the public finder
-    filters (victim country, sector, organisation, dates, records) and search text ``q``,
-    as a visitor's finder reads them, whoever asks (a members' filter is ignored, as on a
-    visitor's finder). Invalid parameters: 400."""
+    filters (victim country, sector, incident type, organisation, dates, records) and
+    search text ``q``, as a visitor's finder reads them, whoever asks (a members' filter is
+    ignored, as on a visitor's finder). Invalid parameters: 400."""
 
     def __call__(self, request, *args, **kwargs):
         found = filters.PublicIncidentFilter(

@@ -14,7 +14,17 @@ from django.core.validators import EMPTY_VALUES
 from django_countries import countries
 
 from . import browse, caching
-from .models import ActorType, Impact, Incident, Motive, Sector, Tactic, Technique, ThreatActor
+from .models import (
+    ActorType,
+    Impact,
+    Incident,
+    IncidentType,
+    Motive,
+    Sector,
+    Tactic,
+    Technique,
+    ThreatActor,
+)
 from .search import clean_query
 
 MIN_YEAR = 1970
@@ -64,6 +74,15 @@ def sector_choices():
 
 def sector_ids() -> dict[str, int]:
     return dict(_choices("sector-ids", Sector.objects.all(), "slug", "pk"))
+
+
+def type_choices():
+    """The incident types (public), in their own order."""
+    return _choices("incident-types", IncidentType.objects.all(), "slug")
+
+
+def type_ids() -> dict[str, int]:
+    return dict(_choices("incident-type-ids", IncidentType.objects.all(), "slug", "pk"))
 
 
 def motive_choices():

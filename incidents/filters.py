@@ -38,6 +38,8 @@ from .filter_fields import (
     sector_choices,
     sector_ids,
     tactic_choices,
+    type_choices,
+    type_ids,
     year_choices,
 )
 from .models import (
@@ -109,6 +111,9 @@ class PublicFinderFilterSet(django_filters.FilterSet):
         label="Sector",
         empty_label="Any sector",
     )
+    type = django_filters.ChoiceFilter(
+        choices=type_choices, method="filter_type", label="Incident type", empty_label="Any type"
+    )
     organisation = django_filters.CharFilter(
         field_name="organisation__slug", label="Organisation", widget=forms.HiddenInput
     )
@@ -157,6 +162,10 @@ class PublicFinderFilterSet(django_filters.FilterSet):
 
     def applied_by_the_view(self, queryset, name, value):
         return queryset
+
+    def filter_type(self, queryset, name, value):
+        # By the type's id, as the sector (ChoiceByIdFilter): the link table's index.
+        return queryset.filter(linked("types", incidenttype_id=type_ids().get(value, 0)))
 
     def filter_year(self, queryset, name, value):
         # A range, not __year, so the (status, date) index serves it.

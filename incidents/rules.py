@@ -9,7 +9,8 @@ them, and this module imports no other module of ``incidents`` (tests/test_layer
   ``prepare_timeline`` (every writer: the dates at their period's first day, the catalogue
   date and the lag).
 - Victim identity: ``organisation_key`` (what importers match victims by, with the country).
-- Taxonomy: ``SECTORS``, ``MOTIVES``, ``ACTOR_TYPES``, the terms importers map to.
+- Taxonomy: ``SECTORS``, ``MOTIVES``, ``ACTOR_TYPES``, ``INCIDENT_TYPES``, the terms importers
+  map to.
 - Slugs: ``SlugAllocator`` (a set of taken slugs, one query up front) and ``unique_slug``.
   Drafts get slugs from their own space (``draft-<random>``); an incident's public slug is
   allocated when it is first published and kept from then on, so a draft never shapes a
@@ -339,6 +340,53 @@ ACTOR_TYPES = {
 }
 # The actor type that says no type is known: an actor of this type has no type to show.
 UNKNOWN_ACTOR_TYPE = "unknown"
+# The kinds of attack an incident is classified by (public, DESIGN.md), in display order:
+# slug -> (name, description). Peers' taxonomies (Hackmageddon, EuRepoC) use these; the
+# VERIS importer maps records to them (importers/veris/types.py, docs/importers/veris.md).
+INCIDENT_TYPES = {
+    "ransomware": (
+        "Ransomware",
+        "Malware that encrypts or steals the victim's data and a demand for payment to "
+        "restore or not publish it.",
+    ),
+    "data-breach": (
+        "Data breach",
+        "Data confirmed as disclosed to someone not entitled to it: stolen, leaked or exposed.",
+    ),
+    "ddos": (
+        "Denial of service (DDoS)",
+        "A service made unavailable by flooding it with traffic or requests.",
+    ),
+    "wiper": (
+        "Wiper or destructive attack",
+        "Data or systems deliberately destroyed or made unusable, without a way back.",
+    ),
+    "espionage": (
+        "Espionage",
+        "Intrusion to gather secrets: state, political, military or commercial intelligence.",
+    ),
+    "defacement": (
+        "Defacement",
+        "A website or public account altered to show the attacker's message.",
+    ),
+    "bec": (
+        "Business email compromise (BEC)",
+        "Email from a compromised or impersonated account used to divert payments or data.",
+    ),
+    "supply-chain": (
+        "Supply chain",
+        "An attack that reached its victims through a supplier's software, service or access.",
+    ),
+    "insider-misuse": (
+        "Insider misuse",
+        "Staff or partners abusing the access they were trusted with.",
+    ),
+    "error": (
+        "Error or misconfiguration",
+        "An accident: data sent to the wrong people, published by mistake or left exposed by a "
+        "misconfigured system.",
+    ),
+}
 
 
 # Slugs

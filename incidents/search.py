@@ -1,12 +1,14 @@
 """Text search over incidents.
 
-PostgreSQL: the trigger-maintained ``search_vector`` (victim A, summary B,
-description C) queried with web-search syntax ("quoted phrase", -exclusion,
-or), the last word also matched as a prefix while typing, ranked with
-ts_rank, plus typo-tolerant victim names through pg_trgm similarity.
+PostgreSQL: the trigger-maintained ``search_vector`` (victim and the spellings sources
+used for it A, summary and incident types B, description C; migration 0028) queried
+with web-search syntax ("quoted phrase", -exclusion, or), the last word also matched as
+a prefix while typing, ranked with ts_rank, plus typo-tolerant victim names through
+pg_trgm similarity.
 
 SQLite (development): every plain word must appear, case-insensitively, in the
-victim's name, the summary or the description; "-word" excludes; quotes are
+victim's name or a spelling of it, the summary, the description or the name of one of
+the incident's types; "-word" excludes; quotes are
 read as plain words. For queries of plain words it finds the same incidents
 as PostgreSQL up to stemming ("breach" also finds "breaches" there).
 
@@ -15,8 +17,10 @@ technique IDs and names, and motives, word by word on both databases: each plain
 word must appear in the public text or in one of those. Nothing else calls this
 with member=True: the view passes ``is_member(user)``.
 
-Spellings of a victim's name that sources used (``OrganisationAlias``) match too: on
-SQLite word by word, on PostgreSQL when the words found nothing (beside typos).
+Spellings of a victim's name that sources used (``OrganisationAlias``) and the incident
+types (public: "ransomware" finds an incident typed ransomware whose text never says it)
+match like the text, on both databases; on PostgreSQL victims named like the words also
+match when the words found nothing (typos).
 
 A query without a word (just quotes, "or", "-") matches nothing on both databases.
 """
@@ -32,7 +36,15 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Greatest, Replace
 
-from .models import Incident, Motive, Organisation, OrganisationAlias, Technique, ThreatActor
+from .models import (
+    Incident,
+    IncidentType,
+    Motive,
+    Organisation,
+    OrganisationAlias,
+    Technique,
+    ThreatActor,
+)
 
 MAX_QUERY_LENGTH = 200
 # Relevance ranks the newest RANK_WINDOW matches: bounded work however common the words.
@@ -146,23 +158,25 @@ def _search_sqlite(queryset, text, *, member):
 
 def _public_word(word: str) -> Q:
     """SQLite: ``word`` starts a word of the victim's name or of a spelling sources used
-    for it, the summary or the description (as PostgreSQL's word index, without its
-    stemming)."""
+    for it, the summary, the description or an incident type's name or slug (as
+    PostgreSQL's word index, without its stemming)."""
     pattern = r"(?<!\w)" + re.escape(word)
     spelt = OrganisationAlias.objects.filter(
         organisation=OuterRef("organisation"), name__iregex=pattern
     )
+    types = IncidentType.objects.filter(Q(name__iregex=pattern) | Q(slug__iregex=pattern))
     return (
         Q(organisation__name__iregex=pattern)
         | Q(Exists(spelt))
         | Q(summary__iregex=pattern)
         | Q(description__iregex=pattern)
+        | Q(linked("types", incidenttype__in=types.values("pk")))
     )
 
 
 def linked(relation: str, **lookups) -> Exists:
-    """The outer incident has a ``relation`` link (motives, techniques, threat_actors)
-    matching ``lookups``."""
+    """The outer incident has a ``relation`` link (types, motives, techniques,
+    threat_actors) matching ``lookups``."""
     through = getattr(Incident, relation).through
     return Exists(through.objects.filter(incident=OuterRef("pk"), **lookups))
 

@@ -8,7 +8,8 @@ dates, organisation keys) are in ``incidents.rules``, below the models.
   saved whole (the admin's form). ``announce_published`` queues first publications for the
   saved searches' alerts: every writer that publishes calls it (bulk writers too), since a
   model save does nothing beyond its own row.
-- ``ensure_taxonomy()``: the sectors, motives and actor types importers and generators use.
+- ``ensure_taxonomy()``: the sectors, motives, actor types and incident types importers and
+  generators use.
 - Victim identity: ``merge_organisations`` and ``split_organisation_by_country`` (staff,
   in the admin).
 - One event from several datasets: ``merge_incidents`` and ``reject_merge`` (staff decide
@@ -32,6 +33,7 @@ from .models import (
     ActorType,
     Incident,
     IncidentRecord,
+    IncidentType,
     MergeCandidate,
     Motive,
     NewIncident,
@@ -121,8 +123,8 @@ def split_organisation_by_country(organisation) -> list:
 
 def merge_incidents(candidate) -> None:
     """Staff say a merge candidate's two incidents are one event: the duplicate's dataset
-    records and sources move to the incident already in the catalogue (its fields are
-    left as they are: each record keeps what its dataset said), and the duplicate is
+    records, sources and incident types move to the incident already in the catalogue (its
+    fields are left as they are: each record keeps what its dataset said), and the duplicate is
     deleted. Its victim stays an organisation of its own if it has other incidents."""
     target, duplicate = candidate.incident, candidate.duplicate
     with catalogue_write():
@@ -132,6 +134,8 @@ def merge_incidents(candidate) -> None:
             if source.url and source.url in cited:
                 continue
             Source.objects.filter(pk=source.pk).update(incident=target)
+        # The kinds of attack either dataset saw in the event (public: incident types).
+        target.types.add(*duplicate.types.all())
         MergeCandidate.objects.filter(pk=candidate.pk).update(
             status=MergeCandidate.Status.MERGED, decided_at=timezone.now()
         )
@@ -198,22 +202,31 @@ def unpublish(incidents) -> int:
 
 @dataclass(frozen=True)
 class Taxonomy:
-    """slug -> pk of every sector, motive and actor type."""
+    """slug -> pk of every sector, motive, actor type and incident type."""
 
     sectors: dict[str, int]
     motives: dict[str, int]
     actor_types: dict[str, int]
+    incident_types: dict[str, int]
 
 
 def ensure_taxonomy() -> Taxonomy:
-    """Create the sectors, motives and actor types writers map to, where missing (terms
-    loaded from fixtures/taxonomy.json or edited in the admin are kept as they are)."""
+    """Create the sectors, motives, actor types and incident types writers map to, where
+    missing (terms loaded from fixtures/taxonomy.json, made by migration 0028 or edited in
+    the admin are kept as they are)."""
     wanted = (
         (Sector, {slug: {"name": name} for slug, name in rules.SECTORS.items()}),
         (Motive, {slug: {"name": name} for slug, name in rules.MOTIVES.items()}),
         (
             ActorType,
             {slug: {"name": n, "description": d} for slug, (n, d) in rules.ACTOR_TYPES.items()},
+        ),
+        (
+            IncidentType,
+            {
+                slug: {"name": n, "description": d, "position": i}
+                for i, (slug, (n, d)) in enumerate(rules.INCIDENT_TYPES.items(), 1)
+            },
         ),
     )
     maps = []

@@ -1,10 +1,10 @@
 """The sitemaps: only what a visitor (no account) may open, each entry a 200 for them.
 
 Hubs are listed as the hub views decide for a non-member: a country or year with published
-incidents, a sector with published incidents (every sector has a page; an empty one is
-not worth listing), and ATT&CK's own tactics and techniques (published by MITRE, not
-revoked or deprecated: ``selectors.attack.tactics_for(False)`` and ``techniques_for(False)``,
-the same selectors the hub pages answer 404 by).
+incidents, a sector or incident type with published incidents (every sector and type has
+a page; an empty one is not worth listing), and ATT&CK's own tactics and techniques
+(published by MITRE, not revoked or deprecated: ``selectors.attack.tactics_for(False)``
+and ``techniques_for(False)``, the same selectors the hub pages answer 404 by).
 """
 
 import re
@@ -73,8 +73,8 @@ class HubSitemap(Sitemap):
 
 
 class FacetHubSitemap(HubSitemap):
-    """Country, sector and year hubs with published incidents (counted once per catalogue
-    version by incidents.browse, shared with /browse/)."""
+    """Country, sector, incident type and year hubs with published incidents (counted once
+    per catalogue version by incidents.browse, shared with /browse/)."""
 
     changefreq = "weekly"
 
@@ -82,6 +82,7 @@ class FacetHubSitemap(HubSitemap):
         return [
             *(("incidents:country_hub", code) for code, _name, _n in browse.by_country()),
             *(("incidents:sector_hub", slug) for slug, _name, _n in browse.by_sector()),
+            *(("incidents:type_hub", slug) for slug, _name, n in browse.by_type() if n),
             *(("incidents:year_hub", year) for year, _n in browse.by_year()),
         ]
 

@@ -53,6 +53,7 @@ urlpatterns = [
     path("browse/countries/", views.browse_countries, name="browse_countries"),
     re_path(r"^countries/(?P<code>[A-Za-z]{2})/$", views.country_hub, name="country_hub"),
     path("sectors/<slug:slug>/", views.sector_hub, name="sector_hub"),
+    path("types/<slug:slug>/", views.type_hub, name="type_hub"),
     path("years/<int:year>/", views.year_hub, name="year_hub"),
     path("attack/", views.attack_index, name="attack_index"),
     path("attack/tactics/<slug:shortname>/", views.tactic_hub, name="tactic_hub"),

@@ -18,6 +18,7 @@ from incidents.models import (
     ActorType,
     CIAPosture,
     Incident,
+    IncidentType,
     Motive,
     Organisation,
     Sector,
@@ -137,6 +138,15 @@ class MotiveFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"motive-{n}")
 
 
+class IncidentTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IncidentType
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Incident type {n}")
+    slug = factory.Sequence(lambda n: f"incident-type-{n}")
+
+
 class ActorTypeFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ActorType
@@ -207,6 +217,14 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     description = "Public description."
     records_affected = 1000
     status = Incident.Status.PUBLISHED
+
+    @factory.post_generation
+    def types(obj, create, extracted, **kwargs):
+        """Incident types by slug or instance (migration 0028 made the taxonomy's)."""
+        if create and extracted:
+            obj.types.set(
+                [IncidentType.objects.get(slug=t) if isinstance(t, str) else t for t in extracted]
+            )
 
     @factory.post_generation
     def motives(obj, create, extracted, **kwargs):

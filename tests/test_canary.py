@@ -163,6 +163,15 @@ EXTRA_URLS = [
     "/browse/countries/",
     "/sectors/no-such-sector/",
     "/sectors/canary-sector/",
+    # The incident types (public): the canary incidents' type, a type with no incident, the
+    # finder and a feed filtered by one, the API's list.
+    "/types/ransomware/",
+    "/types/bec/",
+    "/types/no-such-type/",
+    "/incidents/?type=ransomware&motive=canary-motive",
+    "/incidents/feed/?type=ransomware",
+    "/api/v1/incident-types",
+    "/api/v1/incidents?type=ransomware",
     "/attack/techniques/T1566/",
     "/attack/tactics/initial-access/",
     "/attack/tactics/canary-tactic-0/",
@@ -195,6 +204,8 @@ READ_BY_EVERY_NON_MEMBER = {
     "incidents:country_hub",
     "incidents:sector_hub",
     "incidents:year_hub",
+    "incidents:type_hub",
+    "api-v1:list_incident_types",
     "incidents:attack_index",
     "incidents:tactic_hub",
     "incidents:technique_hub",
@@ -269,6 +280,7 @@ def canaries(db):
             organisation=org,
             country="FR",
             sector=sector,
+            types=["ransomware"],  # public, like the sector: its hub lists them
             motives=[
                 MotiveFactory(name=f"CanaryMotive{n}a"),
                 MotiveFactory(name=f"CanaryMotive{n}b"),

@@ -21,9 +21,9 @@ from ninja.renderers import JSONRenderer
 
 from accounts.access import is_member, sees_drafts
 
-from .. import caching, filters, presenters, search
+from .. import browse, caching, filters, presenters, search
 from ..exports import records
-from ..models import Technique
+from ..models import IncidentType, Technique
 from ..selectors.actors import actors_for_viewer, get_actor_for_viewer
 from ..selectors.incidents import COUNT_CAP, CURSOR_SORTS, get_incident_for_viewer
 from ..selectors.organisations import get_organisation_for_viewer, organisations_for_viewer
@@ -339,6 +339,28 @@ def get_threat_actor(request, slug: str):
     member = is_member(user)
     actor = get_actor_for_viewer(user, slug, member=member)
     return _conditional(request, _actor(actor, _base_url(request), member))
+
+
+@router.get(
+    "/incident-types",
+    response={200: schemas.IncidentTypeList, **ERRORS},
+    operation_id="list_incident_types",
+    summary="Incident types (public): filter incidents with ?type=<slug>",
+)
+def list_incident_types(request):
+    counts = {slug: n for slug, _name, n in browse.by_type()}
+    base_url = _base_url(request)
+    results = [
+        {
+            "slug": t.slug,
+            "name": t.name,
+            "description": t.description,
+            "url": base_url + t.get_absolute_url(),
+            "incident_count": counts.get(t.slug, 0),
+        }
+        for t in IncidentType.objects.all()
+    ]
+    return {"results": results}
 
 
 @router.get(

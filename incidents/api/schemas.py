@@ -102,6 +102,10 @@ class Incident(Schema):
     date_precision: str = Field(description="year, month or day")
     country: str
     sector: str
+    types: list[str] = Field(
+        description="Incident type slugs (public), e.g. ransomware, data-breach: "
+        "/api/v1/incident-types lists them"
+    )
     summary: str
     description: str = Field(description="Markdown source")
     records_affected: int | None
@@ -176,6 +180,18 @@ class ThreatActor(Schema):
     )
 
 
+class IncidentType(Schema):
+    slug: str
+    name: str
+    description: str
+    url: str = Field(description="Its hub page")
+    incident_count: int = Field(description="Published incidents of this type")
+
+
+class IncidentTypeList(Schema):
+    results: list[IncidentType]
+
+
 class Technique(Schema):
     attack_id: str
     name: str
@@ -237,6 +253,7 @@ class FinderParams(Schema):
     year: str | None = None
     country: str | None = Field(None, description="Victim country, ISO 3166-1 alpha-2")
     sector: str | None = Field(None, description="Sector slug")
+    type: str | None = Field(None, description="Incident type slug (/api/v1/incident-types)")
     organisation: str | None = Field(None, description="Victim slug")
     records_min: str | None = None
     records_max: str | None = None

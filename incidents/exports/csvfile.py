@@ -63,6 +63,7 @@ PUBLIC_COLUMNS = (
     ("date_precision", lambda r: r["date_precision"]),
     ("country", lambda r: r["country"]),
     ("sector", lambda r: r["sector"]),
+    ("types", lambda r: _joined(r["types"])),
     ("summary", lambda r: r["summary"]),
     ("description", lambda r: r["description"]),
     ("records_affected", lambda r: r["records_affected"]),

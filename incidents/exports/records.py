@@ -8,7 +8,7 @@ import re
 from django.urls import reverse
 from django_countries.fields import Country
 
-from ..models import Impact, Source, incident_date_iso
+from ..models import Impact, Incident, Source, incident_date_iso
 
 OWN_RECORDS_LICENCE = "Cyber Incident Portal"
 
@@ -94,6 +94,8 @@ def public_record(incident, base_url: str) -> dict:
         "date_precision": incident.date_precision,
         "country": _country(incident.country),
         "sector": incident.sector.name if incident.sector_id else "",
+        # The incident types' slugs (public), in the types' order.
+        "types": [t.slug for t in incident.types.all()],
         "summary": incident.summary,
         "description": incident.description,
         "records_affected": incident.records_affected,
@@ -263,7 +265,8 @@ def _chunks(iterable, size):
 def public_records(selected, datasets, base_url: str, *, chunk_size: int):
     """public_record() of each row of ``selected`` (an ordered, sliced queryset of
     incidents; the gated counts are its columns), read as tuples from one cursor, with the
-    sources of each chunk of rows in one query; ``datasets``: all of them."""
+    sources and the incident types of each chunk of rows in one query each; ``datasets``:
+    all of them."""
     datasets = {
         d.pk: {"dataset": d.name, "licence": d.licence, "licence_url": d.licence_url}
         for d in datasets
@@ -306,6 +309,14 @@ def public_records(selected, datasets, base_url: str, *, chunk_size: int):
                     "published_on": published_on.isoformat() if published_on else None,
                 }
             )
+        types = {}
+        for incident_id, type_slug in (
+            Incident.types.through.objects.using(selected.db)
+            .filter(incident_id__in=ids)
+            .order_by("incidenttype__position", "incidenttype__name")
+            .values_list("incident_id", "incidenttype__slug")
+        ):
+            types.setdefault(incident_id, []).append(type_slug)
         for row in chunk:
             (
                 pk,
@@ -341,6 +352,7 @@ def public_records(selected, datasets, base_url: str, *, chunk_size: int):
                 "date_precision": precision,
                 "country": country(incident_country),
                 "sector": sector or "",
+                "types": types.get(pk, []),
                 "summary": summary,
                 "description": description,
                 "records_affected": records_affected,

@@ -135,6 +135,8 @@ class BundleWriter:
             external_references=references,
             object_marking_refs=self.markings,
             custom_properties=custom,
+            # The incident types (public), as STIX labels: "ransomware", "data-breach".
+            **({"labels": record["types"]} if record["types"] else {}),
         )
         out.append(incident)
         out.append(self._relationship(incident.id, "targets", identity_id))

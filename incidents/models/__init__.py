@@ -22,6 +22,7 @@ from .incident import (
     IncidentTechnique,
     Source,
     TechniqueProvenance,
+    public_types,
 )
 from .organisations import (
     Organisation,
@@ -33,6 +34,7 @@ from .records import IncidentRecord, MergeCandidate
 from .reference import (
     ActorType,
     Dataset,
+    IncidentType,
     Motive,
     Sector,
     Software,
@@ -73,6 +75,7 @@ __all__ = [
     "IncidentQuerySet",
     "IncidentRecord",
     "MergeCandidate",
+    "IncidentType",
     "IncidentTechnique",
     "TechniqueProvenance",
     "Motive",
@@ -93,5 +96,6 @@ __all__ = [
     "ThreatActorQuerySet",
     "format_incident_date",
     "incident_date_iso",
+    "public_types",
     "slug_date",
 ]

@@ -12,7 +12,7 @@ from ..rules import TIMELINE_DATES, DatePrecision, format_incident_date, prepare
 from .actors import ThreatActor
 from .base import MARKDOWN_HELP, CleanText
 from .organisations import Organisation
-from .reference import Dataset, Motive, Sector, Technique
+from .reference import Dataset, IncidentType, Motive, Sector, Technique
 from .timeline import TIMELINE_CONSTRAINTS, TIMELINE_INDEXES, Timeline
 
 
@@ -34,9 +34,12 @@ class IncidentQuerySet(models.QuerySet):
 
     def for_public_list(self):
         """Rows of an incident list: the public columns a row shows, the gated counts among
-        them (columns, see Incident.motive_count)."""
-        return self.select_related("organisation", "sector").only(
-            *PUBLIC_ROW_FIELDS, *PUBLIC_RELATED_FIELDS
+        them (columns, see Incident.motive_count), and the incident types (one query for
+        the page)."""
+        return (
+            self.select_related("organisation", "sector")
+            .only(*PUBLIC_ROW_FIELDS, *PUBLIC_RELATED_FIELDS)
+            .prefetch_related(public_types())
         )
 
     def for_member_list(self):
@@ -62,7 +65,7 @@ class IncidentQuerySet(models.QuerySet):
         return (
             self.select_related("organisation", "sector", "dataset")
             .only(*PUBLIC_INCIDENT_FIELDS, *PUBLIC_RELATED_FIELDS, *PUBLIC_PROVENANCE_FIELDS)
-            .prefetch_related("sources")
+            .prefetch_related("sources", public_types())
         )
 
     def with_records(self):
@@ -80,6 +83,7 @@ class IncidentQuerySet(models.QuerySet):
             .defer("search_vector")
             .prefetch_related(
                 "sources",
+                public_types(),
                 "motives",
                 # The techniques through their links: each says how it is known (reported
                 # or derived from VERIS). Read them with Incident.technique_list().
@@ -109,6 +113,12 @@ DERIVED_ON_SAVE = (
     "disclosure_lag_days",
     *(f"{name}_on" for name in TIMELINE_DATES),
 )
+
+
+def public_types():
+    """The incident types of each incident (public), as every list and page reads them:
+    ``incident.types.all()``, in the types' order."""
+    return models.Prefetch("types", IncidentType.objects.only("slug", "name", "position"))
 
 
 class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
@@ -166,6 +176,12 @@ class Incident(CleanText, Timeline):
     # PostgreSQL keeps this current with a trigger (migration 0006): victim name (weight A),
     # summary (B), description (C). Unused on SQLite (see incidents.search).
     search_vector = SearchVectorField(null=True, editable=False)
+
+    # Public, like the sector: the coarse kind of attack (one or more). PostgreSQL's
+    # search_vector holds their names too (migration 0028).
+    types = models.ManyToManyField(
+        IncidentType, blank=True, related_name="incidents", verbose_name="incident types"
+    )
 
     # Members only (see incidents.presenters).
     motives = models.ManyToManyField(Motive, blank=True, related_name="incidents")

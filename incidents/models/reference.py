@@ -1,8 +1,9 @@
 """Reference data: datasets with their licences, the small public vocabularies (sectors,
-motives, actor types) and MITRE ATT&CK (tactics, techniques)."""
+motives, actor types, incident types) and MITRE ATT&CK (tactics, techniques)."""
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from .base import SlugManager
 
@@ -76,6 +77,24 @@ class Motive(TaxonomyTerm):
 class ActorType(TaxonomyTerm):
     class Meta(TaxonomyTerm.Meta):
         pass
+
+
+class IncidentType(TaxonomyTerm):
+    """The coarse kind of attack (ransomware, data breach, DDoS, ...): public, like the
+    sector; an incident may have several. The terms are rules.INCIDENT_TYPES (migration
+    0028 creates them); the VERIS importer derives them (importers/veris/types.py), staff
+    set them for the rest. The techniques stay the members' detail (DESIGN.md)."""
+
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Where the type comes in lists, menus and charts (lowest first)"
+    )
+
+    class Meta(TaxonomyTerm.Meta):
+        # Every list of types (a row, the finder's menu, the charts) reads them in this order.
+        ordering = ["position", "name"]
+
+    def get_absolute_url(self):
+        return reverse("incidents:type_hub", args=[self.slug])
 
 
 class TacticManager(models.Manager):

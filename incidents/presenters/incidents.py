@@ -32,6 +32,15 @@ class OrganisationRef:
 
 
 @dataclass(frozen=True)
+class TypeRef:
+    """An incident type (public) with its hub page."""
+
+    name: str
+    slug: str
+    url: str
+
+
+@dataclass(frozen=True)
 class SourceView:
     url: str
     title: str
@@ -62,6 +71,7 @@ class IncidentRow:
     confirmation: str = "confirmed"
     confirmation_display: str = "Confirmed"
     disclosure_lag_days: int | None = None
+    types: tuple[TypeRef, ...] = ()  # public, like the sector
     snippet: str = ""  # a search match with <mark>s, already escaped (_marked, below)
     gated: RowGated | None = None  # members only (incident_member_row)
 
@@ -208,7 +218,12 @@ def _row_fields(incident) -> dict:
         "confirmation": incident.confirmation,
         "confirmation_display": incident.get_confirmation_display(),
         "disclosure_lag_days": incident.disclosure_lag_days,
+        "types": tuple(type_ref(t) for t in incident.types.all()),
     }
+
+
+def type_ref(incident_type) -> TypeRef:
+    return TypeRef(incident_type.name, incident_type.slug, incident_type.get_absolute_url())
 
 
 def incident_public(incident) -> IncidentPublic:

@@ -58,6 +58,7 @@ PENDING_TIMEOUT = 300  # a queued recount that never ran (no worker) is queued a
 ROLLED_UP = {
     "country": re.compile(r"[A-Z]{2}"),
     "sector": re.compile(r"[-a-z0-9]{1,60}"),
+    "type": re.compile(r"[-a-z0-9]{1,60}"),
     "year": re.compile(r"[0-9]{4}"),
     "tactic": re.compile(r"[-a-z0-9]{1,60}"),
     "technique": re.compile(r"T[0-9]{4}(\.[0-9]{3})?"),

@@ -14,6 +14,7 @@ from .hubs import (
     sector_hub,
     tactic_hub,
     technique_hub,
+    type_hub,
     year_hub,
 )
 from .pages import (
@@ -49,5 +50,6 @@ __all__ = [
     "statistics_layer",
     "tactic_hub",
     "technique_hub",
+    "type_hub",
     "year_hub",
 ]

@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from .. import caching, presenters
+from .. import browse, caching, presenters
 from ..exports import snapshot
 from ..models import Dataset, Incident, IncidentRecord, Organisation, ThreatActor
 
@@ -32,6 +32,8 @@ def home_context(user):
         "incident_count": Incident.objects.published().count(),
         "organisation_count": Organisation.objects.visible_to(None).count(),
         "actor_count": ThreatActor.objects.visible_to(user).count(),
+        # Public facts, the same for every audience (incidents.browse).
+        "types": browse.by_type(),
     }
 
 

@@ -1,8 +1,9 @@
-"""Hub pages: one per victim country, sector and year, and per ATT&CK tactic and technique.
+"""Hub pages: one per victim country, sector, incident type and year, and per ATT&CK tactic
+and technique.
 
-A country, sector or year hub is the statistics page for one public filter (its charts
-are counted by incidents.selectors.statistics.chart_data, cached per audience and shared
-with /statistics/?country=FR) with the latest incidents under it. A tactic or technique
+A country, sector, incident type or year hub is the statistics page for one public filter
+(its charts are counted by incidents.selectors.statistics.chart_data, cached per audience
+and shared with /statistics/?country=FR) with the latest incidents under it. A tactic or technique
 hub shows ATT&CK's own public knowledge to everyone; what the catalogue's incidents say
 about it is a filter over a gated value, so it is counted and shown for members only.
 """
@@ -19,7 +20,7 @@ from accounts.access import is_member
 from .. import browse, caching, filters, presenters
 from ..http import NotFound
 from ..markup import render_markdown
-from ..models import Sector, Technique
+from ..models import IncidentType, Sector, Technique
 from ..selectors.attack import tactics_for, techniques_for
 from ..selectors.statistics import chart_data
 from ..statistics import counts, rollups
@@ -44,9 +45,10 @@ ATTACK_MEMBER_CHARTS = ("years", "sectors", "actor-types", "motives", "countries
 
 # The public charts of each hub, by the finder's parameter it fixes.
 FACETS = {
-    "country": ("years", "months", "sectors", "records-total", "victims"),
-    "sector": ("years", "months", "countries", "records-total", "victims"),
-    "year": ("months", "countries", "sectors", "records-total", "victims"),
+    "country": ("years", "months", "sectors", "types", "records-total", "victims"),
+    "sector": ("years", "months", "countries", "types", "records-total", "victims"),
+    "type": ("years", "months", "sectors", "countries", "types", "records-total", "victims"),
+    "year": ("months", "countries", "sectors", "types", "records-total", "victims"),
 }
 
 
@@ -66,6 +68,7 @@ def browse_index(request):
             "country_total": country_total,
             "sectors": browse.by_sector(),
             "decades": browse.years_by_decade(),
+            "types": browse.by_type(),
         },
     )
 
@@ -102,6 +105,11 @@ def country_hub(request, code):
 @require_safe
 def sector_hub(request, slug):
     return facet_hub(request, "sector", slug)
+
+
+@require_safe
+def type_hub(request, slug):
+    return facet_hub(request, "type", slug)
 
 
 @require_safe
@@ -145,6 +153,7 @@ def facet_hub_body(user, kind, value, *, member):
     context = {
         "kind": kind,
         "title": title,
+        "description": _facet_description(kind, value),
         "query": query,
         "latest_rows": [presenters.incident_row(i) for i in latest],
     }
@@ -168,7 +177,7 @@ def _has_hub(kind, value) -> bool:
         return browse.country_count(value) > 0
     if kind == "year":
         return any(str(year) == value for year, _n in browse.by_year())
-    return True  # every sector of the taxonomy (public) has its hub
+    return True  # every sector and incident type of the taxonomy (public) has its hub
 
 
 def _facet_title(kind, value) -> str:
@@ -176,7 +185,15 @@ def _facet_title(kind, value) -> str:
         return next(name for code, name, _n in browse.by_country() if code == value)
     if kind == "sector":
         return Sector.objects.get(slug=value).name
+    if kind == "type":
+        return IncidentType.objects.get(slug=value).name
     return value
+
+
+def _facet_description(kind, value) -> str:
+    if kind == "type":
+        return IncidentType.objects.values_list("description", flat=True).get(slug=value)
+    return ""
 
 
 # ATT&CK: the matrix of tactics and techniques, and a hub for each.

@@ -86,6 +86,7 @@ def test_public_exports_carry_the_gated_counts_only(kind, canaries):  # noqa: F8
     linked = [i for i in data["incidents"] if i["victim"]["name"] == "Linked Victim 0"][0]
     # Techniques: the canary sub-technique, its parent and a derived one.
     assert linked["counts"] == {"motives": 2, "techniques": 3, "threat_actors": 1}
+    assert linked["types"] == ["ransomware"]  # public, like the sector
     assert set(linked) == {
         "slug",
         "url",
@@ -94,6 +95,7 @@ def test_public_exports_carry_the_gated_counts_only(kind, canaries):  # noqa: F8
         "date_precision",
         "country",
         "sector",
+        "types",
         "summary",
         "description",
         "records_affected",
@@ -447,6 +449,7 @@ def populate(size):
     for _ in range(size):
         incident = IncidentFactory(
             organisation=org,
+            types=["ransomware", "data-breach"],
             motives=[MotiveFactory() for _ in range(2)],
             techniques=[TechniqueFactory(tactics=tactics) for _ in range(2)],
             threat_actors=[ThreatActorFactory(actor_type=ActorTypeFactory()) for _ in range(2)],
@@ -466,12 +469,12 @@ def _queries(client, fmt):
 #   1 session, 2 user, 3 is_member (subscription), 4 the quota used today, 5 count of
 #   rows, 6 the rows reserved (one statement: portal.counters), 7 datasets (licence),
 #   8 incidents with victim, sector, dataset, CIA posture and the gated counts, then per
-#   chunk of EXPORT_CHUNK_SIZE rows: 9 sources, 10 motives, 11 techniques with parents,
-#   12 their tactics, 13 threat actors with their types.
-MEMBER_QUERIES = 13
+#   chunk of EXPORT_CHUNK_SIZE rows: 9 sources, 10 incident types, 11 motives, 12
+#   techniques with parents, 13 their tactics, 14 threat actors with their types.
+MEMBER_QUERIES = 14
 # A visitor's: 1 the quota used today, 2 count, 3 the rows reserved, 4 datasets,
-# 5 incidents, 6 sources (per chunk).
-PUBLIC_QUERIES = 6
+# 5 incidents, 6 sources, 7 incident types (per chunk).
+PUBLIC_QUERIES = 7
 # The day's first export makes the quota's row, and deletes rows of windows that ended
 # (portal.counters): one statement more, once a day. Each test exports once first.
 # On PostgreSQL, one more: JIT compilation off for the export's transaction.

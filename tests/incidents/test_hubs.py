@@ -179,12 +179,14 @@ def test_a_hub_counts_from_its_roll_up_once_counted(world, client, django_assert
     assert client.get("/countries/GB/").status_code == 200
     caches["pages"].clear()  # the cached pages, not the roll-up
     browse.by_country()  # the victim countries (the finder's choices too), counted again
-    # The versions; the roll-up row; the latest incidents: the charts are not counted again.
-    with django_assert_max_num_queries(VERSIONS_READ + 2) as captured:
+    # The versions; the roll-up row; the latest incidents and their types (one query for
+    # them all): the charts are not counted again.
+    with django_assert_max_num_queries(VERSIONS_READ + 3) as captured:
         assert client.get("/countries/GB/").status_code == 200
-    _versions, rollup, latest = (q["sql"] for q in captured.captured_queries)
+    _versions, rollup, latest, types = (q["sql"] for q in captured.captured_queries)
     assert 'FROM "incidents_statisticsrollup"' in rollup
     assert latest.endswith(f"LIMIT {hubs.LATEST}")
+    assert 'FROM "incidents_incidenttype"' in types
 
 
 def test_a_visitors_hub_is_byte_identical_whatever_members_parameters_are_sent(world):

@@ -13,6 +13,7 @@ from tests.conftest import VERSIONS_READ, client_for, new_catalogue_version
 from tests.factories import (
     CIAPostureFactory,
     IncidentFactory,
+    IncidentTypeFactory,
     MotiveFactory,
     OrganisationFactory,
     SourceFactory,
@@ -33,6 +34,7 @@ def populate(size):
     for _ in range(size):
         incident = IncidentFactory(
             organisation=org,
+            types=[IncidentTypeFactory() for _ in range(size)],
             motives=[MotiveFactory() for _ in range(size)],
             techniques=[TechniqueFactory(tactics=tactics) for _ in range(size)],
             threat_actors=actors,
@@ -59,17 +61,18 @@ def urls(org, incidents, actors):
 
 # Page queries (after the viewer's own), with what they are:
 EXPECTED = {
-    # count for the paginator; the rows with their gated counts as subqueries; the filter
-    # menus' choices (cached until the catalogue changes): victim countries, sectors, years
-    # with incidents; members add motives, tactics, actor types, actor countries, the
-    # techniques in use (the technique box's suggestions), and the rows' motives,
-    # techniques and actors (one prefetch each), and the rows they may still export today
-    # (portal.counters, in the database without Redis)
-    "list": {"anonymous": 5, "member": 14},
-    # the incident with organisation/sector; sources; each dataset's record of it (with
-    # the dataset); related incidents of the victim
+    # count for the paginator; the rows with their gated counts as subqueries; the rows'
+    # incident types (one prefetch); the filter menus' choices (cached until the catalogue
+    # changes): victim countries, sectors, incident types, years with incidents; members add
+    # motives, tactics, actor types, actor countries, the techniques in use (the technique
+    # box's suggestions), and the rows' motives, techniques and actors (one prefetch each),
+    # and the rows they may still export today (portal.counters, in the database without
+    # Redis)
+    "list": {"anonymous": 7, "member": 16},
+    # the incident with organisation/sector; sources; its types; each dataset's record of
+    # it (with the dataset); related incidents of the victim and their types
     # members add: motives; techniques; their tactics; actors (with type)
-    "incident": {"anonymous": 4, "member": 8},
+    "incident": {"anonymous": 6, "member": 10},
     # the organisation with its visible-incident count; the spellings sources used;
     # paginator count; rows; the timeline's incidents (two or more: a recurring victim)
     "organisation": {"anonymous": 5, "member": 5},
@@ -82,11 +85,13 @@ EXPECTED = {
     "actor": {"anonymous": 1, "member": 8},
     # every visible actor's name (sorted in Python); the page's actors with counts
     "actors": {"anonymous": 2, "member": 2},
-    # three public totals; the latest incidents
-    "home": {"anonymous": 4, "member": 4},
-    # incidents by country; by sector; by year (the sectors' names are a fourth query when
-    # some incident has a sector; these have none)
-    "browse": {"anonymous": 3, "member": 3},
+    # three public totals; the latest incidents and their types; incidents by type (the
+    # links counted; the types named)
+    "home": {"anonymous": 7, "member": 7},
+    # incidents by country; by sector; by type (the links counted; the types named); by
+    # year (the sectors' names are one more query when some incident has a sector; these
+    # have none)
+    "browse": {"anonymous": 5, "member": 5},
 }
 
 

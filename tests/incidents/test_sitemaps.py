@@ -33,13 +33,16 @@ def world(db):
     homemade = TacticFactory(shortname="homemade-tactic", name="Homemade")
     TechniqueFactory(attack_id="T9876", tactics=[homemade])
     health = SectorFactory(slug="healthcare")
-    IncidentFactory(country="FR", sector=health, date=datetime.date(2020, 5, 1))
+    IncidentFactory(
+        country="FR", sector=health, date=datetime.date(2020, 5, 1), types=["ransomware"]
+    )
     # Only a draft in Italy, in 1999, in its sector: no hub for a visitor.
     IncidentFactory(
         country="IT",
         sector=SectorFactory(slug="draft-only-sector"),
         date=datetime.date(1999, 5, 1),
         status="draft",
+        types=["wiper"],
     )
     SectorFactory(slug="empty-sector")
 
@@ -68,6 +71,7 @@ def test_the_sitemaps_list_the_public_hubs(world):
         "/countries/FR/",
         "/sectors/healthcare/",
         "/years/2020/",
+        "/types/ransomware/",
         "/attack/tactics/initial-access/",
         "/attack/techniques/T1566/",
         "/attack/techniques/T1566.001/",
@@ -83,6 +87,8 @@ def test_the_sitemaps_list_no_hub_a_visitor_cannot_see(world):
         "/years/1999/",  # a draft's year
         "/sectors/draft-only-sector/",
         "/sectors/empty-sector/",  # a page, but with nothing on it
+        "/types/wiper/",  # a draft's type
+        "/types/bec/",  # a page, but with nothing on it
         "/attack/techniques/T1193/",  # revoked
         "/attack/techniques/T1064/",  # deprecated
         "/attack/tactics/homemade-tactic/",  # not ATT&CK's: members only

@@ -16,7 +16,7 @@ from portal import versions
 class Command(BaseCommand):
     help = (
         "Recount every statistics roll-up kept (stale or not), and count the statistics "
-        "page's (public and members') and every country, sector and year hub's if missing."
+        "page's (public and members') and every country, sector, type and year hub's if missing."
     )
 
     def add_arguments(self, parser):
@@ -66,12 +66,15 @@ class Command(BaseCommand):
 
 
 def public_pages():
-    """The filter queries of the statistics page and of every country, sector and year hub."""
+    """The filter queries of the statistics page and of every country, sector, incident type
+    and year hub."""
     yield ""
     for code, _name, _n in browse.by_country():
         yield f"country={code}"
     for slug, _name, _n in browse.by_sector():
         yield f"sector={slug}"
+    for slug, _name, _n in browse.by_type():
+        yield f"type={slug}"
     for year, _n in browse.by_year():
         yield f"year={year}"
 

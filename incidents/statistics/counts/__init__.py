@@ -2,7 +2,7 @@
 
 Each function takes the filtered incidents (already limited to what the viewer may
 see) and the canonical filter parameters, runs one aggregate query and returns its
-charts. ``PUBLIC`` (``counts.public``) counts public facts only; ``MEMBERS``
+charts. ``PUBLIC`` (``counts.public`` and ``counts.types``) counts public facts only; ``MEMBERS``
 (``counts.members`` and ``counts.attack``) counts gated values and is called only for
 members (incidents.views.statistics asks accounts.access first).
 """
@@ -10,7 +10,7 @@ members (incidents.views.statistics asks accounts.access first).
 from __future__ import annotations
 
 from ..charts import Chart
-from . import attack, members, public, timeline
+from . import attack, members, public, timeline, types
 
 # Public: facts any viewer may see.
 PUBLIC = [
@@ -18,6 +18,9 @@ PUBLIC = [
     public.months,
     public.victim_countries,
     public.sectors,
+    types.types,
+    types.types_by_year,
+    types.types_by_sector,
     public.records,
     public.recurring_victims,
     public.datasets,
@@ -31,6 +34,9 @@ PUBLIC_CHARTS = {
     "months": "Incidents per month",
     "countries": "Incidents by victim country",
     "sectors": "Incidents by sector",
+    "types": "Incidents by type",
+    "types-by-year": "Incident types over time",
+    "type-sector": "Incident types by sector",
     "records-total": "Records affected per year (total)",
     "records-median": "Records affected per year (median incident)",
     "victims": "Recurring victims",

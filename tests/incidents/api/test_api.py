@@ -286,19 +286,19 @@ def test_the_schema_and_the_docs_are_served_from_our_own_files():
     ("kind", "path", "queries"),
     [
         # Each begins with the rate limit's count (one statement: portal.counters).
-        # the page's ids, those incidents, sources (prefetched)
-        ("anonymous", "/api/v1/incidents?limit=100", 4),
-        # token, membership, the page's ids, those incidents, sources, motives, techniques,
-        # their tactics, actors
-        ("member", "/api/v1/incidents?limit=100", 10),
+        # the page's ids, those incidents, sources, incident types (prefetched)
+        ("anonymous", "/api/v1/incidents?limit=100", 5),
+        # token, membership, the page's ids, those incidents, sources, incident types,
+        # motives, techniques, their tactics, actors
+        ("member", "/api/v1/incidents?limit=100", 11),
         # organisations with their counts
         ("anonymous", "/api/v1/organisations?limit=100", 2),
         # token, membership, actors with their counts and types, their techniques (with
         # parents) and the techniques' tactics, their software
         ("member", "/api/v1/threat-actors?limit=100", 7),
-        # token, membership, the incident with its posture, sources, motives, techniques,
-        # their tactics, actors
-        ("member", "/api/v1/incidents/{slug}", 9),
+        # token, membership, the incident with its posture, sources, incident types,
+        # motives, techniques, their tactics, actors
+        ("member", "/api/v1/incidents/{slug}", 10),
     ],
 )
 def test_query_counts_do_not_grow_with_the_rows(
@@ -306,6 +306,7 @@ def test_query_counts_do_not_grow_with_the_rows(
 ):
     IncidentFactory.create_batch(
         5,
+        types=["ransomware", "data-breach"],
         motives=[MotiveFactory()],
         techniques=[TechniqueFactory()],
         threat_actors=[ThreatActorFactory()],

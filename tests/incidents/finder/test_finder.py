@@ -69,6 +69,11 @@ from tests.incidents.pages import (
         ({"confirmation": "suspected"}, "D"),
         ({"confirmation": "confirmed"}, "FACB"),
         ({"confirmation": "near-miss"}, ""),
+        # The incident type is public: it narrows for every viewer.
+        ({"type": "ransomware"}, "A"),
+        ({"type": "data-breach"}, "DB"),
+        ({"type": "data-breach", "country": "JP"}, "D"),
+        ({"type": "wiper"}, ""),
     ],
 )
 def test_each_public_filter_narrows_and_they_combine(audience_viewer, world, params, expected):
@@ -81,7 +86,10 @@ def test_each_public_filter_narrows_and_they_combine(audience_viewer, world, par
     [
         ("ransomware", "A"),
         ("RANSOMWARE", "A"),
-        ("breach", "C"),
+        # The text of C; the type (data breach) of B and D, whose text never says it.
+        ("breach", "BCD"),
+        ("error", "B"),  # only its type, "Error or misconfiguration"
+        ("ransomware error", ""),  # every word: A's type and text, B's type
         ("Acme", "FA"),
         ("acme rockets", "FA"),
         ("Acme second", "F"),
@@ -299,6 +307,7 @@ def _all_public_for_d(world):
         "year": "2020",
         "country": "JP",
         "sector": "manufacturing",
+        "type": "data-breach",
         "organisation": world.mitsubishi.slug,
         "records_min": "1000000",
         "records_max": "3000000",
