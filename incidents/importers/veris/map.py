@@ -23,6 +23,7 @@ from ...models import DatePrecision, Impact
 from .actor_names import NamedActor, read_names
 from .read import RawRecord
 from .timeline import ParsedTimeline, parse_timeline
+from .types import incident_types
 
 UNKNOWN_VALUES = {"", "unknown", "other", "na", "not applicable"}
 
@@ -167,6 +168,8 @@ class ParsedIncident:
     actors: set[tuple[str, str, str]] = field(default_factory=set)
     # Each actor the record names (``actor.*.name``) that is one threat actor (actor_names).
     named_actors: set[NamedActor] = field(default_factory=set)
+    # Incident type slugs the record implies (importers/veris/types.py).
+    types: set[str] = field(default_factory=set)
     techniques: set[str] = field(default_factory=set)
     # ATT&CK id -> the VERIS enumerations that mapped to it ("action.malware.variety.Ransomware").
     derived_from: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -245,6 +248,7 @@ def parse_record(
         sources=_sources(data.get("reference")),
         warnings=warnings,
         timeline=parse_timeline(data, (date, precision), warnings, today),
+        types=incident_types(data),
     )
     actor = _dict(data, "actor")
     for category in ("external", "internal", "partner", "unknown"):

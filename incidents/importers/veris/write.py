@@ -98,6 +98,7 @@ class VerisImporter:
         self.sectors = taxonomy.sectors
         self.motives = taxonomy.motives
         self.actor_types = taxonomy.actor_types
+        self.incident_types = taxonomy.incident_types
         self.techniques = dict(Technique.objects.taggable().values_list("attack_id", "pk"))
 
     def run(self, parsed: Iterable[ParsedIncident]):
@@ -376,10 +377,12 @@ class VerisImporter:
         return {s.incident_id for s in create}
 
     def _write_relations(self, chunk, existing) -> set[int]:
-        """Add the record's motives, techniques and actors; never remove staff tagging."""
+        """Add the record's incident types, motives, techniques and actors; never remove
+        staff tagging."""
         ids = [existing[p.external_id].pk for p in chunk]
         touched = set()
         for through, column, wanted_of in (
+            (Incident.types.through, "incidenttype_id", self._type_ids),
             (Incident.motives.through, "motive_id", self._motive_ids),
             (Incident.threat_actors.through, "threatactor_id", self._actor_ids),
         ):
@@ -434,6 +437,9 @@ class VerisImporter:
         IncidentTechnique.objects.bulk_create(create, batch_size=1000)
         IncidentTechnique.objects.bulk_update(update, ["derived_from"], batch_size=1000)
         return touched
+
+    def _type_ids(self, p):
+        return {self.incident_types[t] for t in p.types if t in self.incident_types}
 
     def _motive_ids(self, p):
         return {self.motives[m] for m in p.motives if m in self.motives}
