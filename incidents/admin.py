@@ -34,21 +34,11 @@ from .models import (
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
 
-@admin.register(Sector, Motive, ActorType)
+@admin.register(Sector, Motive, ActorType, IncidentType)
 class TaxonomyAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-
-
-@admin.register(IncidentType)
-class IncidentTypeAdmin(TaxonomyAdmin):
-    """The incident types (public): staff word them and order them; a new one is offered
-    on every incident's form and gets its hub page."""
-
-    list_display = ["name", "slug", "position"]
-    list_editable = ["position"]
-    ordering = ["position", "name"]
 
 
 @admin.register(Dataset)
@@ -352,7 +342,6 @@ class IncidentAdmin(admin.ModelAdmin):
         "dataset",
         "date_precision",
         "sector",
-        "types",
         ("country", DropdownFilter),
         "motives",
     ]
@@ -374,8 +363,7 @@ class IncidentAdmin(admin.ModelAdmin):
     actions = ["publish", "unpublish"]
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "types":
-            # A handful of public incident types: ticked, not searched for.
+        if db_field.name == "types":  # a handful of public incident types: ticked
             kwargs["widget"] = forms.CheckboxSelectMultiple
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 

@@ -22,7 +22,6 @@ from .incident import (
     IncidentTechnique,
     Source,
     TechniqueProvenance,
-    public_types,
 )
 from .organisations import (
     Organisation,
@@ -42,6 +41,7 @@ from .reference import (
     TaxonomyTerm,
     Technique,
     TechniqueQuerySet,
+    public_types,
 )
 from .rollups import StatisticsRollup
 from .searches import MAX_SAVED_SEARCHES, MAX_WATCHES, AlertMatch, NewIncident, SavedSearch, Watch

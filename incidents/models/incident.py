@@ -12,7 +12,7 @@ from ..rules import TIMELINE_DATES, DatePrecision, format_incident_date, prepare
 from .actors import ThreatActor
 from .base import MARKDOWN_HELP, CleanText
 from .organisations import Organisation
-from .reference import Dataset, IncidentType, Motive, Sector, Technique
+from .reference import Dataset, IncidentType, Motive, Sector, Technique, public_types
 from .timeline import TIMELINE_CONSTRAINTS, TIMELINE_INDEXES, Timeline
 
 
@@ -115,12 +115,6 @@ DERIVED_ON_SAVE = (
 )
 
 
-def public_types():
-    """The incident types of each incident (public), as every list and page reads them:
-    ``incident.types.all()``, in the types' order."""
-    return models.Prefetch("types", IncidentType.objects.only("slug", "name", "position"))
-
-
 class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
@@ -177,8 +171,7 @@ class Incident(CleanText, Timeline):
     # summary (B), description (C). Unused on SQLite (see incidents.search).
     search_vector = SearchVectorField(null=True, editable=False)
 
-    # Public, like the sector: the coarse kind of attack (one or more). PostgreSQL's
-    # search_vector holds their names too (migration 0028).
+    # Public, like the sector (one or more); in PostgreSQL's search_vector (migration 0028).
     types = models.ManyToManyField(
         IncidentType, blank=True, related_name="incidents", verbose_name="incident types"
     )

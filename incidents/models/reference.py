@@ -97,6 +97,12 @@ class IncidentType(TaxonomyTerm):
         return reverse("incidents:type_hub", args=[self.slug])
 
 
+def public_types():
+    """The incident types of each incident (public), as every list and page reads them:
+    ``incident.types.all()``, in the types' order."""
+    return models.Prefetch("types", IncidentType.objects.only("slug", "name", "position"))
+
+
 class TacticManager(models.Manager):
     def get_by_natural_key(self, shortname):
         return self.get(shortname=shortname)

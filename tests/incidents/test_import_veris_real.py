@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import CharField, Value
+from django.db.models import CharField, Count, Value
 from django.db.models.functions import Cast, Concat
 
 from incidents.models import (
@@ -101,6 +101,35 @@ def test_full_import_counts(vcdb):
     assert ThreatActor.objects.filter(is_unattributed=True).count() > 100
     if MAPPING.exists():
         assert Incident.objects.filter(techniques__isnull=False).distinct().count() > 100
+
+
+# docs/importers/veris.md, "Incident types": the counts on the real file.
+TYPE_COUNTS = {
+    "data-breach": 6337,
+    "error": 2717,
+    "insider-misuse": 1815,
+    "ransomware": 364,
+    "ddos": 169,
+    "defacement": 141,
+    "wiper": 45,
+    "bec": 27,
+    "supply-chain": 21,
+}
+UNTYPED = 1616
+
+
+@pytest.mark.django_db
+def test_incident_types_as_documented(vcdb):
+    through = Incident.types.through.objects.filter(incident__dataset__slug="vcdb")
+    counted = dict(
+        through.order_by().values_list("incidenttype__slug").annotate(n=Count("incident"))
+    )
+    assert counted == TYPE_COUNTS
+    untyped = Incident.objects.filter(dataset__slug="vcdb", types=None)
+    assert untyped.count() == UNTYPED
+    # A visitor's finder narrows by type (public).
+    page = client_for("anonymous").get("/incidents/?type=bec").content.decode()
+    assert f"{TYPE_COUNTS['bec']} incidents" in page
 
 
 @pytest.mark.django_db

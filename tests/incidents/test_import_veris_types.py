@@ -61,9 +61,10 @@ def malware(*varieties, vector=()):
             ),
             set(),
         ),
+        # Never from the (members-only) motive alone: the public type would tell it.
         (
-            record(actor={"internal": {"variety": ["Executive"], "motive": ["Espionage"]}}),
-            {"espionage"},
+            record(actor={"external": {"variety": ["Nation-state"], "motive": ["Espionage"]}}),
+            set(),
         ),
         (record(attribute={"integrity": {"variety": ["Defacement"]}}), {"defacement"}),
         (
@@ -127,6 +128,14 @@ def test_a_variety_given_as_a_string_still_counts():
 
 def test_every_type_the_rules_give_is_in_the_taxonomy():
     assert set(TYPES) <= set(rules.INCIDENT_TYPES)
+
+
+def test_no_rule_reads_a_members_value():
+    """Motives, actors and the CIA notes are for members: a public type read from them
+    alone would publish them."""
+    for _slug, conditions in RULES:
+        for path, _values in conditions:
+            assert not path.startswith("actor"), path
 
 
 def test_the_documented_table_names_every_rule():

@@ -13,13 +13,13 @@ from .map import (
     NAICS_SECTORS,
     ParsedIncident,
     RecordError,
-    SourceRef,
     actor_name,
     load_technique_map,
     naics_rule,
     parse_record,
 )
 from .read import RawRecord, read_records
+from .references import SourceRef
 from .write import VCDB, VerisImporter
 
 __all__ = [

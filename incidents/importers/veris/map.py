@@ -10,7 +10,6 @@ import calendar
 import csv
 import datetime
 import functools
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from ... import rules
 from ...models import DatePrecision, Impact
 from .actor_names import NamedActor, read_names
 from .read import RawRecord
+from .references import SourceRef, reference_sources
 from .timeline import ParsedTimeline, parse_timeline
 from .types import incident_types
 
@@ -121,28 +121,12 @@ COUNTRY_PLACEHOLDERS = {"Unknown", "Other"}
 # A VERIS variety that maps to more ATT&CK techniques than this is too unspecific to tag.
 MAX_TECHNIQUES_PER_VARIETY = 8
 
-# A reference lists URLs separated by ";" or whitespace, each maybe followed by the date it
-# was read, "(20140202)". Nothing else separates them: commas and apostrophes are URL text.
-REFERENCE_SEPARATORS = re.compile(r"[;\s]+")
-READ_ON = re.compile(r"\(\d{8}\)")
-SCHEME_RE = re.compile(r"(?i)^(?:https?|hxxps?|htps?|htp)(?::/{0,2}|//)")
-# A host name with a dot and then a path: "www.example.com/a.pdf", "oag.ca.gov/x".
-BARE_HOST_RE = re.compile(r"(?i)^(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:/\S*)?$")
-
 
 class RecordError(Exception):
     def __init__(self, field_name: str, message: str):
         super().__init__(message)
         self.field = field_name
         self.message = message
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    """One reference: a URL, or the reference's own text when it names none."""
-
-    url: str = ""
-    citation: str = ""
 
 
 @dataclass
@@ -245,7 +229,7 @@ def parse_record(
         cia=_cia(attribute, warnings),
         is_placeholder_victim=placeholder,
         is_future=is_future,
-        sources=_sources(data.get("reference")),
+        sources=reference_sources(data.get("reference")),
         warnings=warnings,
         timeline=parse_timeline(data, (date, precision), warnings, today),
         types=incident_types(data),
@@ -371,42 +355,6 @@ def naics_rule(industry) -> tuple[str, str] | None:
         if code[:length] in NAICS_SECTORS:
             return code[:length], NAICS_SECTORS[code[:length]]
     return None
-
-
-def _sources(reference) -> list[SourceRef]:
-    """The URLs of a reference, split only where the source separates them; a part
-    without any URL is kept as its text."""
-    seen, sources = set(), []
-    for value in _list(reference):
-        text = " ".join(rules.clean_text(str(value)).split())
-        if not text:
-            continue
-        tokens = [t for t in REFERENCE_SEPARATORS.split(READ_ON.sub(" ", text)) if t]
-        urls = [u for u in map(_url, tokens) if u]
-        found = [SourceRef(url=u[:1000]) for u in urls] or [SourceRef(citation=text)]
-        for source in found:
-            if source not in seen:
-                seen.add(source)
-                sources.append(source)
-    return sources
-
-
-def _url(token: str) -> str:
-    """``token`` as an http(s) URL, its scheme repaired where obvious; "" if it is none."""
-    token = token.strip("<>\"'").rstrip(".,")
-    if token.count(")") > token.count("("):
-        token = token.rstrip(")")
-    match = SCHEME_RE.match(token)
-    if match:
-        secure = match.group(0).lower().startswith(("https", "hxxps", "htps"))
-        rest = token[match.end() :].lstrip("/")
-        token = ("https://" if secure else "http://") + rest
-    elif BARE_HOST_RE.match(token) and ("/" in token or token.lower().startswith("www.")):
-        token = "http://" + token
-    else:
-        return ""
-    host = token.split("://", 1)[1].split("/", 1)[0]
-    return token if "." in host else ""
 
 
 def _cia(attribute: dict, warnings=None) -> tuple[str, str, str, str]:

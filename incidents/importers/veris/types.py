@@ -7,6 +7,10 @@ path (``actor.*.motive``: any actor category) and the values of which one must b
 (``PRESENT``: any value, the section exists). A type holds when any of its rules does;
 a record may have several types, or none (a stolen laptop whose data was not confirmed
 disclosed is none of them).
+
+Never from a members' value alone: VERIS says "espionage" only as the actors' motive, and a
+public type restating it would tell every visitor the motive (DESIGN.md: motives are for
+members). Espionage is typed by staff, where public reporting says so.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ RULES: tuple[tuple[str, tuple[tuple[str, frozenset[str] | None], ...]], ...] = (
             ("action", frozenset({"hacking", "malware"})),
         ),
     ),
-    ("espionage", (("actor.*.motive", frozenset({"Espionage"})),)),
     ("defacement", (("attribute.integrity.variety", frozenset({"Defacement"})),)),
     # Business email compromise: a phishing or pretexting email that made the victim pay
     # or act on a false identity (DBIR's BEC pattern).
