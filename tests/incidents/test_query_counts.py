@@ -80,9 +80,9 @@ EXPECTED = {
     "organisations": {"anonymous": 2, "member": 2},
     # the actor with its incident count (and whether each members' field holds a value);
     # members add: its techniques (their tactics: none here, ATT&CK relates none); its
-    # software; paginator count; incident rows; the timeline's incidents; the techniques
-    # its incidents used, with their counts; their tactics
-    "actor": {"anonymous": 1, "member": 8},
+    # software; paginator count; incident rows and their types; the timeline's incidents;
+    # the techniques its incidents used, with their counts; their tactics
+    "actor": {"anonymous": 1, "member": 9},
     # every visible actor's name (sorted in Python); the page's actors with counts
     "actors": {"anonymous": 2, "member": 2},
     # three public totals; the latest incidents and their types; incidents by type (the
