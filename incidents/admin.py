@@ -349,6 +349,7 @@ class IncidentAdmin(admin.ModelAdmin):
     search_fields = ["organisation__name", "slug", "summary", "external_id"]
     date_hierarchy = "date"
     autocomplete_fields = ["organisation", "sector", "motives", "threat_actors"]
+    filter_horizontal = ["types"]  # a handful of public incident types, chosen side by side
     readonly_fields = [
         "disclosure_lag_days",
         "published_at",
@@ -361,11 +362,6 @@ class IncidentAdmin(admin.ModelAdmin):
     ]
     inlines = [CIAPostureInline, IncidentTechniqueInline, SourceInline]
     actions = ["publish", "unpublish"]
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "types":  # a handful of public incident types: ticked
-            kwargs["widget"] = forms.CheckboxSelectMultiple
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     class Media:
         js = ["js/admin_dropdown_filter.js"]
