@@ -12,8 +12,8 @@ from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
-from incidents import rules
-from incidents.models import IncidentType
+from incidents import rules, services
+from incidents.models import IncidentType, MergeCandidate
 from tests.conftest import NON_MEMBERS, client_for
 from tests.factories import IncidentFactory, OrganisationFactory, SectorFactory, UserFactory
 from tests.incidents.api.helpers import api_get, token_for
@@ -246,3 +246,11 @@ class TestPostgresSearchVectorKeepsTypesAndSpellings:
         assert self.slugs("Ochre") == [] and self.slugs("Sienna") == [incident.slug]
         alias.delete()
         assert self.slugs("Sienna") == []
+
+
+def test_a_merge_keeps_the_types_both_incidents_had(db):
+    kept = IncidentFactory(types=["data-breach"])
+    duplicate = IncidentFactory(organisation=kept.organisation, types=["ransomware"])
+    candidate = MergeCandidate.objects.create(incident=kept, duplicate=duplicate, score=90)
+    services.merge_incidents(candidate)
+    assert set(kept.types.values_list("slug", flat=True)) == {"data-breach", "ransomware"}
