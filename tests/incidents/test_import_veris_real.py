@@ -36,6 +36,7 @@ TAXONOMY = Path(settings.BASE_DIR) / "fixtures" / "taxonomy.json"
 
 VCDB_RECORDS = 9427
 WITH_VICTIM_COUNTRY = 9208
+IMPOSSIBLE_TIMELINES = 73
 
 pytestmark = pytest.mark.skipif(
     not VCDB_FILE.exists(),
@@ -92,10 +93,16 @@ def test_full_import_counts(vcdb):
     assert incident_counts(out) == f"incident: {VCDB_RECORDS} created"
     assert Incident.objects.filter(dataset__slug="vcdb").count() == VCDB_RECORDS
     assert Incident.objects.exclude(country="").count() == WITH_VICTIM_COUNTRY
-    assert not Incident.objects.exclude(status="published").exists()
+    # The records whose timeline the rules refuse stay drafts (docs/importers/veris.md).
+    assert Incident.objects.exclude(status="published").count() == IMPOSSIBLE_TIMELINES
     assert CIAPosture.objects.count() == VCDB_RECORDS
     # Every problem is a warning (impossible days), none a skipped record.
-    problems = [line for line in out.splitlines() if line.startswith("  ")]
+    # (The report lists the first problems, then "... and N more".)
+    problems = [
+        line
+        for line in out.splitlines()
+        if line.startswith("  ") and not line.startswith("  ... and ")
+    ]
     assert problems and all(": warning: " in line for line in problems)
     assert Incident.objects.filter(motives__isnull=False).distinct().count() > 3000
     assert ThreatActor.objects.filter(is_unattributed=True).count() > 100

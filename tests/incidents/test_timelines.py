@@ -191,9 +191,10 @@ def test_a_victims_page_costs_the_same_queries_however_long_its_history(
         IncidentFactory(organisation=org, date=datetime.date(2000 + n % 20, 1 + n % 12, 1 + n % 28))
     client = client_for("anonymous")
     # The organisation with its visible-incident count; the spellings sources used; the
-    # paginator's count; the page's rows; the timeline's first MARKS + 1 incidents; and,
-    # for a long history only, their counts per year, month and precision.
-    with django_assert_num_queries(5 if size <= timelines.MARKS else 6) as captured:
+    # paginator's count; the page's rows; their incident types; the timeline's first
+    # MARKS + 1 incidents; and, for a long history only, their counts per year, month and
+    # precision.
+    with django_assert_num_queries(6 if size <= timelines.MARKS else 7) as captured:
         assert client.get(org.get_absolute_url()).status_code == 200
     sql = [q["sql"] for q in captured.captured_queries]
     assert len([q for q in sql if q.endswith(f"LIMIT {timelines.MARKS + 1}")]) == 1
