@@ -132,3 +132,38 @@ def test_a_visitor_chooses_a_plan_signs_up_and_comes_back_to_pay(
     expect(page.locator("#receipts")).to_have_text("Card payments and receipts")
     page.locator("main").get_by_role("link", name=re.compile(r"^Receipt TEST-")).click()
     expect(page.locator("main")).to_contain_text("29.00 EUR")
+
+
+def test_a_team_buyer_names_the_team_and_invites_a_colleague(test_mode, reader, page, mailoutbox):
+    Plan.objects.update_or_create(
+        slug="team",
+        defaults={
+            "name": "Team",
+            "price": 1490,
+            "monthly_price": 149,
+            "yearly_price": 1490,
+            "seats": 10,
+            "is_for_sale": True,
+        },
+    )
+    page.goto("/accounts/login/")
+    log_in(page, reader.email, PASSWORD)
+    page.goto("/pricing/")
+    page.locator("#plan-team").get_by_role("button", name="Buy monthly").click()
+    page.get_by_role("button", name=re.compile(r"^Pay 149\.00 EUR \(TEST MODE\)$")).click()
+    expect(page.locator("h1")).to_have_text("Your team is a member")
+    back_to_steps = page.url
+    screenshot(page, "team-bought-next-steps")
+
+    page.get_by_label("Team name").fill("Threat Intel Desk")
+    page.get_by_role("button", name="Save the name").click()
+    expect(page.locator("main")).to_contain_text("Team renamed.")
+    expect(page.locator("main")).to_contain_text("Threat Intel Desk")
+
+    page.goto(back_to_steps)
+    page.locator('main [name="email"]').fill("colleague@example.net")
+    page.get_by_role("button", name="Send the invitation").click()
+    expect(page.locator("main")).to_contain_text("Invitation sent to colleague@example.net")
+    assert [m.to for m in mailoutbox if "colleague@example.net" in m.to] == [
+        ["colleague@example.net"]
+    ]
