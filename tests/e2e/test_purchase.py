@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Plan, Subscription
 from tests.e2e.conftest import MITSUBISHI, PASSWORD, screenshot
-from tests.e2e.test_journeys import GATED_VALUES, log_in
+from tests.e2e.test_journeys import GATED_VALUES, log_in, text_outside_types
 from tests.factories import UserFactory
 
 
@@ -39,7 +39,7 @@ def assert_public_view(page):
     page.goto(MITSUBISHI)
     analysis = page.locator("section.analysis")
     expect(analysis).to_contain_text("Available to members")
-    main = page.locator("main").inner_text()
+    main = text_outside_types(page)
     assert not [value for value in GATED_VALUES if value in main]
 
 
