@@ -390,8 +390,10 @@ class Browser:
 def shows_member_view(response: Response) -> bool:
     """The Mitsubishi Electric incident page as a member (its motives) or as a visitor."""
     assert response.status == 200, f"{response.status}: {response.text[:2000]}"
-    gated = "Espionage" in response.text and LOCKED not in response.text
-    public = LOCKED in response.text and "Espionage" not in response.text
+    # Its motive as the members' table links it: the public type Espionage shares the name.
+    motive = 'title="Incidents with this motive">Espionage</a>'
+    gated = motive in response.text and LOCKED not in response.text
+    public = LOCKED in response.text and motive not in response.text
     assert gated != public, "Neither clearly the member view nor the visitor view"
     return gated
 
